@@ -1,0 +1,25 @@
+// The umod multicall binary's command table. Each command lives in its own
+// file (tools/umod/<name>.cpp) and is reached as `umod <name> ...` or through a
+// symlink named after it (argv[0]). A command owns its wording and exit codes.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace umod::tool {
+
+// A command gets its arguments without the command name: for `umod depmod -a`
+// or `depmod -a`, args is {"-a"}. `prog` is the name to print in messages
+// ("depmod"). Returns the process exit status.
+using CommandMain = int (*)(std::string_view prog, std::span<char* const> args);
+
+struct Command {
+    std::string_view name;
+    CommandMain main;
+    std::string_view summary;
+};
+
+// The table, defined in main.cpp.
+std::span<const Command> commands();
+
+}  // namespace umod::tool

@@ -17,13 +17,22 @@
 
 namespace umod {
 
-// A structured error payload. Subclasses carry the data a caller may act on
-// (missing symbols, holders, ...) and know how to describe themselves.
+// A structured error payload: a plain struct carrying the data a caller may
+// act on (missing symbols, holders, ...), with a free function found by ADL,
+//     void describe_error(const Payload&, std::string& out);
+// that appends its one-line description (no trailing newline).
 class ErrorDetail {
 public:
     virtual ~ErrorDetail() = default;
-    // Appends a one-line, human-readable description (no trailing newline).
     virtual void describe(std::string& out) const = 0;
+};
+
+template <class Payload>
+class DetailOf final : public ErrorDetail {
+public:
+    explicit DetailOf(Payload p) : payload(std::move(p)) {}
+    void describe(std::string& out) const override { describe_error(payload, out); }
+    const Payload payload;
 };
 
 class [[nodiscard]] Error {
@@ -32,9 +41,9 @@ public:
     Error(int code, std::string message) : code_(code), message_(std::move(message)) {}
 
     // An error whose message is the payload's description.
-    template <class Detail, class... Args>
-    static Error with(int code, Args&&... args) {
-        auto detail = std::make_shared<const Detail>(std::forward<Args>(args)...);
+    template <class Payload>
+    static Error with(int code, Payload payload) {
+        auto detail = std::make_shared<const DetailOf<Payload>>(std::move(payload));
         std::string message;
         detail->describe(message);
         return Error(code, std::move(message), std::move(detail));
@@ -44,10 +53,11 @@ public:
     int code() const { return code_; }
     const std::string& message() const { return message_; }
 
-    // The payload if it is of type `Detail`, else nullptr.
-    template <class Detail>
-    const Detail* detail() const {
-        return dynamic_cast<const Detail*>(detail_.get());
+    // The payload if it is of type `Payload`, else nullptr.
+    template <class Payload>
+    const Payload* detail() const {
+        auto* d = dynamic_cast<const DetailOf<Payload>*>(detail_.get());
+        return d ? &d->payload : nullptr;
     }
 
     // Returns a copy whose message is prefixed with `context + ": "`; the code

@@ -6,14 +6,13 @@
 
 namespace {
 
-struct MissingThing final : umod::ErrorDetail {
-    explicit MissingThing(std::string n) : name(std::move(n)) {}
-    void describe(std::string& out) const override { out += "no such thing: " + name; }
+struct MissingThing {
     std::string name;
 };
+void describe_error(const MissingThing& e, std::string& out) { out += "no such thing: " + e.name; }
 
 umod::Expected<int> parse(bool ok) {
-    if (!ok) return umod::Error::with<MissingThing>(ENOENT, "widget");
+    if (!ok) return umod::Error::with(ENOENT, MissingThing{"widget"});
     return 42;
 }
 

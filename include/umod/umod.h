@@ -1,0 +1,292 @@
+// umod — the host API: a registry of modules that knows every module, every
+// export and every use, as the Linux kernel's module loader does, completed
+// with the 2007 RFC "Add ability to keep track of callers of symbol_(get|put)":
+// dynamic references are attributed to the user that took them and counted per
+// (user, provider) pair and per symbol, apart from the static use that linking
+// creates.
+//
+// The registry does not care how module code gets into memory. A module is
+// described by a ModuleImage (data: name, exports, imports, modinfo, init and
+// exit). A link-only image carries its addresses and callbacks directly; a
+// loader plugs in through ModuleBackend (see below), which maps the code only
+// after every import has been resolved and every policy check has passed.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <umod/errors.h>
+#include <umod/expected.h>
+
+namespace umod {
+
+class Module;  // identity object: owned by the registry, never moves
+class User;    // a module, a named holder, or (nullptr) anonymous
+
+enum class ModuleState : std::uint8_t {
+    Unformed,  // name reserved, linking
+    Coming,    // exports visible, init running
+    Live,
+    Going,     // exit running
+    Gone,      // unloaded: the handle is defunct
+};
+std::string_view to_string(ModuleState state);
+
+enum class ExportLicense : std::uint8_t { Any, GplOnly };
+enum class UserKind : std::uint8_t { Module, Holder, Anonymous };
+enum class UnmatchedPutPolicy : std::uint8_t { Report, Abort };
+enum class UnloadMode : std::uint8_t { Normal, Force };
+
+// True for the licence strings the kernel calls GPL-compatible ("GPL",
+// "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL",
+// "Dual MPL/GPL").
+bool license_is_gpl_compatible(std::string_view license);
+
+// One exported symbol.
+struct ExportSpec {
+    std::string name;    // link name (C name or mangled C++ name): the lookup key
+    std::string alias;   // optional second key, e.g. the C++ qualified name
+    const void* address = nullptr;  // may stay null until a backend maps the module
+    ExportLicense license = ExportLicense::Any;
+    std::string ns;      // symbol namespace; empty for none
+    std::string type;    // type recorded for typed lookups; empty when untyped
+};
+
+// `.modinfo` as ordered key/value pairs. The registry reads `license` and
+// every `import_ns`.
+using ModInfo = std::vector<std::pair<std::string, std::string>>;
+
+// What a module's import resolved to.
+struct ResolvedImport {
+    std::string_view name;
+    const void* address = nullptr;
+    std::string_view provider;  // provider module name; "(core)" for the host's table
+};
+
+// What a backend reports once it has mapped a module.
+struct MappedModule {
+    std::vector<const void*> export_addresses;  // one per ModuleImage::exports, same order
+    std::function<int()> init;                  // returns 0 or a negative errno
+    std::function<void()> exit;                 // empty: the module cannot be unloaded
+    std::size_t size = 0;
+    std::uintptr_t base = 0;
+    std::vector<std::string> warnings;          // load-time hazards, emitted as events
+};
+
+// What a backend reports after unmapping.
+struct UnmapReport {
+    bool unmapped = true;              // the code is really gone
+    std::vector<std::string> reasons;  // why not, when it is not
+};
+
+// The seam for loaders. The registry calls map() once, after every import is
+// resolved and every policy check passed, with no registry lock held and before
+// any of the module's code has run; `self` is the module's identity as a user
+// (what THIS_MODULE must stand for). On failure nothing may stay mapped. After
+// exit ran, or after a failed init, the registry calls unmap() exactly once.
+class ModuleBackend {
+public:
+    virtual ~ModuleBackend() = default;
+    virtual Expected<MappedModule> map(std::span<const ResolvedImport> imports, User* self) = 0;
+    virtual UnmapReport unmap() = 0;
+};
+
+struct ModuleImage {
+    std::string name;
+    std::vector<ExportSpec> exports;
+    std::vector<std::string> imports;  // symbol names (link names)
+    ModInfo modinfo;
+    // Link-only images: callbacks and size given here. Ignored when a backend
+    // supplies them from map().
+    std::function<int()> init;  // returns 0 or a negative errno
+    std::function<void()> exit;
+    std::size_t size = 0;
+    std::unique_ptr<ModuleBackend> backend;  // null for link-only images
+};
+
+// A client's handle on a module: stays valid after the module is unloaded (the
+// module is then defunct, state Gone), never dangles.
+class ModuleHandle {
+public:
+    ModuleHandle() = default;
+    explicit ModuleHandle(std::shared_ptr<Module> module) : module_(std::move(module)) {}
+
+    explicit operator bool() const { return module_ != nullptr; }
+    Module* get() const { return module_.get(); }
+    // The module as a user, for symbol_get and friends.
+    User* user() const;
+    std::string_view name() const;
+    ModuleState state() const;
+
+private:
+    std::shared_ptr<Module> module_;
+};
+
+// The name of a user as views print it ("(anonymous)" for nullptr).
+std::string_view user_name(const User* user);
+UserKind user_kind(const User* user);
+
+// Events, delivered synchronously on the thread that caused them, outside the
+// registry lock. Get and Put events are delivered only to observers that ask
+// for them (they are on the hot path).
+enum class EventKind : std::uint8_t {
+    Loaded, Unloaded, Get, Put, Leak, UnmatchedPut, Warning,
+};
+std::string_view to_string(EventKind kind);
+
+struct Event {
+    EventKind kind;
+    std::string_view module;    // the module the event is about (Loaded, Unloaded, Warning)
+    std::string_view user;      // Get/Put/Leak/UnmatchedPut: who
+    std::string_view provider;  // Get/Put/Leak/UnmatchedPut: whose
+    std::string_view symbol;    // Get/Put/UnmatchedPut; Leak: empty (see `holder`)
+    const HolderCounts* leaked = nullptr;  // Leak: the references released
+    const Error* error = nullptr;          // UnmatchedPut: the error returned
+    std::string_view text;      // one-line report, ready to print
+};
+
+class Observer {
+public:
+    virtual ~Observer() = default;
+    virtual void on_event(const Event& event) = 0;
+};
+
+enum class ObserveGetPut : std::uint8_t { No, Yes };
+
+struct UnloadOptions {
+    UnloadMode mode = UnloadMode::Normal;
+    // Zero: refuse at once while used. Otherwise wait that long for the
+    // references to drain (static dependents never drain: refused at once).
+    std::chrono::milliseconds wait{0};
+};
+
+struct Leak {
+    std::string user;
+    std::string provider;
+    HolderCounts references;
+};
+
+// One-line reports, worded once: "module m (static 1, dynamic 2: f x2)" and
+// "leak: u still held 2 reference(s) to p (f x2), released".
+std::string describe_holder(const HolderCounts& holder);
+std::string describe_leak(const Leak& leak);
+
+struct UnloadReport {
+    std::vector<Leak> leaks;               // references this module still held, released
+    std::vector<HolderCounts> forced;      // references others held on it (force only)
+    UnmapReport unmap;
+};
+
+// A consistent copy of the registry's state, taken under its lock: what every
+// view prints from (see umod/views.h).
+struct ExportSnapshot {
+    std::string name;
+    ExportLicense license;
+    std::string ns;
+};
+struct ModuleSnapshot {
+    std::string name;
+    ModuleState state;
+    std::size_t size = 0;
+    std::uintptr_t address = 0;
+    long refcount = 0;                     // references beyond the base; -1 while unloading
+    bool permanent = false;                // init without exit
+    std::string taints;                    // e.g. "F" after a forced unload of a user
+    std::string license;
+    std::vector<std::string> static_users; // modules that link to it, newest first
+    std::vector<std::string> depends;      // modules it links to
+    std::vector<ExportSnapshot> exports;
+    std::vector<HolderCounts> holders;     // every user with its counts
+};
+struct RegistrySnapshot {
+    std::vector<ModuleSnapshot> modules;   // newest first, as /proc/modules lists them
+    std::vector<std::string> holders;      // named non-module holders
+    std::string taints;                    // "F" once a module was force-unloaded
+};
+
+struct RegistryOptions {
+    // How long a load waits for a provider that is still initialising (the
+    // kernel waits 30 s) before failing with EBUSY.
+    std::chrono::milliseconds provider_wait{5000};
+    UnmatchedPutPolicy unmatched_put = UnmatchedPutPolicy::Report;
+};
+
+class Registry {
+public:
+    explicit Registry(RegistryOptions options = {});
+    // Unloads every module still loaded, users before providers, reporting
+    // leaks through the observers.
+    ~Registry();
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
+    // Adds an export of the host itself (the kernel's vmlinux table). Imports
+    // resolve against module exports first, then this table. ENOEXEC if the
+    // name is exported already.
+    Status add_core_export(ExportSpec spec);
+
+    // Loads a module: reserves its name (EEXIST), resolves every import
+    // (ENOENT naming each missing symbol; EPERM for a GPL-only export to a
+    // non-GPL module; EINVAL for a namespace not imported; EBUSY after waiting
+    // for a provider still initialising), refuses duplicate exports (ENOEXEC),
+    // takes one static use per distinct provider, maps it (backend), runs init
+    // outside any lock (its error returned). On any failure the registry is
+    // exactly as before.
+    Expected<ModuleHandle> load(ModuleImage image);
+
+    // Unloads a module: ENOENT unknown; EBUSY not LIVE, or permanent unless
+    // forced; EWOULDBLOCK while static dependents exist (even forced) or while
+    // references are held (unless forced or, with a wait, until they drain),
+    // listing every holder. Runs exit outside any lock, drops the module's
+    // static uses, reports and releases its leftover dynamic references, and
+    // unmaps it.
+    Expected<UnloadReport> unload(std::string_view name, UnloadOptions options = {});
+
+    ModuleHandle find(std::string_view name) const;
+    std::vector<ModuleHandle> modules() const;  // newest first
+
+    // A named non-module holder ("ui", "scheduler"): created on first use,
+    // valid for the registry's lifetime.
+    User* holder(std::string_view name);
+
+    // Takes a reference to `name` for `user` (nullptr: anonymous) and returns
+    // its address. The first reference of a (user, provider) pair takes one
+    // reference on the provider; later ones raise the pair's dynamic count.
+    // ENOENT unknown; EBUSY provider loading or unloading; EPERM GPL-only to a
+    // non-GPL module. Lock-free for an existing pair.
+    Expected<void*> symbol_get(std::string_view name, User* user);
+    // As symbol_get, and EINVAL unless the export recorded type `type`.
+    Expected<void*> symbol_get_typed(std::string_view name, std::string_view type, User* user);
+    // Drops one reference taken by symbol_get. An unmatched put changes nothing
+    // and is reported (UnmatchedPut; policy Abort aborts).
+    Status symbol_put(std::string_view name, User* user);
+    // As symbol_put, finding the symbol by its address.
+    Status symbol_put_addr(const void* address, User* user);
+
+    // Module references not tied to a symbol (counted as "(module)").
+    Status try_module_get(Module* provider, User* user);
+    Status module_put(Module* provider, User* user);
+
+    // Every user of `module` with its counts. ENOENT unknown.
+    Expected<std::vector<HolderCounts>> holders(std::string_view module) const;
+    RegistrySnapshot snapshot() const;
+
+    // Observers must outlive their subscription.
+    void subscribe(Observer& observer, ObserveGetPut get_put = ObserveGetPut::No);
+    void unsubscribe(Observer& observer);
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace umod

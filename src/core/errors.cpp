@@ -1,0 +1,108 @@
+// The one wording of every registry error and report.
+#include <umod/errors.h>
+#include <umod/umod.h>
+
+#include <fmt/format.h>
+
+namespace umod {
+
+namespace {
+
+std::string symbol_counts(const std::vector<HolderCounts::Symbol>& symbols) {
+    std::string out;
+    for (const auto& s : symbols) {
+        if (!out.empty()) out += ", ";
+        out += fmt::format("{} x{}", s.name, s.count);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string describe_holder(const HolderCounts& h) {
+    std::string out = fmt::format("{} {} (static {}, dynamic {}", h.kind, h.user, h.static_uses, h.dynamic);
+    if (!h.symbols.empty()) out += ": " + symbol_counts(h.symbols);
+    return out + ")";
+}
+
+std::string describe_leak(const Leak& leak) {
+    return fmt::format("leak: {} still held {} reference(s) to {} ({}), released", leak.user,
+                       leak.references.dynamic, leak.provider, symbol_counts(leak.references.symbols));
+}
+
+void describe_error(const ModuleExists& e, std::string& out) {
+    out += fmt::format("module {} is already loaded", e.module);
+}
+
+void describe_error(const NoSuchModule& e, std::string& out) {
+    out += fmt::format("module {} is not loaded", e.module);
+}
+
+void describe_error(const UnknownSymbols& e, std::string& out) {
+    out += fmt::format("{}: unknown symbol{}", e.module, e.symbols.size() == 1 ? "" : "s");
+    for (std::size_t i = 0; i < e.symbols.size(); ++i) {
+        out += (i ? ", " : " ") + e.symbols[i].symbol;
+        if (!e.symbols[i].defined_unexported_in.empty())
+            out += fmt::format(" (defined but not exported by {})", e.symbols[i].defined_unexported_in);
+    }
+}
+
+void describe_error(const UnknownExport& e, std::string& out) {
+    out += fmt::format("no module exports {}", e.symbol);
+}
+
+void describe_error(const GplOnlySymbol& e, std::string& out) {
+    out += fmt::format("{}: GPL-only symbol {} of {} refused to a user with license '{}'", e.user,
+                       e.symbol, e.provider, e.license);
+}
+
+void describe_error(const NamespaceNotImported& e, std::string& out) {
+    out += fmt::format("{}: symbol {} of {} is in namespace {}, which {} does not import "
+                       "(MODULE_IMPORT_NS({}))",
+                       e.module, e.symbol, e.provider, e.ns, e.module, e.ns);
+}
+
+void describe_error(const DuplicateExport& e, std::string& out) {
+    out += fmt::format("{}: exports {}, already exported by {}", e.module, e.symbol, e.existing_owner);
+}
+
+void describe_error(const ProviderNotReady& e, std::string& out) {
+    out += fmt::format("{}: {} of {} is not available: {} is {}", e.user, e.symbol, e.provider, e.provider,
+                       e.state);
+}
+
+void describe_error(const TypeMismatch& e, std::string& out) {
+    out += fmt::format("{} of {} has type {}, not {}", e.symbol, e.provider, e.recorded, e.requested);
+}
+
+void describe_error(const InitFailed& e, std::string& out) {
+    out += fmt::format("{}: init failed with error {}", e.module, e.code);
+}
+
+void describe_error(const MapFailed& e, std::string& out) {
+    out += fmt::format("{}: cannot map: {}", e.module, e.reason);
+}
+
+void describe_error(const ModuleInUse& e, std::string& out) {
+    out += fmt::format("{} is in use{}", e.module, e.waited ? " (after waiting)" : "");
+    for (std::size_t i = 0; i < e.holders.size(); ++i)
+        out += (i ? "; " : ": ") + describe_holder(e.holders[i]);
+}
+
+void describe_error(const ModuleBusy& e, std::string& out) {
+    out += fmt::format("{} cannot be unloaded: {}", e.module, e.reason);
+}
+
+void describe_error(const UnmatchedPut& e, std::string& out) {
+    if (e.provider.empty())
+        out += fmt::format("unmatched put: {} put {}, which no module exports", e.user, e.symbol);
+    else
+        out += fmt::format("unmatched put: {} put {} of {} without a matching get", e.user, e.symbol,
+                           e.provider);
+}
+
+void describe_error(const NotAnExportAddress& e, std::string& out) {
+    out += fmt::format("{} is not the address of an export", fmt::ptr(e.address));
+}
+
+}  // namespace umod

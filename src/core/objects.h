@@ -1,0 +1,121 @@
+// The registry's objects: users, modules, exports and uses. Internal to
+// src/core; the public API sees Module and User only as opaque pointers and
+// handles.
+//
+// Lifetimes: a Module is owned by the registry (shared with client handles)
+// and never moves; its exports live inside it. A Use (one (user, provider)
+// pair) is owned by its user and reachable lock-free through the user's
+// RCU-published UseTable; it is freed only after an rcu::synchronize() that
+// follows its removal from every table.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <umod/umod.h>
+
+namespace umod::core {
+
+struct Use;
+
+// A user's pairs, keyed by provider. Immutable once published.
+struct UseTable {
+    std::vector<std::pair<const Module*, Use*>> entries;
+
+    Use* find(const Module* provider) const {
+        for (const auto& [p, use] : entries)
+            if (p == provider) return use;
+        return nullptr;
+    }
+};
+
+struct ExportEntry {
+    std::string name;
+    std::string alias;
+    const void* address = nullptr;  // written before the owner becomes Coming
+    Module* owner = nullptr;        // nullptr: the host's core table
+    ExportLicense license = ExportLicense::Any;
+    std::string ns;
+    std::string type;
+    std::uint32_t ordinal = 0;      // index into the owner's exports
+};
+
+// One (user, provider) pair: the seed's `module_use`, with the static use kept
+// apart from the dynamic references.
+struct alignas(64) Use {
+    Use(User* u, Module* p, std::size_t n_slots)
+        : user(u), provider(p), slots(n_slots), per_symbol(new std::atomic<std::uint64_t>[n_slots]) {
+        for (std::size_t i = 0; i < n_slots; ++i) per_symbol[i].store(0, std::memory_order_relaxed);
+    }
+
+    User* const user;
+    Module* const provider;
+    // Static use (0 or 1) plus every dynamic reference. While it is above
+    // zero the pair holds exactly one reference on the provider. A pair at
+    // zero is dormant: it stays in the tables for reuse.
+    std::atomic<std::int64_t> count{0};
+    bool static_use = false;  // guarded by the registry mutex
+    const std::size_t slots;  // provider's exports + 1 ("(module)")
+    // Dynamic references per provider export ordinal; the last slot counts
+    // try_module_get references.
+    std::unique_ptr<std::atomic<std::uint64_t>[]> per_symbol;
+};
+
+}  // namespace umod::core
+
+namespace umod {
+
+class User {
+public:
+    User(std::string name, UserKind kind) : name_(std::move(name)), kind_(kind) {}
+    virtual ~User() = default;
+    User(const User&) = delete;
+    User& operator=(const User&) = delete;
+
+    const std::string& name() const { return name_; }
+    UserKind kind() const { return kind_; }
+
+    // The pairs this user is part of, published for lock-free readers;
+    // replaced (never changed in place) under the registry mutex.
+    std::atomic<const core::UseTable*> uses{nullptr};
+    // Owns the published table and every Use in it; guarded by the registry mutex.
+    std::shared_ptr<const core::UseTable> uses_owner;
+    std::vector<std::shared_ptr<core::Use>> owned_uses;
+
+private:
+    const std::string name_;
+    const UserKind kind_;
+};
+
+class Module final : public User {
+public:
+    explicit Module(std::string name) : User(std::move(name), UserKind::Module) {}
+
+    std::atomic<ModuleState> state{ModuleState::Unformed};
+    // The kernel's base-reference trick: 1 (the base) plus one per pair that
+    // holds this module. Unload takes it from 1 to 0; once 0 no reference can
+    // be taken.
+    std::atomic<std::int64_t> refcount{1};
+
+    // Fixed once the module is formed (under the registry mutex).
+    std::string license;
+    bool gpl_compatible = false;
+    std::vector<std::string> import_ns;
+    ModInfo modinfo;
+    std::vector<core::ExportEntry> exports;  // never resized after formation
+    std::function<int()> init;
+    std::function<void()> exit;
+    std::unique_ptr<ModuleBackend> backend;
+    std::size_t size = 0;
+    std::uintptr_t base = 0;
+
+    // Guarded by the registry mutex.
+    std::vector<core::Use*> users_of_me;  // pairs with this module as provider, newest first
+    std::vector<Module*> depends;         // providers it links to, in link order
+};
+
+}  // namespace umod

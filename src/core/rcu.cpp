@@ -1,0 +1,93 @@
+#include "core/rcu.h"
+
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <mutex>
+#include <thread>
+
+namespace umod::rcu::detail {
+
+namespace {
+
+bool register_membarrier() {
+#if defined(__SANITIZE_THREAD__)
+    return false;  // TSan does not model membarrier: use fenced readers
+#else
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+}
+
+const bool have_membarrier = register_membarrier();
+
+// Guards the list of reader slots (slot_list) and serialises synchronize().
+std::mutex& reader_list_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+ReaderSlot* slot_list = nullptr;  // guarded by reader_list_mutex()
+
+void full_barrier_on_all_threads() {
+    if (have_membarrier)
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    else
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+// Registers the thread's slot on first use and unregisters it at thread exit.
+struct SlotOwner {
+    ReaderSlot slot;
+    SlotOwner() {
+        std::lock_guard lock(reader_list_mutex());
+        slot.next = slot_list;
+        slot_list = &slot;
+    }
+    ~SlotOwner() {
+        std::lock_guard lock(reader_list_mutex());
+        for (ReaderSlot** p = &slot_list; *p; p = &(*p)->next) {
+            if (*p == &slot) {
+                *p = slot.next;
+                break;
+            }
+        }
+    }
+};
+
+}  // namespace
+
+std::atomic<std::uint64_t> grace_period{1};
+bool readers_need_fence = !have_membarrier;
+
+ReaderSlot& this_thread_slot() {
+    thread_local SlotOwner owner;
+    return owner.slot;
+}
+
+}  // namespace umod::rcu::detail
+
+namespace umod::rcu {
+
+void synchronize() {
+    using namespace detail;
+    assert(this_thread_slot().nesting == 0 && "synchronize() inside a read section");
+    std::lock_guard lock(reader_list_mutex());
+    // Make the writer's unpublish visible to, and order it before, every
+    // reader's later loads; and make readers' slot stores visible to us.
+    full_barrier_on_all_threads();
+    std::uint64_t now = grace_period.fetch_add(1, std::memory_order_acq_rel) + 1;
+    for (ReaderSlot* slot = slot_list; slot; slot = slot->next) {
+        for (unsigned spins = 0;; ++spins) {
+            std::uint64_t period = slot->period.load(std::memory_order_acquire);
+            if (period == 0 || period >= now) break;  // idle, or began after the unpublish
+            if (spins > 64) std::this_thread::yield();
+        }
+    }
+    // Order the readers' finished sections before the caller's frees.
+    full_barrier_on_all_threads();
+}
+
+}  // namespace umod::rcu

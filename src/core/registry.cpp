@@ -1,0 +1,966 @@
+// The registry: staged load with rollback, attributed references, unload.
+//
+// Locking. One mutex, `mutex_` (the kernel's module_mutex), guards: the module
+// list, the named holders, the export index's writers, every UseTable
+// publication, Use::static_use, Module::users_of_me and Module::depends, and
+// the state transitions of modules. It is never held while module code runs
+// (init, exit, backend map/unmap) nor while observers run, nor across
+// rcu::synchronize() (readers may be waiting for it on their slow path).
+//
+// The hot path — symbol_get/symbol_put of an existing (user, provider) pair —
+// takes no lock: an RCU read section, one probe of the export index, one scan
+// of the user's UseTable, and atomic updates of that pair's counters.
+#include <umod/umod.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "core/export_index.h"
+#include "core/objects.h"
+#include "core/rcu.h"
+#include "core/thread_annotations.h"
+
+namespace umod {
+
+using core::ExportEntry;
+using core::Use;
+using core::UseTable;
+
+namespace {
+
+constexpr std::string_view kCoreOwner = "(core)";
+constexpr std::string_view kModuleSlot = "(module)";
+
+std::string_view kind_name(UserKind kind) {
+    switch (kind) {
+        case UserKind::Module: return "module";
+        case UserKind::Holder: return "holder";
+        case UserKind::Anonymous: return "anonymous";
+    }
+    return "?";
+}
+
+// Takes a reference on a provider unless it is being unloaded (count 0).
+bool provider_try_get(Module& provider) {
+    std::int64_t count = provider.refcount.load(std::memory_order_relaxed);
+    while (count > 0)
+        if (provider.refcount.compare_exchange_weak(count, count + 1, std::memory_order_acquire))
+            return true;
+    return false;
+}
+
+void provider_put(Module& provider) { provider.refcount.fetch_sub(1, std::memory_order_release); }
+
+// Takes one reference through a pair; a dormant pair first takes its provider
+// reference. Fails only when the provider is being unloaded.
+bool pair_acquire(Use& use) {
+    std::int64_t count = use.count.load(std::memory_order_relaxed);
+    for (;;) {
+        if (count > 0) {
+            if (use.count.compare_exchange_weak(count, count + 1, std::memory_order_acquire))
+                return true;
+            continue;
+        }
+        if (!provider_try_get(*use.provider)) return false;
+        std::int64_t zero = 0;
+        if (use.count.compare_exchange_strong(zero, 1, std::memory_order_acquire)) return true;
+        provider_put(*use.provider);  // another thread woke the pair first
+        count = zero;
+    }
+}
+
+void pair_release(Use& use) {
+    if (use.count.fetch_sub(1, std::memory_order_acq_rel) == 1) provider_put(*use.provider);
+}
+
+// Decrements a per-symbol count unless it is zero.
+bool slot_release(std::atomic<std::uint64_t>& slot) {
+    std::uint64_t count = slot.load(std::memory_order_relaxed);
+    while (count > 0)
+        if (slot.compare_exchange_weak(count, count - 1, std::memory_order_relaxed)) return true;
+    return false;
+}
+
+std::string_view slot_name(const Use& use, std::size_t slot) {
+    return slot < use.provider->exports.size() ? std::string_view(use.provider->exports[slot].name)
+                                               : kModuleSlot;
+}
+
+std::uint64_t dynamic_count(const Use& use) {
+    std::int64_t count = use.count.load(std::memory_order_acquire) - (use.static_use ? 1 : 0);
+    return count > 0 ? static_cast<std::uint64_t>(count) : 0;
+}
+
+HolderCounts holder_counts(const Use& use) {
+    HolderCounts counts;
+    counts.user = use.user->name();
+    counts.kind = std::string(kind_name(use.user->kind()));
+    counts.static_uses = use.static_use ? 1 : 0;
+    counts.dynamic = dynamic_count(use);
+    for (std::size_t i = 0; i < use.slots; ++i) {
+        std::uint64_t n = use.per_symbol[i].load(std::memory_order_relaxed);
+        if (n != 0) counts.symbols.push_back({std::string(slot_name(use, i)), n});
+    }
+    return counts;
+}
+
+}  // namespace
+
+std::string_view to_string(ModuleState state) {
+    switch (state) {
+        case ModuleState::Unformed: return "unformed";
+        case ModuleState::Coming: return "coming";
+        case ModuleState::Live: return "live";
+        case ModuleState::Going: return "going";
+        case ModuleState::Gone: return "gone";
+    }
+    return "?";
+}
+
+std::string_view to_string(EventKind kind) {
+    switch (kind) {
+        case EventKind::Loaded: return "loaded";
+        case EventKind::Unloaded: return "unloaded";
+        case EventKind::Get: return "get";
+        case EventKind::Put: return "put";
+        case EventKind::Leak: return "leak";
+        case EventKind::UnmatchedPut: return "unmatched-put";
+        case EventKind::Warning: return "warning";
+    }
+    return "?";
+}
+
+bool license_is_gpl_compatible(std::string_view license) {
+    return license == "GPL" || license == "GPL v2" || license == "GPL and additional rights" ||
+           license == "Dual BSD/GPL" || license == "Dual MIT/GPL" || license == "Dual MPL/GPL";
+}
+
+User* ModuleHandle::user() const { return module_.get(); }
+std::string_view ModuleHandle::name() const { return module_ ? std::string_view(module_->name()) : ""; }
+ModuleState ModuleHandle::state() const {
+    return module_ ? module_->state.load(std::memory_order_acquire) : ModuleState::Gone;
+}
+
+std::string_view user_name(const User* user) { return user ? std::string_view(user->name()) : "(anonymous)"; }
+UserKind user_kind(const User* user) { return user ? user->kind() : UserKind::Anonymous; }
+
+struct Registry::Impl {
+    explicit Impl(RegistryOptions o) : options(o) {}
+
+    const RegistryOptions options;
+    User anonymous{"(anonymous)", UserKind::Anonymous};
+
+    mutable std::mutex mutex;  // see the comment at the top of this file
+    std::condition_variable state_changed;  // any module state change; waits use `mutex`
+    std::vector<std::shared_ptr<Module>> modules UMOD_GUARDED_BY(mutex);  // newest first
+    std::unordered_map<std::string, std::unique_ptr<User>> holders UMOD_GUARDED_BY(mutex);
+    std::vector<std::unique_ptr<ExportEntry>> core_exports UMOD_GUARDED_BY(mutex);
+    core::ExportIndex index;  // readers: RCU; writers: `mutex`
+    std::string taints UMOD_GUARDED_BY(mutex);
+
+    // Guards `observers`; held while delivering events, never with `mutex`.
+    mutable std::mutex observers_mutex;
+    std::vector<std::pair<Observer*, ObserveGetPut>> observers UMOD_GUARDED_BY(observers_mutex);
+    std::atomic<int> get_put_observers{0};
+    std::atomic<int> any_observers{0};
+
+    // ---- helpers -------------------------------------------------------
+
+    User& resolve_user(User* user) { return user ? *user : anonymous; }
+
+    Module* find_locked(std::string_view name) const UMOD_REQUIRES(mutex) {
+        for (const auto& m : modules)
+            if (m->name() == name) return m.get();
+        return nullptr;
+    }
+
+    void emit(const Event& event) {
+        if (any_observers.load(std::memory_order_relaxed) == 0) return;
+        std::lock_guard lock(observers_mutex);
+        for (auto& [observer, get_put] : observers) {
+            if ((event.kind == EventKind::Get || event.kind == EventKind::Put) &&
+                get_put == ObserveGetPut::No)
+                continue;
+            observer->on_event(event);
+        }
+    }
+
+    // Publishes `user`'s table with `use` added (or removed when `add` is
+    // false); the old table goes to `garbage`.
+    void republish_locked(User& user, Use* use, bool add, std::vector<std::shared_ptr<void>>& garbage)
+        UMOD_REQUIRES(mutex) {
+        auto table = std::make_shared<UseTable>();
+        if (user.uses_owner) table->entries = user.uses_owner->entries;
+        if (add) {
+            table->entries.emplace_back(use->provider, use);
+        } else {
+            std::erase_if(table->entries, [&](const auto& e) { return e.second == use; });
+        }
+        user.uses.store(table.get(), std::memory_order_release);
+        if (user.uses_owner) garbage.push_back(std::const_pointer_cast<UseTable>(user.uses_owner));
+        user.uses_owner = std::move(table);
+    }
+
+    Use* find_use_locked(User& user, const Module* provider) UMOD_REQUIRES(mutex) {
+        return user.uses_owner ? user.uses_owner->find(provider) : nullptr;
+    }
+
+    Use& make_use_locked(User& user, Module& provider, std::vector<std::shared_ptr<void>>& garbage)
+        UMOD_REQUIRES(mutex) {
+        auto use = std::make_shared<Use>(&user, &provider, provider.exports.size() + 1);
+        user.owned_uses.push_back(use);
+        provider.users_of_me.insert(provider.users_of_me.begin(), use.get());
+        republish_locked(user, use.get(), true, garbage);
+        return *use;
+    }
+
+    // Unlinks a pair from its user's table and its provider's list; the Use
+    // itself goes to `garbage`.
+    void drop_use_locked(Use& use, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex) {
+        User& user = *use.user;
+        republish_locked(user, &use, false, garbage);
+        std::erase(use.provider->users_of_me, &use);
+        auto it = std::find_if(user.owned_uses.begin(), user.owned_uses.end(),
+                               [&](const auto& p) { return p.get() == &use; });
+        if (it != user.owned_uses.end()) {
+            garbage.push_back(std::move(*it));
+            user.owned_uses.erase(it);
+        }
+    }
+
+    void emit_leak(const Leak& leak) {
+        std::string text = describe_leak(leak);
+        emit(Event{.kind = EventKind::Leak, .user = leak.user, .provider = leak.provider,
+                   .leaked = &leak.references, .text = text});
+    }
+
+    static void collect(std::vector<std::shared_ptr<void>>& garbage) {
+        if (garbage.empty()) return;
+        rcu::synchronize();
+        garbage.clear();
+    }
+
+    // ---- references -----------------------------------------------------
+
+    Expected<void*> get(std::string_view name, std::string_view type, bool typed, User* who);
+    Expected<void*> get_slow(std::string_view name, std::string_view type, bool typed, User& user);
+    Status check_get_locked(const ExportEntry* entry, std::string_view name, std::string_view type,
+                            bool typed, User& user) UMOD_REQUIRES(mutex);
+    Status acquire_slow(User& user, Module& provider, std::size_t slot);
+    // What a put undoes: a symbol by name (provider null), or a provider's slot.
+    struct ReleaseTarget {
+        std::string_view symbol;
+        Module* provider = nullptr;
+        std::size_t slot = 0;
+    };
+    Status release(User& user, const ReleaseTarget& target);
+    Status unmatched(User& user, std::string_view provider, std::string_view symbol);
+
+    // ---- load/unload ----------------------------------------------------
+
+    Expected<ModuleHandle> load(ModuleImage image);
+    Expected<UnloadReport> unload(std::string_view name, UnloadOptions options);
+    std::vector<Leak> release_user_uses(Module& module);
+};
+
+// ---------------------------------------------------------------------------
+// References
+
+Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type, bool typed,
+                                    User* who) {
+    User& user = resolve_user(who);
+    void* address = nullptr;
+    std::string provider_name;  // filled only when someone observes gets
+    {
+        rcu::ReadGuard read;
+        const ExportEntry* entry = index.find(name);
+        if (entry == nullptr || typed) goto slow;
+        Module* provider = entry->owner;
+        if (provider == nullptr) return const_cast<void*>(entry->address);
+        const UseTable* table = user.uses.load(std::memory_order_acquire);
+        Use* use = table ? table->find(provider) : nullptr;
+        if (use == nullptr || provider->state.load(std::memory_order_acquire) != ModuleState::Live ||
+            !pair_acquire(*use))
+            goto slow;
+        use->per_symbol[entry->ordinal].fetch_add(1, std::memory_order_relaxed);
+        address = const_cast<void*>(entry->address);
+        if (get_put_observers.load(std::memory_order_relaxed) == 0) return address;
+        provider_name = provider->name();
+    }
+    emit(Event{.kind = EventKind::Get, .user = user.name(), .provider = provider_name, .symbol = name});
+    return address;
+slow:
+    return get_slow(name, type, typed, user);
+}
+
+Status Registry::Impl::check_get_locked(const ExportEntry* entry, std::string_view name,
+                                        std::string_view type, bool typed, User& user) {
+    if (entry == nullptr || (entry->owner != nullptr &&
+                             entry->owner->state.load() == ModuleState::Unformed))
+        return Error::with<UnknownExport>(ENOENT, UnknownExport{std::string(name)});
+    std::string_view provider_name = entry->owner ? std::string_view(entry->owner->name()) : kCoreOwner;
+    if (entry->owner != nullptr) {
+        ModuleState state = entry->owner->state.load();
+        if (state != ModuleState::Live)
+            return Error::with<ProviderNotReady>(
+                EBUSY, ProviderNotReady{user.name(), entry->owner->name(), entry->name,
+                                        std::string(to_string(state))});
+    }
+    if (entry->license == ExportLicense::GplOnly && user.kind() == UserKind::Module &&
+        !static_cast<Module&>(user).gpl_compatible) {
+        return Error::with<GplOnlySymbol>(
+            EPERM, GplOnlySymbol{user.name(), static_cast<Module&>(user).license, entry->name,
+                                 std::string(provider_name)});
+    }
+    if (typed && entry->type != type)
+        return Error::with<TypeMismatch>(
+            EINVAL, TypeMismatch{entry->name, std::string(provider_name),
+                                 entry->type.empty() ? "(untyped)" : entry->type, std::string(type)});
+    if (user.kind() == UserKind::Module) {
+        ModuleState state = static_cast<Module&>(user).state.load();
+        if (state == ModuleState::Gone)
+            return Error(EINVAL, "user " + user.name() + " is unloaded");
+    }
+    return {};
+}
+
+Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view type, bool typed,
+                                         User& user) {
+    std::vector<std::shared_ptr<void>> garbage;
+    void* address = nullptr;
+    Module* provider = nullptr;
+    std::string symbol;
+    {
+        std::unique_lock lock(mutex);
+        const ExportEntry* entry = index.find(name);
+        if (Status ok = check_get_locked(entry, name, type, typed, user); !ok) return ok.error();
+        address = const_cast<void*>(entry->address);
+        provider = entry->owner;
+        if (provider == nullptr) return address;  // the host's own exports are not counted
+        Use* use = find_use_locked(user, provider);
+        if (use == nullptr) use = &make_use_locked(user, *provider, garbage);
+        if (!pair_acquire(*use)) {
+            lock.unlock();
+            collect(garbage);
+            return Error::with<ProviderNotReady>(
+                EBUSY, ProviderNotReady{user.name(), provider->name(), std::string(name), "going"});
+        }
+        use->per_symbol[entry->ordinal].fetch_add(1, std::memory_order_relaxed);
+        symbol = entry->name;
+    }
+    collect(garbage);
+    emit(Event{.kind = EventKind::Get, .user = user.name(), .provider = provider->name(),
+               .symbol = symbol});
+    return address;
+}
+
+Status Registry::Impl::acquire_slow(User& user, Module& provider, std::size_t slot) {
+    std::vector<std::shared_ptr<void>> garbage;
+    {
+        std::lock_guard lock(mutex);
+        ModuleState state = provider.state.load();
+        if (state != ModuleState::Live)
+            return Error::with<ProviderNotReady>(
+                EBUSY, ProviderNotReady{user.name(), provider.name(), std::string(kModuleSlot),
+                                        std::string(to_string(state))});
+        Use* use = find_use_locked(user, &provider);
+        if (use == nullptr) use = &make_use_locked(user, provider, garbage);
+        if (!pair_acquire(*use))
+            return Error::with<ProviderNotReady>(
+                EBUSY, ProviderNotReady{user.name(), provider.name(), std::string(kModuleSlot), "going"});
+        use->per_symbol[slot].fetch_add(1, std::memory_order_relaxed);
+    }
+    collect(garbage);
+    return {};
+}
+
+Status Registry::Impl::unmatched(User& user, std::string_view provider, std::string_view symbol) {
+    Error error = Error::with<UnmatchedPut>(
+        EINVAL, UnmatchedPut{user.name(), std::string(provider), std::string(symbol)});
+    emit(Event{.kind = EventKind::UnmatchedPut, .user = user.name(), .provider = provider,
+               .symbol = symbol, .error = &error, .text = error.message()});
+    if (options.unmatched_put == UnmatchedPutPolicy::Abort) {
+        std::fprintf(stderr, "umod: %s\n", error.message().c_str());
+        std::abort();
+    }
+    return error;
+}
+
+Status Registry::Impl::release(User& user, const ReleaseTarget& target) {
+    std::string provider_name;
+    std::string symbol;
+    bool matched = false;
+    {
+        rcu::ReadGuard read;
+        Module* provider = target.provider;
+        std::size_t slot = target.slot;
+        if (provider == nullptr) {
+            const ExportEntry* entry = index.find(target.symbol);
+            if (entry != nullptr && entry->owner == nullptr) return {};  // the host's exports are not counted
+            if (entry != nullptr) {
+                provider = entry->owner;
+                slot = entry->ordinal;
+            }
+        }
+        if (provider != nullptr) {
+            const UseTable* table = user.uses.load(std::memory_order_acquire);
+            Use* use = table ? table->find(provider) : nullptr;
+            if (use != nullptr && slot < use->slots && slot_release(use->per_symbol[slot])) {
+                pair_release(*use);
+                matched = true;
+                if (get_put_observers.load(std::memory_order_relaxed) == 0) return {};
+            }
+            provider_name = provider->name();
+            symbol = slot < provider->exports.size() ? provider->exports[slot].name
+                                                     : std::string(kModuleSlot);
+        } else {
+            symbol = target.symbol;
+        }
+    }
+    if (!matched) return unmatched(user, provider_name, symbol);
+    emit(Event{.kind = EventKind::Put, .user = user.name(), .provider = provider_name, .symbol = symbol});
+    return {};
+}
+
+// ---------------------------------------------------------------------------
+// Load
+
+namespace {
+
+// Undo steps of a load, run in reverse unless committed (the kernel's goto
+// ladder as a transaction).
+class LoadTransaction {
+public:
+    LoadTransaction() = default;
+    LoadTransaction(const LoadTransaction&) = delete;
+    LoadTransaction& operator=(const LoadTransaction&) = delete;
+    ~LoadTransaction() {
+        if (committed_) return;
+        for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
+    }
+    void on_failure(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
+    void commit() { committed_ = true; }
+
+private:
+    std::vector<std::function<void()>> undo_;
+    bool committed_ = false;
+};
+
+}  // namespace
+
+Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
+    auto module = std::make_shared<Module>(image.name);
+    Module& mod = *module;
+    for (const auto& [key, value] : image.modinfo) {
+        if (key == "license" && mod.license.empty()) mod.license = value;
+        if (key == "import_ns") mod.import_ns.push_back(value);
+    }
+    mod.gpl_compatible = license_is_gpl_compatible(mod.license);
+    mod.modinfo = std::move(image.modinfo);
+    mod.init = std::move(image.init);
+    mod.exit = std::move(image.exit);
+    mod.size = image.size;
+    mod.backend = std::move(image.backend);
+    mod.exports.reserve(image.exports.size());
+    for (auto& spec : image.exports) {
+        mod.exports.push_back(ExportEntry{std::move(spec.name), std::move(spec.alias), spec.address,
+                                          &mod, spec.license, std::move(spec.ns),
+                                          std::move(spec.type),
+                                          static_cast<std::uint32_t>(mod.exports.size())});
+    }
+
+    LoadTransaction transaction;
+    std::vector<ResolvedImport> resolved;
+    std::vector<std::string> resolved_providers;  // keeps names alive for `resolved`
+
+    // Stage 1 (locked): reserve the name, reserve the exports, resolve the
+    // imports, take the static uses.
+    {
+        std::unique_lock lock(mutex);
+        if (find_locked(mod.name()))
+            return Error::with<ModuleExists>(EEXIST, ModuleExists{mod.name()});
+
+        // Duplicate exports: against everything exported, and within the image.
+        std::set<std::string_view> own;
+        for (const auto& e : mod.exports) {
+            for (std::string_view key : {std::string_view(e.name), std::string_view(e.alias)}) {
+                if (key.empty()) continue;
+                if (!own.insert(key).second)
+                    return Error::with<DuplicateExport>(
+                        ENOEXEC, DuplicateExport{mod.name(), std::string(key), mod.name()});
+                if (const ExportEntry* other = index.find(key))
+                    return Error::with<DuplicateExport>(
+                        ENOEXEC, DuplicateExport{mod.name(), std::string(key),
+                                                 other->owner ? other->owner->name()
+                                                              : std::string(kCoreOwner)});
+            }
+        }
+
+        // Resolve, waiting (bounded) for providers still initialising.
+        auto deadline = std::chrono::steady_clock::now() + options.provider_wait;
+        std::vector<const ExportEntry*> targets;
+        for (;;) {
+            targets.clear();
+            UnknownSymbols missing;
+            missing.module = mod.name();
+            const ExportEntry* coming = nullptr;
+            for (const auto& name : image.imports) {
+                const ExportEntry* entry = index.find(name);
+                if (entry == nullptr ||
+                    (entry->owner && entry->owner->state.load() == ModuleState::Unformed)) {
+                    missing.symbols.push_back({name, {}});
+                    continue;
+                }
+                Module* owner = entry->owner;
+                std::string_view owner_name = owner ? std::string_view(owner->name()) : kCoreOwner;
+                if (entry->license == ExportLicense::GplOnly && !mod.gpl_compatible)
+                    return Error::with<GplOnlySymbol>(
+                        EPERM, GplOnlySymbol{mod.name(), mod.license.empty() ? "(none)" : mod.license,
+                                             name, std::string(owner_name)});
+                if (!entry->ns.empty() &&
+                    std::find(mod.import_ns.begin(), mod.import_ns.end(), entry->ns) == mod.import_ns.end())
+                    return Error::with<NamespaceNotImported>(
+                        EINVAL, NamespaceNotImported{mod.name(), name, entry->ns,
+                                                     std::string(owner_name)});
+                if (owner != nullptr) {
+                    ModuleState state = owner->state.load();
+                    if (state == ModuleState::Coming && coming == nullptr) coming = entry;
+                    if (state == ModuleState::Going)
+                        return Error::with<ProviderNotReady>(
+                            ENOENT, ProviderNotReady{mod.name(), owner->name(), name, "going"});
+                }
+                targets.push_back(entry);
+            }
+            if (!missing.symbols.empty())
+                return Error::with<UnknownSymbols>(ENOENT, std::move(missing));
+            if (coming == nullptr) break;
+            if (state_changed.wait_until(lock, deadline) == std::cv_status::timeout &&
+                std::chrono::steady_clock::now() >= deadline) {
+                // One last look: the provider may have just gone live.
+                bool still = coming->owner && coming->owner->state.load() == ModuleState::Coming;
+                if (still)
+                    return Error::with<ProviderNotReady>(
+                        EBUSY, ProviderNotReady{mod.name(), coming->owner->name(), coming->name,
+                                                "coming"});
+            }
+            // Something changed: entries may be gone; resolve again.
+        }
+
+        // Commit stage 1: the name, the exports, the static uses.
+        modules.insert(modules.begin(), module);
+        transaction.on_failure([this, &mod] {
+            std::vector<std::shared_ptr<void>> garbage;
+            std::shared_ptr<Module> keep;
+            {
+                std::lock_guard relock(mutex);
+                for (const auto& e : mod.exports) {
+                    index.erase(e.name);
+                    if (!e.alias.empty()) index.erase(e.alias);
+                }
+                index.take_retired(garbage);
+                auto it = std::find_if(modules.begin(), modules.end(),
+                                       [&](const auto& m) { return m.get() == &mod; });
+                if (it != modules.end()) {
+                    keep = *it;
+                    modules.erase(it);
+                }
+                mod.state.store(ModuleState::Gone);
+            }
+            state_changed.notify_all();
+            collect(garbage);
+        });
+        for (const auto& e : mod.exports) {
+            index.insert(e.name, const_cast<ExportEntry*>(&e));
+            if (!e.alias.empty()) index.insert(e.alias, const_cast<ExportEntry*>(&e));
+        }
+
+        std::vector<std::shared_ptr<void>> garbage;  // fresh tables: nothing to retire yet that readers hold
+        for (const ExportEntry* entry : targets) {
+            resolved.push_back({entry->name, entry->address,
+                                entry->owner ? std::string_view(entry->owner->name()) : kCoreOwner});
+            Module* provider = entry->owner;
+            if (provider == nullptr || find_use_locked(mod, provider) != nullptr) continue;
+            if (!provider_try_get(*provider))
+                return Error::with<ProviderNotReady>(
+                    ENOENT, ProviderNotReady{mod.name(), provider->name(), entry->name, "going"});
+            Use& use = make_use_locked(mod, *provider, garbage);
+            use.static_use = true;
+            use.count.store(1, std::memory_order_relaxed);
+            mod.depends.push_back(provider);
+        }
+        // The module is not visible as a user to anyone yet: its old tables
+        // were never read.
+        garbage.clear();
+        transaction.on_failure([this, &mod] {
+            // Drops every pair the module is part of as a user: static uses
+            // and whatever its init took dynamically (reported as leaks).
+            release_user_uses(mod);
+        });
+    }
+
+    // Stage 2 (unlocked): map the code. Nothing of the module has run yet.
+    if (mod.backend) {
+        auto mapped = mod.backend->map(resolved, &mod);
+        if (!mapped) return mapped.error();
+        if (mapped->export_addresses.size() != mod.exports.size())
+            return Error::with<MapFailed>(
+                ENOEXEC, MapFailed{mod.name(), "backend returned the wrong number of export addresses"});
+        transaction.on_failure([&mod] { (void)mod.backend->unmap(); });
+        std::lock_guard lock(mutex);
+        for (std::size_t i = 0; i < mod.exports.size(); ++i)
+            mod.exports[i].address = mapped->export_addresses[i];
+        mod.init = std::move(mapped->init);
+        mod.exit = std::move(mapped->exit);
+        mod.size = mapped->size;
+        mod.base = mapped->base;
+        for (const auto& warning : mapped->warnings)
+            emit(Event{.kind = EventKind::Warning, .module = mod.name(), .text = warning});
+    }
+
+    // Stage 3: exports visible (gets still refused), init runs unlocked.
+    {
+        std::lock_guard lock(mutex);
+        mod.state.store(ModuleState::Coming, std::memory_order_release);
+    }
+    state_changed.notify_all();
+    if (mod.init) {
+        int rc = mod.init();
+        if (rc != 0) {
+            {
+                std::lock_guard lock(mutex);
+                mod.state.store(ModuleState::Going, std::memory_order_release);
+            }
+            int code = rc < 0 ? -rc : rc;
+            return Error::with<InitFailed>(code, InitFailed{mod.name(), code});
+        }
+    }
+    {
+        std::lock_guard lock(mutex);
+        mod.state.store(ModuleState::Live, std::memory_order_release);
+    }
+    state_changed.notify_all();
+    transaction.commit();
+    std::string text = "loaded " + mod.name();
+    emit(Event{.kind = EventKind::Loaded, .module = mod.name(), .text = text});
+    return ModuleHandle(module);
+}
+
+// Drops every pair `module` is part of as a user. Static uses go silently;
+// dynamic references still held are reported as leaks, then released.
+std::vector<Leak> Registry::Impl::release_user_uses(Module& module) {
+    std::vector<std::shared_ptr<void>> garbage;
+    std::vector<Use*> held;
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& use : module.owned_uses) held.push_back(use.get());
+        for (Use* use : held) {
+            // Unlink now; the Use stays alive in `garbage` for the release below.
+            drop_use_locked(*use, garbage);
+        }
+        module.depends.clear();
+    }
+    // Wait for in-flight readers (e.g. another thread's put on these pairs).
+    rcu::synchronize();
+    std::vector<Leak> leaks;
+    for (Use* use : held) {
+        HolderCounts counts = holder_counts(*use);
+        if (counts.dynamic > 0) {
+            counts.static_uses = 0;
+            leaks.push_back(Leak{module.name(), use->provider->name(), counts});
+        }
+        if (use->count.exchange(0, std::memory_order_acq_rel) > 0) provider_put(*use->provider);
+    }
+    garbage.clear();
+    for (const Leak& leak : leaks) emit_leak(leak);
+    return leaks;
+}
+
+// ---------------------------------------------------------------------------
+// Unload
+
+Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptions options_) {
+    std::shared_ptr<Module> module;
+    UnloadReport report;
+    {
+        std::unique_lock lock(mutex);
+        Module* mod = find_locked(name);
+        if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
+        for (const auto& m : modules)
+            if (m.get() == mod) module = m;
+        ModuleState state = mod->state.load();
+        if (state != ModuleState::Live)
+            return Error::with<ModuleBusy>(
+                EBUSY, ModuleBusy{mod->name(), "it is " + std::string(to_string(state))});
+        auto holders_of = [&] {
+            std::vector<HolderCounts> out;
+            for (const Use* use : mod->users_of_me)
+                if (use->count.load() > 0) out.push_back(holder_counts(*use));
+            return out;
+        };
+        bool has_static_users = std::any_of(mod->users_of_me.begin(), mod->users_of_me.end(),
+                                            [](const Use* u) { return u->static_use; });
+        if (has_static_users)
+            return Error::with<ModuleInUse>(EWOULDBLOCK, ModuleInUse{mod->name(), holders_of(), false});
+        if (mod->init && !mod->exit && options_.mode != UnloadMode::Force)
+            return Error::with<ModuleBusy>(
+                EBUSY, ModuleBusy{mod->name(), "it has an init function but no exit function"});
+
+        auto deadline = std::chrono::steady_clock::now() + options_.wait;
+        for (;;) {
+            std::int64_t base = 1;
+            if (mod->refcount.compare_exchange_strong(base, 0, std::memory_order_acq_rel)) break;
+            if (options_.mode == UnloadMode::Force) {
+                report.forced = holders_of();
+                mod->refcount.store(0, std::memory_order_release);
+                taints = "F";
+                break;
+            }
+            if (options_.wait.count() == 0 || std::chrono::steady_clock::now() >= deadline)
+                return Error::with<ModuleInUse>(
+                    EWOULDBLOCK, ModuleInUse{mod->name(), holders_of(), options_.wait.count() != 0});
+            // Puts take no lock, so poll: a short sleep per round.
+            state_changed.wait_for(lock, std::chrono::milliseconds(1));
+            if (mod->state.load() != ModuleState::Live)
+                return Error::with<ModuleBusy>(EBUSY, ModuleBusy{mod->name(), "it changed state"});
+        }
+        mod->state.store(ModuleState::Going, std::memory_order_release);
+    }
+    state_changed.notify_all();
+    Module& mod = *module;
+
+    if (mod.exit) mod.exit();
+
+    // Unpublish the exports and every pair with this module as provider.
+    std::vector<std::shared_ptr<void>> garbage;
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& e : mod.exports) {
+            index.erase(e.name);
+            if (!e.alias.empty()) index.erase(e.alias);
+        }
+        index.take_retired(garbage);
+        std::vector<Use*> pairs = mod.users_of_me;
+        for (Use* use : pairs) drop_use_locked(*use, garbage);
+    }
+    collect(garbage);
+    report.leaks = release_user_uses(mod);
+    if (mod.backend) report.unmap = mod.backend->unmap();
+    {
+        std::lock_guard lock(mutex);
+        std::erase_if(modules, [&](const auto& m) { return m.get() == &mod; });
+        mod.state.store(ModuleState::Gone, std::memory_order_release);
+    }
+    state_changed.notify_all();
+    std::string text = "unloaded " + mod.name();
+    if (!report.unmap.unmapped) {
+        text += " (still mapped:";
+        for (const auto& reason : report.unmap.reasons) text += " " + reason + ";";
+        text += ")";
+    }
+    emit(Event{.kind = EventKind::Unloaded, .module = mod.name(), .text = text});
+    return report;
+}
+
+// ---------------------------------------------------------------------------
+// Registry
+
+Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(options)) {}
+
+Registry::~Registry() {
+    // Users before providers: always unload a module nobody links to.
+    for (;;) {
+        std::string victim;
+        {
+            std::lock_guard lock(impl_->mutex);
+            for (const auto& m : impl_->modules) {
+                bool linked_to = std::any_of(m->users_of_me.begin(), m->users_of_me.end(),
+                                             [](const Use* u) { return u->static_use; });
+                if (!linked_to && m->state.load() == ModuleState::Live) {
+                    victim = m->name();
+                    break;
+                }
+            }
+        }
+        if (victim.empty()) break;
+        auto report = impl_->unload(victim, UnloadOptions{.mode = UnloadMode::Force});
+        if (!report) continue;
+        // References others still held at teardown: leaks too.
+        for (const HolderCounts& held : report->forced) {
+            Leak leak{held.user, victim, held};
+            impl_->emit_leak(leak);
+        }
+    }
+}
+
+Status Registry::add_core_export(ExportSpec spec) {
+    std::lock_guard lock(impl_->mutex);
+    for (std::string_view key : {std::string_view(spec.name), std::string_view(spec.alias)}) {
+        if (key.empty()) continue;
+        if (const ExportEntry* other = impl_->index.find(key))
+            return Error::with<DuplicateExport>(
+                ENOEXEC, DuplicateExport{std::string(kCoreOwner), std::string(key),
+                                         other->owner ? other->owner->name() : std::string(kCoreOwner)});
+    }
+    auto entry = std::make_unique<ExportEntry>(ExportEntry{std::move(spec.name), std::move(spec.alias),
+                                                           spec.address, nullptr, spec.license,
+                                                           std::move(spec.ns), std::move(spec.type), 0});
+    impl_->index.insert(entry->name, entry.get());
+    if (!entry->alias.empty()) impl_->index.insert(entry->alias, entry.get());
+    impl_->core_exports.push_back(std::move(entry));
+    return {};
+}
+
+Expected<ModuleHandle> Registry::load(ModuleImage image) { return impl_->load(std::move(image)); }
+
+Expected<UnloadReport> Registry::unload(std::string_view name, UnloadOptions options) {
+    return impl_->unload(name, options);
+}
+
+ModuleHandle Registry::find(std::string_view name) const {
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& m : impl_->modules)
+        if (m->name() == name) return ModuleHandle(m);
+    return {};
+}
+
+std::vector<ModuleHandle> Registry::modules() const {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<ModuleHandle> out;
+    for (const auto& m : impl_->modules) out.emplace_back(m);
+    return out;
+}
+
+User* Registry::holder(std::string_view name) {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->holders.find(std::string(name));
+    if (it == impl_->holders.end())
+        it = impl_->holders.emplace(std::string(name), std::make_unique<User>(std::string(name), UserKind::Holder))
+                 .first;
+    return it->second.get();
+}
+
+Expected<void*> Registry::symbol_get(std::string_view name, User* user) {
+    return impl_->get(name, {}, false, user);
+}
+
+Expected<void*> Registry::symbol_get_typed(std::string_view name, std::string_view type, User* user) {
+    return impl_->get(name, type, true, user);
+}
+
+Status Registry::symbol_put(std::string_view name, User* user) {
+    return impl_->release(impl_->resolve_user(user), {.symbol = name});
+}
+
+Status Registry::symbol_put_addr(const void* address, User* user) {
+    User& who = impl_->resolve_user(user);
+    Module* provider = nullptr;
+    std::string symbol;
+    {
+        std::lock_guard lock(impl_->mutex);
+        for (const auto& m : impl_->modules) {
+            for (const auto& e : m->exports) {
+                if (e.address == address) {
+                    provider = m.get();
+                    symbol = e.name;
+                    break;
+                }
+            }
+            if (provider) break;
+        }
+        if (provider == nullptr) {
+            for (const auto& e : impl_->core_exports)
+                if (e->address == address) return {};
+        }
+    }
+    if (provider == nullptr)
+        return Error::with<NotAnExportAddress>(EFAULT, NotAnExportAddress{address});
+    // Resolved under the lock; the pair (if any) keeps the provider alive, and
+    // an unload racing with this put makes it unmatched, as it should.
+    return impl_->release(who, {.symbol = symbol});
+}
+
+Status Registry::try_module_get(Module* provider, User* user) {
+    User& who = impl_->resolve_user(user);
+    std::size_t slot = provider->exports.size();
+    {
+        rcu::ReadGuard read;
+        const UseTable* table = who.uses.load(std::memory_order_acquire);
+        Use* use = table ? table->find(provider) : nullptr;
+        if (use != nullptr && provider->state.load(std::memory_order_acquire) == ModuleState::Live &&
+            pair_acquire(*use)) {
+            use->per_symbol[slot].fetch_add(1, std::memory_order_relaxed);
+            return {};
+        }
+    }
+    return impl_->acquire_slow(who, *provider, slot);
+}
+
+Status Registry::module_put(Module* provider, User* user) {
+    return impl_->release(impl_->resolve_user(user),
+                          {.symbol = kModuleSlot, .provider = provider, .slot = provider->exports.size()});
+}
+
+Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) const {
+    std::lock_guard lock(impl_->mutex);
+    Module* mod = impl_->find_locked(name);
+    if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
+    std::vector<HolderCounts> out;
+    for (const Use* use : mod->users_of_me)
+        if (use->count.load() > 0) out.push_back(holder_counts(*use));
+    return out;
+}
+
+RegistrySnapshot Registry::snapshot() const {
+    std::lock_guard lock(impl_->mutex);
+    RegistrySnapshot snap;
+    snap.taints = impl_->taints;
+    for (const auto& [name, holder] : impl_->holders) snap.holders.push_back(name);
+    std::sort(snap.holders.begin(), snap.holders.end());
+    for (const auto& m : impl_->modules) {
+        ModuleSnapshot s;
+        s.name = m->name();
+        s.state = m->state.load();
+        s.size = m->size;
+        s.address = m->base;
+        s.refcount = static_cast<long>(m->refcount.load() - 1);
+        s.permanent = m->init && !m->exit;
+        s.license = m->license;
+        for (const Use* use : m->users_of_me) {
+            if (use->static_use) s.static_users.push_back(use->user->name());
+            if (use->count.load() > 0) s.holders.push_back(holder_counts(*use));
+        }
+        for (const Module* dep : m->depends) s.depends.push_back(dep->name());
+        for (const auto& e : m->exports) s.exports.push_back({e.name, e.license, e.ns});
+        snap.modules.push_back(std::move(s));
+    }
+    return snap;
+}
+
+void Registry::subscribe(Observer& observer, ObserveGetPut get_put) {
+    std::lock_guard lock(impl_->observers_mutex);
+    impl_->observers.emplace_back(&observer, get_put);
+    impl_->any_observers.fetch_add(1);
+    if (get_put == ObserveGetPut::Yes) impl_->get_put_observers.fetch_add(1);
+}
+
+void Registry::unsubscribe(Observer& observer) {
+    std::lock_guard lock(impl_->observers_mutex);
+    for (auto it = impl_->observers.begin(); it != impl_->observers.end();) {
+        if (it->first == &observer) {
+            impl_->any_observers.fetch_sub(1);
+            if (it->second == ObserveGetPut::Yes) impl_->get_put_observers.fetch_sub(1);
+            it = impl_->observers.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+}  // namespace umod

@@ -1,0 +1,31 @@
+// umod — views of a registry snapshot: the texts and graphs people read.
+// Each takes a RegistrySnapshot (Registry::snapshot()) and returns text; none
+// touches the registry.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <umod/umod.h>
+
+namespace umod::views {
+
+// /proc/modules, in the kernel's exact layout:
+//   "name size refcount users-or-dash state 0xaddress[ (taints)]\n"
+std::string proc_modules(const RegistrySnapshot& snapshot);
+
+// kmod's lsmod: "Module                  Size  Used by" and one line per module.
+std::string lsmod(const RegistrySnapshot& snapshot);
+
+// Who holds `module`, with static and dynamic counts and per-symbol counts.
+// An empty string when the module is not in the snapshot.
+std::string holders(const RegistrySnapshot& snapshot, std::string_view module);
+
+// The whole graph as JSON (modules, exports, uses with counts, holders).
+std::string json(const RegistrySnapshot& snapshot);
+
+// The graph in Graphviz DOT: solid edges for static uses, dashed for dynamic
+// references, labelled with counts.
+std::string dot(const RegistrySnapshot& snapshot);
+
+}  // namespace umod::views

@@ -54,14 +54,12 @@ struct alignas(64) Use {
 
     User* const user;
     Module* const provider;
-    // Static use (0 or 1) plus every dynamic reference. While it is above
-    // zero the pair holds exactly one reference on the provider. A pair at
-    // zero is dormant: it stays in the tables for reuse.
-    std::atomic<std::int64_t> count{0};
     bool static_use = false;  // guarded by the registry mutex
     const std::size_t slots;  // provider's exports + 1 ("(module)")
     // Dynamic references per provider export ordinal; the last slot counts
-    // try_module_get references.
+    // try_module_get references. The pair's dynamic count is their sum; a
+    // pair with no static use and no references is dormant and stays in the
+    // tables for reuse.
     std::unique_ptr<std::atomic<std::uint64_t>[]> per_symbol;
 };
 
@@ -95,11 +93,10 @@ class Module final : public User {
 public:
     explicit Module(std::string name) : User(std::move(name), UserKind::Module) {}
 
+    // Changed under the registry mutex; read lock-free. A reference taken on
+    // the hot path counts only if the state was Live *after* the count was
+    // raised (see Registry::Impl::get).
     std::atomic<ModuleState> state{ModuleState::Unformed};
-    // The kernel's base-reference trick: 1 (the base) plus one per pair that
-    // holds this module. Unload takes it from 1 to 0; once 0 no reference can
-    // be taken.
-    std::atomic<std::int64_t> refcount{1};
 
     // Fixed once the module is formed (under the registry mutex).
     std::string license;

@@ -47,6 +47,7 @@ struct SlotOwner {
         slot_list = &slot;
     }
     ~SlotOwner() {
+        this_thread_slot_ptr = nullptr;
         std::lock_guard lock(reader_list_mutex());
         for (ReaderSlot** p = &slot_list; *p; p = &(*p)->next) {
             if (*p == &slot) {
@@ -62,8 +63,11 @@ struct SlotOwner {
 std::atomic<std::uint64_t> grace_period{1};
 bool readers_need_fence = !have_membarrier;
 
-ReaderSlot& this_thread_slot() {
+constinit thread_local ReaderSlot* this_thread_slot_ptr = nullptr;
+
+ReaderSlot& register_this_thread() {
     thread_local SlotOwner owner;
+    this_thread_slot_ptr = &owner.slot;
     return owner.slot;
 }
 

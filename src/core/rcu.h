@@ -26,8 +26,14 @@ struct alignas(64) ReaderSlot {
     ReaderSlot* next = nullptr;            // guarded by the reader-list mutex
 };
 
-ReaderSlot& this_thread_slot();
+ReaderSlot& register_this_thread();
+extern thread_local ReaderSlot* this_thread_slot_ptr;  // null until the thread first reads
 extern std::atomic<std::uint64_t> grace_period;
+
+inline ReaderSlot& this_thread_slot() {
+    ReaderSlot* slot = this_thread_slot_ptr;
+    return slot ? *slot : register_this_thread();
+}
 extern bool readers_need_fence;  // set once at start-up
 
 }  // namespace detail

@@ -47,39 +47,6 @@ std::string_view kind_name(UserKind kind) {
     return "?";
 }
 
-// Takes a reference on a provider unless it is being unloaded (count 0).
-bool provider_try_get(Module& provider) {
-    std::int64_t count = provider.refcount.load(std::memory_order_relaxed);
-    while (count > 0)
-        if (provider.refcount.compare_exchange_weak(count, count + 1, std::memory_order_acquire))
-            return true;
-    return false;
-}
-
-void provider_put(Module& provider) { provider.refcount.fetch_sub(1, std::memory_order_release); }
-
-// Takes one reference through a pair; a dormant pair first takes its provider
-// reference. Fails only when the provider is being unloaded.
-bool pair_acquire(Use& use) {
-    std::int64_t count = use.count.load(std::memory_order_relaxed);
-    for (;;) {
-        if (count > 0) {
-            if (use.count.compare_exchange_weak(count, count + 1, std::memory_order_acquire))
-                return true;
-            continue;
-        }
-        if (!provider_try_get(*use.provider)) return false;
-        std::int64_t zero = 0;
-        if (use.count.compare_exchange_strong(zero, 1, std::memory_order_acquire)) return true;
-        provider_put(*use.provider);  // another thread woke the pair first
-        count = zero;
-    }
-}
-
-void pair_release(Use& use) {
-    if (use.count.fetch_sub(1, std::memory_order_acq_rel) == 1) provider_put(*use.provider);
-}
-
 // Decrements a per-symbol count unless it is zero.
 bool slot_release(std::atomic<std::uint64_t>& slot) {
     std::uint64_t count = slot.load(std::memory_order_relaxed);
@@ -94,8 +61,16 @@ std::string_view slot_name(const Use& use, std::size_t slot) {
 }
 
 std::uint64_t dynamic_count(const Use& use) {
-    std::int64_t count = use.count.load(std::memory_order_acquire) - (use.static_use ? 1 : 0);
-    return count > 0 ? static_cast<std::uint64_t>(count) : 0;
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < use.slots; ++i) sum += use.per_symbol[i].load(std::memory_order_acquire);
+    return sum;
+}
+
+// A pair holds its provider while it has a static use or any reference.
+bool is_active(const Use& use) { return use.static_use || dynamic_count(use) != 0; }
+
+void zero_counts(Use& use) {
+    for (std::size_t i = 0; i < use.slots; ++i) use.per_symbol[i].store(0, std::memory_order_relaxed);
 }
 
 HolderCounts holder_counts(const Use& use) {
@@ -286,10 +261,16 @@ Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type
         if (provider == nullptr) return const_cast<void*>(entry->address);
         const UseTable* table = user.uses.load(std::memory_order_acquire);
         Use* use = table ? table->find(provider) : nullptr;
-        if (use == nullptr || provider->state.load(std::memory_order_acquire) != ModuleState::Live ||
-            !pair_acquire(*use))
+        if (use == nullptr) goto slow;
+        // Raise the count first, then check the provider is still Live: an
+        // unload sets Going and then waits for every read section, so either
+        // it sees this reference or this get sees Going and backs off.
+        std::atomic<std::uint64_t>& slot = use->per_symbol[entry->ordinal];
+        slot.fetch_add(1, std::memory_order_seq_cst);
+        if (provider->state.load(std::memory_order_seq_cst) != ModuleState::Live) {
+            slot.fetch_sub(1, std::memory_order_relaxed);
             goto slow;
-        use->per_symbol[entry->ordinal].fetch_add(1, std::memory_order_relaxed);
+        }
         address = const_cast<void*>(entry->address);
         if (get_put_observers.load(std::memory_order_relaxed) == 0) return address;
         provider_name = provider->name();
@@ -346,13 +327,7 @@ Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view
         if (provider == nullptr) return address;  // the host's own exports are not counted
         Use* use = find_use_locked(user, provider);
         if (use == nullptr) use = &make_use_locked(user, *provider, garbage);
-        if (!pair_acquire(*use)) {
-            lock.unlock();
-            collect(garbage);
-            return Error::with<ProviderNotReady>(
-                EBUSY, ProviderNotReady{user.name(), provider->name(), std::string(name), "going"});
-        }
-        use->per_symbol[entry->ordinal].fetch_add(1, std::memory_order_relaxed);
+        use->per_symbol[entry->ordinal].fetch_add(1, std::memory_order_seq_cst);
         symbol = entry->name;
     }
     collect(garbage);
@@ -372,10 +347,7 @@ Status Registry::Impl::acquire_slow(User& user, Module& provider, std::size_t sl
                                         std::string(to_string(state))});
         Use* use = find_use_locked(user, &provider);
         if (use == nullptr) use = &make_use_locked(user, provider, garbage);
-        if (!pair_acquire(*use))
-            return Error::with<ProviderNotReady>(
-                EBUSY, ProviderNotReady{user.name(), provider.name(), std::string(kModuleSlot), "going"});
-        use->per_symbol[slot].fetch_add(1, std::memory_order_relaxed);
+        use->per_symbol[slot].fetch_add(1, std::memory_order_seq_cst);
     }
     collect(garbage);
     return {};
@@ -413,7 +385,6 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target) {
             const UseTable* table = user.uses.load(std::memory_order_acquire);
             Use* use = table ? table->find(provider) : nullptr;
             if (use != nullptr && slot < use->slots && slot_release(use->per_symbol[slot])) {
-                pair_release(*use);
                 matched = true;
                 if (get_put_observers.load(std::memory_order_relaxed) == 0) return {};
             }
@@ -587,12 +558,8 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
                                 entry->owner ? std::string_view(entry->owner->name()) : kCoreOwner});
             Module* provider = entry->owner;
             if (provider == nullptr || find_use_locked(mod, provider) != nullptr) continue;
-            if (!provider_try_get(*provider))
-                return Error::with<ProviderNotReady>(
-                    ENOENT, ProviderNotReady{mod.name(), provider->name(), entry->name, "going"});
             Use& use = make_use_locked(mod, *provider, garbage);
             use.static_use = true;
-            use.count.store(1, std::memory_order_relaxed);
             mod.depends.push_back(provider);
         }
         // The module is not visible as a user to anyone yet: its old tables
@@ -675,7 +642,7 @@ std::vector<Leak> Registry::Impl::release_user_uses(Module& module) {
             counts.static_uses = 0;
             leaks.push_back(Leak{module.name(), use->provider->name(), counts});
         }
-        if (use->count.exchange(0, std::memory_order_acq_rel) > 0) provider_put(*use->provider);
+        zero_counts(*use);
     }
     garbage.clear();
     for (const Leak& leak : leaks) emit_leak(leak);
@@ -701,8 +668,12 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
         auto holders_of = [&] {
             std::vector<HolderCounts> out;
             for (const Use* use : mod->users_of_me)
-                if (use->count.load() > 0) out.push_back(holder_counts(*use));
+                if (is_active(*use)) out.push_back(holder_counts(*use));
             return out;
+        };
+        auto has_references = [&] {
+            return std::any_of(mod->users_of_me.begin(), mod->users_of_me.end(),
+                               [](const Use* u) { return dynamic_count(*u) != 0; });
         };
         bool has_static_users = std::any_of(mod->users_of_me.begin(), mod->users_of_me.end(),
                                             [](const Use* u) { return u->static_use; });
@@ -712,14 +683,27 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
             return Error::with<ModuleBusy>(
                 EBUSY, ModuleBusy{mod->name(), "it has an init function but no exit function"});
 
+        // Gets take no lock. Set Going, wait for every read section that may
+        // have seen Live, then look: a get either raised its count before
+        // (and is seen here: the unload fails) or saw Going and failed.
         auto deadline = std::chrono::steady_clock::now() + options_.wait;
+        bool forced = options_.mode == UnloadMode::Force;
         for (;;) {
-            std::int64_t base = 1;
-            if (mod->refcount.compare_exchange_strong(base, 0, std::memory_order_acq_rel)) break;
-            if (options_.mode == UnloadMode::Force) {
+            if (!forced && !has_references()) {
+                mod->state.store(ModuleState::Going, std::memory_order_seq_cst);
+                lock.unlock();
+                rcu::synchronize();
+                lock.lock();
+                if (!has_references()) break;
+                mod->state.store(ModuleState::Live, std::memory_order_seq_cst);  // a get won
+            }
+            if (forced) {
+                mod->state.store(ModuleState::Going, std::memory_order_seq_cst);
+                lock.unlock();
+                rcu::synchronize();
+                lock.lock();
                 report.forced = holders_of();
-                mod->refcount.store(0, std::memory_order_release);
-                taints = "F";
+                if (!report.forced.empty()) taints = "F";
                 break;
             }
             if (options_.wait.count() == 0 || std::chrono::steady_clock::now() >= deadline)
@@ -727,10 +711,7 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
                     EWOULDBLOCK, ModuleInUse{mod->name(), holders_of(), options_.wait.count() != 0});
             // Puts take no lock, so poll: a short sleep per round.
             state_changed.wait_for(lock, std::chrono::milliseconds(1));
-            if (mod->state.load() != ModuleState::Live)
-                return Error::with<ModuleBusy>(EBUSY, ModuleBusy{mod->name(), "it changed state"});
         }
-        mod->state.store(ModuleState::Going, std::memory_order_release);
     }
     state_changed.notify_all();
     Module& mod = *module;
@@ -893,10 +874,10 @@ Status Registry::try_module_get(Module* provider, User* user) {
         rcu::ReadGuard read;
         const UseTable* table = who.uses.load(std::memory_order_acquire);
         Use* use = table ? table->find(provider) : nullptr;
-        if (use != nullptr && provider->state.load(std::memory_order_acquire) == ModuleState::Live &&
-            pair_acquire(*use)) {
-            use->per_symbol[slot].fetch_add(1, std::memory_order_relaxed);
-            return {};
+        if (use != nullptr) {
+            use->per_symbol[slot].fetch_add(1, std::memory_order_seq_cst);  // see Impl::get
+            if (provider->state.load(std::memory_order_seq_cst) == ModuleState::Live) return {};
+            use->per_symbol[slot].fetch_sub(1, std::memory_order_relaxed);
         }
     }
     return impl_->acquire_slow(who, *provider, slot);
@@ -913,7 +894,7 @@ Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) con
     if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
     std::vector<HolderCounts> out;
     for (const Use* use : mod->users_of_me)
-        if (use->count.load() > 0) out.push_back(holder_counts(*use));
+        if (is_active(*use)) out.push_back(holder_counts(*use));
     return out;
 }
 
@@ -929,12 +910,16 @@ RegistrySnapshot Registry::snapshot() const {
         s.state = m->state.load();
         s.size = m->size;
         s.address = m->base;
-        s.refcount = static_cast<long>(m->refcount.load() - 1);
+        // As the kernel shows it: references beyond the base, -1 while unloading.
+        s.refcount = s.state == ModuleState::Going ? -1 : 0;
         s.permanent = m->init && !m->exit;
         s.license = m->license;
         for (const Use* use : m->users_of_me) {
             if (use->static_use) s.static_users.push_back(use->user->name());
-            if (use->count.load() > 0) s.holders.push_back(holder_counts(*use));
+            if (is_active(*use)) {
+                s.holders.push_back(holder_counts(*use));
+                if (s.state != ModuleState::Going) ++s.refcount;
+            }
         }
         for (const Module* dep : m->depends) s.depends.push_back(dep->name());
         for (const auto& e : m->exports) s.exports.push_back({e.name, e.license, e.ns});

@@ -1,0 +1,65 @@
+// Goal lines for bench/ratios.sh: every benchmark binary runs its benchmarks
+// in one process, side by side, then prints one line per goal:
+//     GOAL <goal-id> <measured> <bar> PASS|FAIL
+// ratios.sh keeps those lines (without the GOAL prefix).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace umod::bench {
+
+enum class Better : bool { Lower, Higher };
+
+struct Goal {
+    std::string id;
+    double measured;
+    double bar;
+    Better better = Better::Lower;
+    bool pass() const { return better == Better::Lower ? measured <= bar : measured >= bar; }
+};
+
+// Real time per iteration (ns) of each benchmark run, by run name.
+using Results = std::map<std::string, double>;
+
+class CollectingReporter : public ::benchmark::ConsoleReporter {
+public:
+    explicit CollectingReporter(Results& results) : results_(results) {}
+    void ReportRuns(const std::vector<Run>& runs) override {
+        ConsoleReporter::ReportRuns(runs);
+        for (const Run& run : runs)
+            if (run.run_type == Run::RT_Iteration && !run.error_occurred)
+                results_[run.benchmark_name()] = run.GetAdjustedRealTime();
+    }
+
+private:
+    Results& results_;
+};
+
+// Runs the registered benchmarks, then prints the goals `compute` derives.
+inline int run_goals(int argc, char** argv, const std::function<std::vector<Goal>(const Results&)>& compute) {
+    // glibc and libstdc++ skip atomic instructions until a thread has started:
+    // start (and join) one so every figure includes them.
+    std::thread([] {}).join();
+    ::benchmark::Initialize(&argc, argv);
+    Results results;
+    CollectingReporter reporter(results);
+    ::benchmark::RunSpecifiedBenchmarks(&reporter);
+    ::benchmark::Shutdown();
+    for (const Goal& g : compute(results))
+        std::printf("GOAL %s %.3f %g %s\n", g.id.c_str(), g.measured, g.bar, g.pass() ? "PASS" : "FAIL");
+    return 0;
+}
+
+inline double at(const Results& results, const std::string& name) {
+    auto it = results.find(name);
+    return it == results.end() ? 0.0 : it->second;
+}
+
+}  // namespace umod::bench

@@ -1,6 +1,5 @@
 #include "core/export_index.h"
 
-#include <functional>
 
 namespace umod::core {
 
@@ -20,22 +19,9 @@ ExportIndex::~ExportIndex() {
     delete table;
 }
 
-std::uint64_t ExportIndex::hash(std::string_view key) {
-    return std::hash<std::string_view>{}(key);
-}
-
 ExportIndex::Node* ExportIndex::tombstone() {
     static Node marker{0, {}, nullptr};
     return &marker;
-}
-
-ExportEntry* ExportIndex::find(std::string_view key, std::uint64_t hash) const {
-    const Table* table = table_.load(std::memory_order_acquire);
-    for (std::size_t i = hash & table->mask;; i = (i + 1) & table->mask) {
-        const Node* node = table->slots[i].load(std::memory_order_acquire);
-        if (node == nullptr) return nullptr;
-        if (node->hash == hash && node->key == key) return node->entry;
-    }
 }
 
 bool ExportIndex::place(Table& table, Node* node) {

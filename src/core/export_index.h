@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -25,12 +26,41 @@ public:
     ExportIndex(const ExportIndex&) = delete;
     ExportIndex& operator=(const ExportIndex&) = delete;
 
-    static std::uint64_t hash(std::string_view key);
+    // A fast hash for symbol names: 8 bytes at a time, multiply-xorshift mixed.
+    static std::uint64_t hash(std::string_view key) {
+        constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
+        std::uint64_t h = key.size() * kMul;
+        const char* p = key.data();
+        std::size_t n = key.size();
+        if (n >= 8) {
+            for (; n > 8; n -= 8, p += 8) {
+                std::uint64_t chunk;
+                std::memcpy(&chunk, p, 8);
+                h = (h ^ chunk) * kMul;
+                h ^= h >> 29;
+            }
+            std::uint64_t last;  // the last 8 bytes, overlapping the previous chunk
+            std::memcpy(&last, key.data() + key.size() - 8, 8);
+            h = (h ^ last) * kMul;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * kMul;
+        }
+        h ^= h >> 32;
+        h *= kMul;
+        return h ^ (h >> 29);
+    }
 
     // Reader side: requires an RCU read section (or the writer's lock); the
     // result stays valid until the section ends.
     ExportEntry* find(std::string_view key) const { return find(key, hash(key)); }
-    ExportEntry* find(std::string_view key, std::uint64_t hash) const;
+    ExportEntry* find(std::string_view key, std::uint64_t h) const {
+        const Table* table = table_.load(std::memory_order_acquire);
+        for (std::size_t i = h & table->mask;; i = (i + 1) & table->mask) {
+            const Node* node = table->slots[i].load(std::memory_order_acquire);
+            if (node == nullptr) return nullptr;
+            if (node->hash == h && node->key == key) return node->entry;
+        }
+    }
 
     // Writer side: requires the registry mutex. `key` must outlive the entry's
     // presence in the index (it points into the entry). Returns false if the

@@ -32,10 +32,15 @@ std::mutex& reader_list_mutex() {
 ReaderSlot* slot_list = nullptr;  // guarded by reader_list_mutex()
 
 void full_barrier_on_all_threads() {
-    if (have_membarrier)
+    if (have_membarrier) {
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-    else
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        return;
+    }
+#if !defined(__SANITIZE_THREAD__)
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+    // Under TSan, readers' seq_cst stores and our seq_cst loads and
+    // increments order themselves; TSan supports no fences.
 }
 
 // Registers the thread's slot on first use and unregisters it at thread exit.
@@ -82,10 +87,10 @@ void synchronize() {
     // Make the writer's unpublish visible to, and order it before, every
     // reader's later loads; and make readers' slot stores visible to us.
     full_barrier_on_all_threads();
-    std::uint64_t now = grace_period.fetch_add(1, std::memory_order_acq_rel) + 1;
+    std::uint64_t now = grace_period.fetch_add(1, std::memory_order_seq_cst) + 1;
     for (ReaderSlot* slot = slot_list; slot; slot = slot->next) {
         for (unsigned spins = 0;; ++spins) {
-            std::uint64_t period = slot->period.load(std::memory_order_acquire);
+            std::uint64_t period = slot->period.load(std::memory_order_seq_cst);
             if (period == 0 || period >= now) break;  // idle, or began after the unpublish
             if (spins > 64) std::this_thread::yield();
         }

@@ -366,7 +366,7 @@ Status Registry::Impl::unmatched(User& user, std::string_view provider, std::str
 }
 
 Status Registry::Impl::release(User& user, const ReleaseTarget& target) {
-    std::string provider_name;
+    std::string provider_name;  // copied out of the read section when needed
     std::string symbol;
     bool matched = false;
     {
@@ -381,19 +381,13 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target) {
                 slot = entry->ordinal;
             }
         }
-        if (provider != nullptr) {
-            const UseTable* table = user.uses.load(std::memory_order_acquire);
-            Use* use = table ? table->find(provider) : nullptr;
-            if (use != nullptr && slot < use->slots && slot_release(use->per_symbol[slot])) {
-                matched = true;
-                if (get_put_observers.load(std::memory_order_relaxed) == 0) return {};
-            }
-            provider_name = provider->name();
-            symbol = slot < provider->exports.size() ? provider->exports[slot].name
-                                                     : std::string(kModuleSlot);
-        } else {
-            symbol = target.symbol;
-        }
+        if (provider == nullptr) return unmatched(user, "", target.symbol);
+        const UseTable* table = user.uses.load(std::memory_order_acquire);
+        Use* use = table ? table->find(provider) : nullptr;
+        matched = use != nullptr && slot < use->slots && slot_release(use->per_symbol[slot]);
+        if (matched && get_put_observers.load(std::memory_order_relaxed) == 0) return {};
+        provider_name = provider->name();
+        symbol = slot < provider->exports.size() ? provider->exports[slot].name : std::string(kModuleSlot);
     }
     if (!matched) return unmatched(user, provider_name, symbol);
     emit(Event{.kind = EventKind::Put, .user = user.name(), .provider = provider_name, .symbol = symbol});

@@ -15,7 +15,7 @@ build: deps build/release/build.ninja
 	cmake --build --preset release
 
 demo: build
-	build/release/tools/umod/umod run examples/demo.umod
+	build/release/examples/umod-seed-demo
 
 test: build
 	ctest --preset release

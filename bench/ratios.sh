@@ -16,7 +16,7 @@ status=0
 {
 	for bin in "$build"/bench/*/bench_*; do
 		[ -x "$bin" ] || continue
-		"$bin" --benchmark_min_time=0.3 --benchmark_color=false 2>>"$log"
+		"$bin" --benchmark_min_time=0.2 2>>"$log"
 	done
 	for script in "$root"/bench/*/goals.sh; do
 		[ -f "$script" ] || continue

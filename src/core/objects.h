@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,7 @@ struct ExportEntry {
 // apart from the dynamic references.
 struct alignas(64) Use {
     Use(User* u, Module* p, std::size_t n_slots)
-        : user(u), provider(p), slots(n_slots), per_symbol(new std::atomic<std::uint64_t>[n_slots]) {
-        for (std::size_t i = 0; i < n_slots; ++i) per_symbol[i].store(0, std::memory_order_relaxed);
-    }
+        : user(u), provider(p), slots(n_slots), per_symbol(allocate_counters(n_slots)) {}
 
     User* const user;
     Module* const provider;
@@ -60,7 +59,20 @@ struct alignas(64) Use {
     // try_module_get references. The pair's dynamic count is their sum; a
     // pair with no static use and no references is dormant and stays in the
     // tables for reuse.
-    std::unique_ptr<std::atomic<std::uint64_t>[]> per_symbol;
+    struct FreeCounters {
+        void operator()(std::atomic<std::uint64_t>* p) const { ::operator delete(p, std::align_val_t{64}); }
+    };
+    const std::unique_ptr<std::atomic<std::uint64_t>[], FreeCounters> per_symbol;
+
+private:
+    // Counters on cache lines of their own: pairs used by different threads
+    // never share a line.
+    static std::atomic<std::uint64_t>* allocate_counters(std::size_t n) {
+        std::size_t bytes = (n * sizeof(std::atomic<std::uint64_t>) + 63) / 64 * 64;
+        auto* counters = static_cast<std::atomic<std::uint64_t>*>(::operator new(bytes, std::align_val_t{64}));
+        for (std::size_t i = 0; i < n; ++i) new (&counters[i]) std::atomic<std::uint64_t>(0);
+        return counters;
+    }
 };
 
 }  // namespace umod::core

@@ -1,0 +1,150 @@
+/*
+ * umod — the module author's API, spelled as the Linux kernel spells it, so
+ * kernel code that uses only these APIs compiles unchanged. Usable from C and
+ * C++. A module is an ELF shared object built with -fPIC -shared and
+ * $(pkg-config --cflags umod-module) (which hides every symbol that is not
+ * exported); its metadata lives in sections the loader reads before any of
+ * its code runs:
+ *   .modinfo            "key=value\0" strings (the kernel's format)
+ *   .umod_exports       one struct umod_export per EXPORT_SYMBOL*
+ *   .umod_init/.umod_exit  module_init / module_exit
+ *   .umod_params        one struct umod_param per module_param
+ *   .umod_this_module   the module's struct module (THIS_MODULE)
+ * Static constructors run when the loader maps the module, after every import
+ * was resolved and checked and before module_init; static destructors run
+ * when it is unmapped, after module_exit.
+ */
+#ifndef UMOD_MODULE_H
+#define UMOD_MODULE_H
+
+#ifdef __cplusplus
+#include <umod/type_name.h>
+extern "C" {
+#endif
+
+/* The module's identity: THIS_MODULE is its address. The loader fills it in
+ * before init runs; module code only passes it around. */
+struct module {
+	void *umod_registry;	/* the host's registry */
+	void *umod_self;	/* the registry's object for this module */
+	const char *name;
+};
+
+/* One per module (weak: every translation unit may define it; hidden: each
+ * module has its own). */
+__attribute__((weak, visibility("hidden"), section(".umod_this_module")))
+struct module __this_module = {0, 0, 0};
+
+#define THIS_MODULE (&__this_module)
+
+/* ---- exports ---------------------------------------------------------- */
+
+struct umod_export {
+	const void *address;
+	const char *name;	/* as written: the C name, or the C++ name in its namespace */
+	const char *ns;		/* "" for none */
+	const char *type;	/* "" in C; the C++ type of the symbol otherwise */
+	unsigned long flags;
+};
+#define UMOD_EXPORT_GPL_ONLY 1UL
+
+#define __UMOD_CAT2(a, b) a##b
+#define __UMOD_CAT(a, b) __UMOD_CAT2(a, b)
+#define __UMOD_UNIQUE(prefix) __UMOD_CAT(prefix, __COUNTER__)
+
+#ifdef __cplusplus
+#define __UMOD_TYPE_OF(sym) ::umod::type_name<__typeof__(sym)>()
+#define __UMOD_ADDRESS_OF(sym) reinterpret_cast<const void *>(&(sym))
+#else
+#define __UMOD_TYPE_OF(sym) ""
+#define __UMOD_ADDRESS_OF(sym) ((const void *)&(sym))
+#endif
+
+/* Makes `sym` visible to the dynamic linker (default visibility) and records
+ * it in the export table. Use at the scope that declares `sym`. */
+#define __UMOD_EXPORT(sym, ns, flags)                                              \
+	extern __typeof__(sym) sym __attribute__((visibility("default")));         \
+	static const struct umod_export __UMOD_UNIQUE(__umod_export_)              \
+		__attribute__((used, section(".umod_exports"), aligned(8))) = {    \
+			__UMOD_ADDRESS_OF(sym), #sym, ns, __UMOD_TYPE_OF(sym), flags}
+
+#define EXPORT_SYMBOL(sym) __UMOD_EXPORT(sym, "", 0UL)
+#define EXPORT_SYMBOL_GPL(sym) __UMOD_EXPORT(sym, "", UMOD_EXPORT_GPL_ONLY)
+#define EXPORT_SYMBOL_NS(sym, ns) __UMOD_EXPORT(sym, #ns, 0UL)
+#define EXPORT_SYMBOL_NS_GPL(sym, ns) __UMOD_EXPORT(sym, #ns, UMOD_EXPORT_GPL_ONLY)
+
+/* ---- .modinfo ----------------------------------------------------------- */
+
+#define __MODULE_INFO(tag, info)                                                   \
+	static const char __UMOD_UNIQUE(__umod_modinfo_)[]                         \
+		__attribute__((used, section(".modinfo"), aligned(1))) = #tag "=" info
+#define MODULE_INFO(tag, info) __MODULE_INFO(tag, info)
+#define MODULE_LICENSE(_text) __MODULE_INFO(license, _text)
+#define MODULE_AUTHOR(_text) __MODULE_INFO(author, _text)
+#define MODULE_DESCRIPTION(_text) __MODULE_INFO(description, _text)
+#define MODULE_VERSION(_text) __MODULE_INFO(version, _text)
+#define MODULE_ALIAS(_text) __MODULE_INFO(alias, _text)
+#define MODULE_SOFTDEP(_text) __MODULE_INFO(softdep, _text)
+#define MODULE_IMPORT_NS(_ns) __MODULE_INFO(import_ns, #_ns)
+#define MODULE_PARM_DESC(_param, _text) __MODULE_INFO(parm, #_param ":" _text)
+/* Sets the module's name; by default it is the file name without directory
+ * and ".so", dashes read as underscores. */
+#define MODULE_NAME(_text) __MODULE_INFO(name, _text)
+
+/* ---- init and exit ------------------------------------------------------ */
+
+typedef int (*umod_initcall_t)(void);
+typedef void (*umod_exitcall_t)(void);
+
+#define module_init(fn)                                                            \
+	static const umod_initcall_t __umod_initcall                               \
+		__attribute__((used, section(".umod_init"), aligned(8))) = fn
+#define module_exit(fn)                                                            \
+	static const umod_exitcall_t __umod_exitcall                               \
+		__attribute__((used, section(".umod_exit"), aligned(8))) = fn
+
+/* ---- parameters: set at load (`insmod m.so count=5`) -------------------- */
+
+struct umod_param {
+	const char *name;
+	void *address;
+	const char *type;	/* bool, int, uint, long, ulong, charp */
+};
+
+#define module_param(_name, _type, _perm)                                          \
+	static const struct umod_param __UMOD_UNIQUE(__umod_param_)                \
+		__attribute__((used, section(".umod_params"), aligned(8))) = {     \
+			#_name, &(_name), #_type};                                 \
+	__MODULE_INFO(parmtype, #_name ":" #_type)
+
+/* ---- references, attributed to THIS_MODULE as in the seed's macros ------ */
+
+void *__umod_symbol_get(const char *symbol, struct module *user);
+void *__umod_symbol_request(const char *symbol, struct module *user);
+void __umod_symbol_put(const char *symbol, struct module *user);
+void __umod_symbol_put_addr(const void *address, struct module *user);
+int __umod_try_module_get(struct module *provider, struct module *user);
+void __umod_module_put(struct module *provider, struct module *user);
+void *__umod_symbol_get_typed(const char *symbol, const char *type, struct module *user);
+
+#define symbol_get(x) ((__typeof__(&x))(__umod_symbol_get(#x, THIS_MODULE)))
+#define symbol_request(x) ((__typeof__(&x))(__umod_symbol_request(#x, THIS_MODULE)))
+#define symbol_put(x) __umod_symbol_put(#x, THIS_MODULE)
+#define symbol_put_user(x, user) __umod_symbol_put(#x, (user))
+#define symbol_put_addr(p) __umod_symbol_put_addr((p), THIS_MODULE)
+#define try_module_get(m) __umod_try_module_get((m), THIS_MODULE)
+#define module_put(m) __umod_module_put((m), THIS_MODULE)
+
+#ifdef __cplusplus
+}
+
+namespace umod {
+/* Typed lookup: fails (nullptr, reported) unless the export recorded type T. */
+template <class T>
+T *symbol_get_typed(const char *symbol, struct module *user = THIS_MODULE) {
+	return reinterpret_cast<T *>(__umod_symbol_get_typed(symbol, type_name<T>(), user));
+}
+}  // namespace umod
+#endif
+
+#endif /* UMOD_MODULE_H */

@@ -1,0 +1,30 @@
+// A file's bytes, mapped read-only. Owns the mapping.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include <umod/expected.h>
+
+namespace umod::elf {
+
+class MappedFile {
+public:
+    // ENOENT/EACCES/... from open(2), with the path in the message.
+    static Expected<MappedFile> open(const std::string& path);
+    MappedFile(MappedFile&& other) noexcept;
+    MappedFile& operator=(MappedFile&& other) noexcept;
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    ~MappedFile();
+
+    std::span<const std::byte> bytes() const { return {data_, size_}; }
+
+private:
+    MappedFile(const std::byte* data, std::size_t size) : data_(data), size_(size) {}
+    const std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace umod::elf

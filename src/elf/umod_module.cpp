@@ -1,0 +1,184 @@
+#include "elf/umod_module.h"
+
+#include <elf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace umod::elf {
+
+namespace {
+
+Error malformed(std::string what) { return Error::with(ENOEXEC, MalformedElf{std::move(what)}); }
+
+// Pointers stored in the module's data are position-independent: each has an
+// R_X86_64_RELATIVE relocation whose addend is the target's virtual address.
+class PointerReader {
+public:
+    static Expected<PointerReader> make(const ElfFile& file) {
+        PointerReader reader(file);
+        for (const Section& s : file.sections()) {
+            if (s.type != SHT_RELA || !(s.flags & SHF_ALLOC)) continue;
+            auto relocs = file.relocations(s);
+            if (!relocs) return relocs.error();
+            for (const Relocation& r : *relocs)
+                if (r.type == R_X86_64_RELATIVE) reader.targets_[r.offset] = static_cast<std::uint64_t>(r.addend);
+        }
+        return reader;
+    }
+    // The address stored at `where` (0 when it holds no pointer).
+    std::uint64_t pointer_at(std::uint64_t where) const {
+        auto it = targets_.find(where);
+        return it == targets_.end() ? 0 : it->second;
+    }
+    Expected<std::string> string_at(std::uint64_t where) const {
+        std::uint64_t target = pointer_at(where);
+        if (target == 0) return malformed(fmt::format("no string pointer at {:#x}", where));
+        auto s = file_.string_at_address(target);
+        if (!s) return s.error();
+        return std::string(*s);
+    }
+
+private:
+    explicit PointerReader(const ElfFile& file) : file_(file) {}
+    const ElfFile& file_;
+    std::unordered_map<std::uint64_t, std::uint64_t> targets_;
+};
+
+template <class T>
+T read_at(std::span<const std::byte> bytes, std::uint64_t offset) {
+    T value;
+    std::memcpy(&value, bytes.data() + offset, sizeof(T));
+    return value;
+}
+
+}  // namespace
+
+Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
+    if (file.kind() != FileKind::SharedObject)
+        return malformed("not a shared object (a relocatable file such as a Linux .ko cannot be loaded)");
+    UmodModuleInfo info;
+    auto pointers = PointerReader::make(file);
+    if (!pointers) return pointers.error();
+
+    if (const Section* modinfo = file.section(".modinfo")) {
+        auto data = file.contents(*modinfo);
+        if (!data) return data.error();
+        for (auto [key, value] : parse_modinfo(*data)) info.modinfo.emplace_back(key, value);
+    }
+
+    // Dynamic symbols: imports, and the link names of exports by address.
+    std::unordered_map<std::uint64_t, std::string> default_by_address;
+    std::unordered_set<std::string> default_names;
+    if (const Section* dynsym = file.section(".dynsym")) {
+        auto symbols = file.symbols(*dynsym);
+        if (!symbols) return symbols.error();
+        for (const Symbol& s : *symbols) {
+            if (s.name.empty()) continue;
+            if (s.shndx == SHN_UNDEF) {
+                if (s.bind != STB_WEAK) info.undefined.emplace_back(s.name);
+                continue;
+            }
+            if (s.bind == STB_GNU_UNIQUE) info.unique_symbols.emplace_back(s.name);
+            if (s.visibility == STV_DEFAULT && (s.type == STT_FUNC || s.type == STT_OBJECT)) {
+                default_by_address.emplace(s.value, std::string(s.name));
+                default_names.emplace(s.name);
+            }
+        }
+    }
+
+    // The export table: struct umod_export { address, name, ns, type, flags }.
+    constexpr std::uint64_t kExportSize = 40;
+    if (const Section* table = file.section(".umod_exports")) {
+        auto data = file.contents(*table);
+        if (!data) return data.error();
+        if (data->size() % kExportSize != 0)
+            return malformed(fmt::format(".umod_exports size {} is not a multiple of {}", data->size(), kExportSize));
+        for (std::uint64_t off = 0; off < data->size(); off += kExportSize) {
+            std::uint64_t entry = table->addr + off;
+            UmodExport e;
+            e.address = pointers->pointer_at(entry);
+            if (e.address == 0) return malformed(fmt::format("export entry at {:#x} has no address", entry));
+            auto name = pointers->string_at(entry + 8);
+            auto ns = pointers->string_at(entry + 16);
+            auto type = pointers->string_at(entry + 24);
+            if (!name) return name.error();
+            if (!ns) return ns.error();
+            if (!type) return type.error();
+            e.written_name = *name;
+            e.ns = *ns;
+            e.type = *type;
+            e.gpl_only = (read_at<std::uint64_t>(*data, off + 32) & 1) != 0;
+            auto linked = default_by_address.find(e.address);
+            e.link_name = linked != default_by_address.end() ? linked->second : e.written_name;
+            info.exports.push_back(std::move(e));
+        }
+    }
+    std::unordered_set<std::string> exported;
+    for (const auto& e : info.exports) exported.insert(e.link_name);
+    for (const auto& name : default_names)
+        if (!exported.count(name)) info.other_default.push_back(name);
+
+    // Parameters: struct umod_param { name, address, type }.
+    constexpr std::uint64_t kParamSize = 24;
+    if (const Section* table = file.section(".umod_params")) {
+        if (table->size % kParamSize != 0) return malformed(".umod_params has a partial entry");
+        for (std::uint64_t off = 0; off < table->size; off += kParamSize) {
+            std::uint64_t entry = table->addr + off;
+            UmodParam p;
+            auto name = pointers->string_at(entry);
+            auto type = pointers->string_at(entry + 16);
+            if (!name) return name.error();
+            if (!type) return type.error();
+            p.name = *name;
+            p.type = *type;
+            p.address = pointers->pointer_at(entry + 8);
+            if (p.address == 0) return malformed(fmt::format("parameter {} has no address", p.name));
+            info.params.push_back(std::move(p));
+        }
+    }
+
+    auto single_pointer = [&](std::string_view section) -> Expected<std::uint64_t> {
+        const Section* s = file.section(section);
+        if (s == nullptr) return std::uint64_t{0};
+        if (s->size != 8) return malformed(fmt::format("{} must hold exactly one function", section));
+        std::uint64_t target = pointers->pointer_at(s->addr);
+        if (target == 0) return malformed(fmt::format("{} holds no function address", section));
+        return target;
+    };
+    auto init = single_pointer(".umod_init");
+    auto exit = single_pointer(".umod_exit");
+    if (!init) return init.error();
+    if (!exit) return exit.error();
+    info.init = *init;
+    info.exit = *exit;
+    if (const Section* self = file.section(".umod_this_module")) info.this_module = self->addr;
+
+    if (const Section* symtab = file.section(".symtab")) {
+        auto symbols = file.symbols(*symtab);
+        if (!symbols) return symbols.error();
+        for (const Symbol& s : *symbols)
+            if (!s.name.empty() && s.shndx != SHN_UNDEF && (s.type == STT_FUNC || s.type == STT_OBJECT) &&
+                !exported.count(std::string(s.name)))
+                info.local_defined.emplace_back(s.name);
+    }
+
+    auto dynamic = file.dynamic();
+    if (!dynamic) return dynamic.error();
+    for (const DynamicEntry& d : *dynamic) {
+        if (d.tag == DT_SYMBOLIC) info.symbolic = true;
+        if (d.tag == DT_FLAGS && (d.value & DF_SYMBOLIC)) info.symbolic = true;
+        if (d.tag == DT_FLAGS_1 && (d.value & DF_1_NODELETE)) info.nodelete = true;
+    }
+    for (const Section& s : file.sections()) {
+        if (s.flags & SHF_TLS) info.has_tls = true;
+        if (s.flags & SHF_ALLOC) info.image_size = std::max(info.image_size, s.addr + s.size);
+    }
+    return info;
+}
+
+}  // namespace umod::elf

@@ -1,0 +1,54 @@
+// What a umod module (an ELF shared object built against <umod/module.h>)
+// declares, read from its sections before any of its code runs. Format only:
+// the loader decides what to do with it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <umod/expected.h>
+
+#include "elf/elf_file.h"
+
+namespace umod::elf {
+
+struct UmodExport {
+    std::string written_name;   // as in EXPORT_SYMBOL(...)
+    std::string link_name;      // the dynamic symbol at that address (mangled in C++)
+    std::string ns;
+    std::string type;
+    bool gpl_only = false;
+    std::uint64_t address = 0;  // virtual address in the image
+};
+
+struct UmodParam {
+    std::string name;
+    std::string type;
+    std::uint64_t address = 0;
+};
+
+struct UmodModuleInfo {
+    std::vector<std::pair<std::string, std::string>> modinfo;
+    std::vector<UmodExport> exports;
+    std::vector<UmodParam> params;
+    std::vector<std::string> undefined;      // undefined, non-weak dynamic symbols
+    std::vector<std::string> local_defined;  // defined symbols that are not exported (hints)
+    std::vector<std::string> other_default;  // default-visibility definitions not in the export table
+    std::uint64_t this_module = 0;           // address of struct module, 0 if absent
+    std::uint64_t init = 0;                  // address of the init function, 0 if none
+    std::uint64_t exit = 0;
+    std::uint64_t image_size = 0;            // extent of the allocated sections
+    bool symbolic = false;                   // DF_SYMBOLIC / DT_SYMBOLIC (-Bsymbolic)
+    bool nodelete = false;                   // DF_1_NODELETE
+    std::vector<std::string> unique_symbols; // STB_GNU_UNIQUE definitions
+    bool has_tls = false;                    // a TLS segment (pending TLS destructors pin it)
+};
+
+// Reads a umod module's declarations. ENOEXEC (MalformedElf) when the file is
+// not an x86-64 shared object or a table is corrupt.
+Expected<UmodModuleInfo> read_umod_module(const ElfFile& file);
+
+}  // namespace umod::elf

@@ -1,0 +1,406 @@
+// The shared-object loader: reads and checks a module file, resolves its
+// imports through the registry, then maps it with dlopen and checks that the
+// dynamic linker bound every symbol where umod meant it to.
+//
+// Never dlsym(RTLD_DEFAULT, ...): a lookup that finds a symbol in a module
+// records a dependency from the caller on it, and the module can then never be
+// unmapped. Addresses come from the module's own tables plus its load base.
+#include <umod/loader.h>
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "core/objects.h"
+#include "elf/elf_file.h"
+#include "elf/mapped_file.h"
+#include "elf/umod_module.h"
+#include "loader/loaded_modules.h"
+
+namespace umod {
+
+void describe_error(const BadParameter& e, std::string& out) {
+    out += fmt::format("{}: parameter {}: {}", e.module, e.parameter, e.problem);
+}
+
+std::string module_name_from_path(std::string_view path) {
+    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    if (path.size() > 3 && path.ends_with(".so")) path.remove_suffix(3);
+    std::string name(path);
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
+}
+
+namespace {
+
+// ---- parameters --------------------------------------------------------------
+
+struct ParamValue {
+    const elf::UmodParam* param;
+    std::string text;           // charp: the string the variable will point to
+    long long signed_value = 0;
+    unsigned long long unsigned_value = 0;
+    bool flag = false;
+};
+
+Expected<ParamValue> parse_param(const std::string& module, const elf::UmodModuleInfo& info,
+                                 const std::string& assignment) {
+    auto eq = assignment.find('=');
+    std::string name = assignment.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : assignment.substr(eq + 1);
+    auto bad = [&](std::string problem) { return Error::with(EINVAL, BadParameter{module, name, std::move(problem)}); };
+    auto it = std::find_if(info.params.begin(), info.params.end(), [&](const auto& p) { return p.name == name; });
+    if (it == info.params.end()) return bad("unknown parameter");
+    ParamValue v{&*it, value};
+    const std::string& type = it->type;
+    if (type == "bool") {
+        if (eq == std::string::npos || value == "1" || value == "y" || value == "Y" || value == "true")
+            v.flag = true;
+        else if (value == "0" || value == "n" || value == "N" || value == "false")
+            v.flag = false;
+        else
+            return bad(fmt::format("'{}' is not a bool (y/n/1/0)", value));
+        return v;
+    }
+    if (type == "charp" || type == "string") return v;
+    if (value.empty()) return bad(fmt::format("no value for a {}", type));
+    errno = 0;
+    char* end = nullptr;
+    bool is_signed = type == "int" || type == "long" || type == "short";
+    if (is_signed) {
+        v.signed_value = std::strtoll(value.c_str(), &end, 0);
+    } else if (type == "uint" || type == "ulong" || type == "ushort") {
+        if (value[0] == '-') return bad(fmt::format("'{}' is not a {}", value, type));
+        v.unsigned_value = std::strtoull(value.c_str(), &end, 0);
+    } else {
+        return bad(fmt::format("type {} is not supported", type));
+    }
+    if (errno != 0 || end == value.c_str() || *end != '\0') return bad(fmt::format("'{}' is not a {}", value, type));
+    bool fits = true;
+    if (type == "int") fits = v.signed_value >= INT_MIN && v.signed_value <= INT_MAX;
+    if (type == "short") fits = v.signed_value >= SHRT_MIN && v.signed_value <= SHRT_MAX;
+    if (type == "uint") fits = v.unsigned_value <= UINT_MAX;
+    if (type == "ushort") fits = v.unsigned_value <= USHRT_MAX;
+    if (!fits) return bad(fmt::format("{} is out of range for a {}", value, type));
+    return v;
+}
+
+void apply_param(ParamValue& v, std::uintptr_t base) {
+    void* where = reinterpret_cast<void*>(base + v.param->address);
+    const std::string& type = v.param->type;
+    auto store = [&](auto value) { std::memcpy(where, &value, sizeof(value)); };
+    if (type == "bool") store(v.flag);
+    else if (type == "charp" || type == "string") store(v.text.data());
+    else if (type == "int") store(static_cast<int>(v.signed_value));
+    else if (type == "short") store(static_cast<short>(v.signed_value));
+    else if (type == "long") store(static_cast<long>(v.signed_value));
+    else if (type == "uint") store(static_cast<unsigned>(v.unsigned_value));
+    else if (type == "ushort") store(static_cast<unsigned short>(v.unsigned_value));
+    else if (type == "ulong") store(static_cast<unsigned long>(v.unsigned_value));
+}
+
+// ---- what the rest of the process defines ------------------------------------
+
+// Names defined (default visibility) by loaded objects that are not umod
+// modules: libc, libstdc++, the host. Each object's file is read once.
+class SystemSymbols {
+public:
+    bool defines(const std::string& name) {
+        std::lock_guard lock(mutex_);
+        refresh_locked();
+        return names_.count(name) != 0;
+    }
+
+private:
+    void refresh_locked() {
+        std::vector<std::string> objects;
+        dl_iterate_phdr(
+            [](dl_phdr_info* info, size_t, void* out) {
+                std::string name = info->dlpi_name ? info->dlpi_name : "";
+                if (name.empty()) name = "/proc/self/exe";
+                static_cast<std::vector<std::string>*>(out)->push_back(name);
+                return 0;
+            },
+            &objects);
+        for (const std::string& path : objects) {
+            if (read_.count(path) || path.find("linux-vdso") != std::string::npos) continue;
+            if (loaded_modules().is_module_path(path)) continue;
+            read_.insert(path);
+            auto file = elf::MappedFile::open(path);
+            if (!file) continue;
+            auto elf = elf::ElfFile::parse(file->bytes());
+            if (!elf) continue;
+            const elf::Section* dynsym = elf->section(".dynsym");
+            if (dynsym == nullptr) continue;
+            auto symbols = elf->symbols(*dynsym);
+            if (!symbols) continue;
+            for (const elf::Symbol& s : *symbols)
+                if (s.shndx != SHN_UNDEF && !s.name.empty() && s.visibility == STV_DEFAULT)
+                    names_.emplace(s.name);
+        }
+    }
+
+    std::mutex mutex_;  // guards read_ and names_
+    std::set<std::string> read_;
+    std::unordered_set<std::string> names_;
+};
+
+SystemSymbols& system_symbols() {
+    static SystemSymbols instance;
+    return instance;
+}
+
+// ---- the backend ---------------------------------------------------------------
+
+class SharedObjectBackend final : public ModuleBackend {
+public:
+    SharedObjectBackend(Registry& registry, std::string path, std::string name, elf::UmodModuleInfo info,
+                        std::vector<ParamValue> params, std::set<std::string> imports)
+        : registry_(registry),
+          path_(std::move(path)),
+          name_(std::move(name)),
+          info_(std::move(info)),
+          params_(std::move(params)),
+          imports_(std::move(imports)) {}
+
+    Expected<MappedModule> map(std::span<const ResolvedImport> imports, User* self) override {
+        handle_ = dlopen(path_.c_str(), RTLD_NOW | RTLD_GLOBAL);
+        if (handle_ == nullptr) return Error::with(ENOEXEC, MapFailed{name_, dlerror()});
+        link_map* map = nullptr;
+        if (dlinfo(handle_, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr) {
+            close();
+            return Error::with(ENOEXEC, MapFailed{name_, "cannot find where it was mapped"});
+        }
+        base_ = map->l_addr;
+        if (Status bound = check_bindings(imports); !bound) {
+            close();
+            return bound.error();
+        }
+        if (info_.this_module != 0) {
+            auto* self_module = reinterpret_cast<struct ModuleIdentity*>(base_ + info_.this_module);
+            self_module->registry = &registry_;
+            self_module->self = self;
+            self_module->name = name_.c_str();
+        }
+        for (ParamValue& p : params_) apply_param(p, base_);
+        loaded_modules().add({name_, path_, base_, info_.image_size, info_.local_defined});
+
+        MappedModule mapped;
+        for (const auto& e : info_.exports)
+            mapped.export_addresses.push_back(reinterpret_cast<const void*>(base_ + e.address));
+        if (info_.init != 0) {
+            auto init = reinterpret_cast<int (*)()>(base_ + info_.init);
+            mapped.init = [init] { return init(); };
+        }
+        if (info_.exit != 0) {
+            auto exit = reinterpret_cast<void (*)()>(base_ + info_.exit);
+            mapped.exit = [exit] { exit(); };
+        } else if (info_.init == 0) {
+            mapped.exit = [] {};  // neither: nothing to run, unloadable (as in the kernel)
+        }
+        mapped.size = info_.image_size;
+        mapped.base = base_;
+        mapped.warnings = hazards();
+        return mapped;
+    }
+
+    UnmapReport unmap() override {
+        UnmapReport report;
+        if (handle_ == nullptr) return report;
+        loaded_modules().remove(base_);
+        close();
+        // A successful RTLD_NOLOAD returns a new reference: close it too.
+        if (void* still = dlopen(path_.c_str(), RTLD_NOLOAD | RTLD_LAZY)) {
+            dlclose(still);
+            report.unmapped = false;
+            for (const auto& u : info_.unique_symbols) report.reasons.push_back("STB_GNU_UNIQUE symbol " + u);
+            if (info_.nodelete) report.reasons.push_back("DF_1_NODELETE");
+            if (info_.has_tls) report.reasons.push_back("thread-local storage (pending TLS destructors)");
+            if (report.reasons.empty())
+                report.reasons.push_back("another object still references it (a binding umod did not create)");
+        }
+        return report;
+    }
+
+private:
+    // Mirrors struct module of <umod/module.h>.
+    struct ModuleIdentity {
+        void* registry;
+        void* self;
+        const char* name;
+    };
+
+    void close() {
+        if (handle_ != nullptr) dlclose(handle_);
+        handle_ = nullptr;
+    }
+
+    std::vector<std::string> hazards() const {
+        std::vector<std::string> out;
+        for (const auto& u : info_.unique_symbols)
+            out.push_back(fmt::format("{}: STB_GNU_UNIQUE symbol {} will keep it mapped after unload", name_, u));
+        if (info_.nodelete) out.push_back(name_ + ": DF_1_NODELETE will keep it mapped after unload");
+        if (info_.has_tls) out.push_back(name_ + ": uses thread-local storage; pending TLS destructors can keep it mapped");
+        if (!info_.other_default.empty()) {
+            std::string names;
+            for (std::size_t i = 0; i < info_.other_default.size() && i < 5; ++i)
+                names += (i ? ", " : "") + info_.other_default[i];
+            out.push_back(fmt::format("{}: {} default-visibility symbol(s) not exported ({}{}): other modules "
+                                      "could bind to them; build with -fvisibility=hidden -Wl,-Bsymbolic",
+                                      name_, info_.other_default.size(), names,
+                                      info_.other_default.size() > 5 ? ", ..." : ""));
+        }
+        return out;
+    }
+
+    // Every dynamic relocation against a named symbol must have been bound
+    // where umod meant: imports to the provider's export, everything else
+    // outside other modules.
+    Status check_bindings(std::span<const ResolvedImport> imports) {
+        auto file = elf::MappedFile::open(path_);
+        if (!file) return file.error();
+        auto elf = elf::ElfFile::parse(file->bytes());
+        if (!elf) return elf.error();
+        const elf::Section* dynsym = elf->section(".dynsym");
+        if (dynsym == nullptr) return {};
+        auto symbols = elf->symbols(*dynsym);
+        if (!symbols) return symbols.error();
+        std::map<std::string_view, const ResolvedImport*> expected;
+        for (const auto& i : imports) expected[i.name] = &i;
+        for (const elf::Section& s : elf->sections()) {
+            if (s.type != SHT_RELA || !(s.flags & SHF_ALLOC)) continue;
+            auto relocs = elf->relocations(s);
+            if (!relocs) return relocs.error();
+            for (const elf::Relocation& r : *relocs) {
+                if (r.symbol == 0 || r.symbol >= symbols->size()) continue;
+                const elf::Symbol& sym = (*symbols)[r.symbol];
+                if (sym.shndx != SHN_UNDEF) continue;  // bound inside the module itself
+                std::uintptr_t bound = 0;
+                if (r.type == R_X86_64_GLOB_DAT || r.type == R_X86_64_JUMP_SLOT) {
+                    std::memcpy(&bound, reinterpret_cast<const void*>(base_ + r.offset), sizeof(bound));
+                } else if (r.type == R_X86_64_64) {
+                    std::memcpy(&bound, reinterpret_cast<const void*>(base_ + r.offset), sizeof(bound));
+                    bound -= static_cast<std::uintptr_t>(r.addend);
+                } else {
+                    continue;
+                }
+                if (bound == 0) continue;  // weak, unresolved
+                std::string name(sym.name);
+                if (auto it = expected.find(sym.name); it != expected.end()) {
+                    if (bound != reinterpret_cast<std::uintptr_t>(it->second->address))
+                        return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
+                            "{} was bound to {:#x}, not to the export of {} umod resolved "
+                            "(another object defines it first)", name, bound, it->second->provider)});
+                    continue;
+                }
+                if (auto owner = loaded_modules().owner_of(bound); !owner.empty())
+                    return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
+                        "{} was bound to module {}'s copy, which it does not export (a hidden "
+                        "cross-module binding); build modules with -fvisibility=hidden -Wl,-Bsymbolic",
+                        name, owner)});
+            }
+        }
+        return {};
+    }
+
+    Registry& registry_;
+    const std::string path_;
+    const std::string name_;
+    const elf::UmodModuleInfo info_;
+    std::vector<ParamValue> params_;
+    const std::set<std::string> imports_;
+    void* handle_ = nullptr;
+    std::uintptr_t base_ = 0;
+};
+
+// "ns::add" for "_ZN2ns3addEii": the C++ name a lookup may use; empty for C names.
+std::string qualified_name(const std::string& link_name) {
+    if (!link_name.starts_with("_Z")) return {};
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(link_name.c_str(), nullptr, nullptr, &status);
+    if (status != 0 || demangled == nullptr) return {};
+    std::string name = demangled;
+    std::free(demangled);
+    if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
+    return name;
+}
+
+// Fills the "defined but not exported by" hints of an unknown-symbol error.
+Error with_hints(const Error& error) {
+    const auto* unknown = error.detail<UnknownSymbols>();
+    if (unknown == nullptr) return error;
+    UnknownSymbols hinted = *unknown;
+    for (auto& missing : hinted.symbols)
+        missing.defined_unexported_in = loaded_modules().module_defining(missing.symbol);
+    return Error::with(error.code(), std::move(hinted));
+}
+
+}  // namespace
+
+Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
+                                        std::span<const std::string> params) {
+    char resolved[PATH_MAX];
+    if (realpath(path.c_str(), resolved) == nullptr) return Error(errno, path + ": " + std::strerror(errno));
+    std::string real = resolved;
+    auto file = elf::MappedFile::open(real);
+    if (!file) return file.error();
+    auto elf = elf::ElfFile::parse(file->bytes());
+    if (!elf) return elf.error().context(path);
+    auto info = elf::read_umod_module(*elf);
+    if (!info) return info.error().context(path);
+
+    std::string name = module_name_from_path(path);
+    for (const auto& [key, value] : info->modinfo)
+        if (key == "name") name = value;
+
+    std::vector<ParamValue> values;
+    for (const std::string& assignment : params) {
+        auto v = parse_param(name, *info, assignment);
+        if (!v) return v.error();
+        values.push_back(std::move(*v));
+    }
+
+    // Imports: what neither the runtime nor the rest of the process defines,
+    // and whatever a module exports.
+    std::set<std::string> exported_by_modules;
+    for (const auto& m : registry.snapshot().modules)
+        for (const auto& e : m.exports) exported_by_modules.insert(e.name);
+    ModuleImage image;
+    image.name = name;
+    std::set<std::string> imports;
+    for (const std::string& u : info->undefined) {
+        if (u.starts_with("__umod_")) continue;
+        if (exported_by_modules.count(u) || !system_symbols().defines(u)) imports.insert(u);
+    }
+    image.imports.assign(imports.begin(), imports.end());
+    for (const auto& e : info->exports) {
+        ExportSpec spec;
+        spec.name = e.link_name;
+        spec.alias = qualified_name(e.link_name);
+        if (spec.alias.empty() && e.written_name != e.link_name) spec.alias = e.written_name;
+        spec.license = e.gpl_only ? ExportLicense::GplOnly : ExportLicense::Any;
+        spec.ns = e.ns;
+        spec.type = e.type;
+        image.exports.push_back(std::move(spec));
+    }
+    image.modinfo.assign(info->modinfo.begin(), info->modinfo.end());
+    image.backend = std::make_unique<SharedObjectBackend>(registry, real, name, std::move(*info), std::move(values),
+                                                          std::move(imports));
+    auto loaded = registry.load(std::move(image));
+    if (!loaded) return with_hints(loaded.error());
+    return loaded;
+}
+
+}  // namespace umod

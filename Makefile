@@ -15,7 +15,7 @@ build: deps build/release/build.ninja
 	cmake --build --preset release
 
 demo: build
-	build/release/examples/umod-seed-demo
+	build/release/tools/umod/umod run examples/demo.umod
 
 test: build
 	ctest --preset release

@@ -19,8 +19,11 @@ constexpr auto type_name_array() {
     return name;
 }
 
+// Hidden: in a module, the string must stay the module's own (a default-
+// visibility inline variable would become an STB_GNU_UNIQUE symbol, which keeps
+// a module mapped after unload).
 template <class T>
-inline constexpr auto type_name_storage = type_name_array<T>();
+inline constexpr auto type_name_storage __attribute__((visibility("hidden"))) = type_name_array<T>();
 
 }  // namespace umod::detail
 

@@ -31,8 +31,9 @@ T read(std::span<const std::byte> bytes, std::uint64_t offset) {
 }  // namespace
 
 Expected<ElfFile> ElfFile::parse(std::span<const std::byte> bytes) {
+    if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+        return malformed("not an ELF file (bad magic)");
     if (bytes.size() < sizeof(Elf64_Ehdr)) return malformed("file too short for an ELF header");
-    if (std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) return malformed("not an ELF file (bad magic)");
     auto header = read<Elf64_Ehdr>(bytes, 0);
     if (header.e_ident[EI_CLASS] != ELFCLASS64) return malformed("not a 64-bit ELF file");
     if (header.e_ident[EI_DATA] != ELFDATA2LSB) return malformed("not a little-endian ELF file");

@@ -21,12 +21,25 @@ class PointerReader {
 public:
     static Expected<PointerReader> make(const ElfFile& file) {
         PointerReader reader(file);
+        std::vector<Symbol> dynamic_symbols;
+        if (const Section* dynsym = file.section(".dynsym")) {
+            auto symbols = file.symbols(*dynsym);
+            if (!symbols) return symbols.error();
+            dynamic_symbols = std::move(*symbols);
+        }
         for (const Section& s : file.sections()) {
             if (s.type != SHT_RELA || !(s.flags & SHF_ALLOC)) continue;
             auto relocs = file.relocations(s);
             if (!relocs) return relocs.error();
-            for (const Relocation& r : *relocs)
-                if (r.type == R_X86_64_RELATIVE) reader.targets_[r.offset] = static_cast<std::uint64_t>(r.addend);
+            for (const Relocation& r : *relocs) {
+                if (r.type == R_X86_64_RELATIVE) {
+                    reader.targets_[r.offset] = static_cast<std::uint64_t>(r.addend);
+                } else if (r.type == R_X86_64_64 && r.symbol < dynamic_symbols.size() &&
+                           dynamic_symbols[r.symbol].shndx != SHN_UNDEF) {
+                    // A pointer to one of the module's own symbols.
+                    reader.targets_[r.offset] = dynamic_symbols[r.symbol].value + static_cast<std::uint64_t>(r.addend);
+                }
+            }
         }
         return reader;
     }

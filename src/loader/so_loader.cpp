@@ -286,7 +286,6 @@ private:
             for (const elf::Relocation& r : *relocs) {
                 if (r.symbol == 0 || r.symbol >= symbols->size()) continue;
                 const elf::Symbol& sym = (*symbols)[r.symbol];
-                if (sym.shndx != SHN_UNDEF) continue;  // bound inside the module itself
                 std::uintptr_t bound = 0;
                 if (r.type == R_X86_64_GLOB_DAT || r.type == R_X86_64_JUMP_SLOT) {
                     std::memcpy(&bound, reinterpret_cast<const void*>(base_ + r.offset), sizeof(bound));
@@ -298,6 +297,15 @@ private:
                 }
                 if (bound == 0) continue;  // weak, unresolved
                 std::string name(sym.name);
+                if (sym.shndx != SHN_UNDEF) {
+                    // Its own definition, unless an earlier object interposed.
+                    if (bound - base_ < info_.image_size) continue;
+                    if (auto owner = loaded_modules().owner_of(bound); !owner.empty())
+                        return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
+                            "its own {} was bound to module {}'s copy (a hidden cross-module binding); "
+                            "build modules with -fvisibility=hidden -Wl,-Bsymbolic", name, owner)});
+                    continue;
+                }
                 if (auto it = expected.find(sym.name); it != expected.end()) {
                     if (bound != reinterpret_cast<std::uintptr_t>(it->second->address))
                         return Error::with(ENOEXEC, MapFailed{name_, fmt::format(

@@ -45,7 +45,8 @@ TEST(RegistryStress, GetPutRacingLoadUnloadBalances) {
     }
     // Loads and unloads a provider, and a module that links to p0, meanwhile.
     std::thread churner([&] {
-        for (int round = 0; round < 200; ++round) {
+        // At least 200 rounds, and until the workers have raced with some.
+        for (int round = 0; round < 200 || (churn_gets.load() == 0 && round < 200000); ++round) {
             auto loaded = registry.load(ImageBuilder("churn").exports("churn_fn").build());
             ASSERT_TRUE(loaded);
             auto linker = registry.load(ImageBuilder("linker").imports("f0").build());

@@ -1,0 +1,23 @@
+# umod_add_module(<name> SOURCES <files>...)
+#
+# Builds a umod module: an ELF shared object named <name>.so that includes
+# <umod/module.h>. Every symbol the module does not export stays hidden, and
+# the module's own references bind to its own definitions (-Bsymbolic), so
+# template and inline copies are never bound across modules. The module does
+# not link libumod: the host provides it.
+function(umod_add_module name)
+  cmake_parse_arguments(M "" "" "SOURCES" ${ARGN})
+  add_library(${name} MODULE ${M_SOURCES})
+  set_target_properties(${name} PROPERTIES
+    PREFIX ""
+    SUFFIX ".so"
+    C_VISIBILITY_PRESET hidden
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_link_options(${name} PRIVATE -Wl,-Bsymbolic)
+  if(TARGET umod::headers)
+    target_link_libraries(${name} PRIVATE umod::headers)
+  else()
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  endif()
+endfunction()

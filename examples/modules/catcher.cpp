@@ -1,0 +1,44 @@
+// C++: calls thrower::fail and catches its exception across modules; checks
+// RTTI across modules; uses the same templates as thrower.
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <umod/module.h>
+
+namespace thrower {
+struct Shape {
+    virtual ~Shape() = default;
+    virtual int sides() const = 0;
+};
+int fail(int code);
+Shape* make_square();
+}  // namespace thrower
+
+extern "C" int catcher_catches(void) {
+    try {
+        thrower::fail(7);
+    } catch (const std::runtime_error& e) {
+        return std::string(e.what()) == "thrower failed with 7" ? 1 : 2;
+    }
+    return 0;
+}
+EXPORT_SYMBOL(catcher_catches);
+
+extern "C" int catcher_sides(void) {
+    thrower::Shape* s = thrower::make_square();
+    int sides = dynamic_cast<thrower::Shape*>(s) ? s->sides() : -1;
+    delete s;
+    return sides;
+}
+EXPORT_SYMBOL(catcher_sides);
+
+extern "C" int catcher_vector(void) {
+    std::vector<int> v{1, 2, 3};
+    std::map<int, std::string> m{{1, "a"}};
+    return static_cast<int>(v.size() + m.size());
+}
+EXPORT_SYMBOL(catcher_vector);
+
+MODULE_LICENSE("GPL");

@@ -1,0 +1,309 @@
+// Real modules end to end: compiled C and C++ shared objects, loaded, linked,
+// used and unloaded, and the mapping proved gone.
+#include <umod/loader.h>
+#include <umod/umod.h>
+#include <umod/views.h>
+
+#include <dlfcn.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace umod {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string example(const std::string& name) { return std::string(EXAMPLE_MODULES) + "/" + name + ".so"; }
+std::string test_module(const std::string& name) { return std::string(TEST_MODULES) + "/" + name + ".so"; }
+
+bool mapped(const std::string& path) {
+    std::ifstream maps("/proc/self/maps");
+    std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    return text.find(fs::canonical(path).string()) != std::string::npos;
+}
+
+bool still_loaded(const std::string& path) {
+    void* handle = dlopen(path.c_str(), RTLD_NOLOAD | RTLD_LAZY);
+    if (handle == nullptr) return false;
+    dlclose(handle);  // NOLOAD took a reference of its own
+    return true;
+}
+
+struct Events final : Observer {
+    std::vector<std::string> lines;
+    void on_event(const Event& e) override {
+        if (!e.text.empty()) lines.push_back(std::string(to_string(e.kind)) + ": " + std::string(e.text));
+    }
+    bool has(const std::string& needle) const {
+        for (const auto& l : lines)
+            if (l.find(needle) != std::string::npos) return true;
+        return false;
+    }
+};
+
+class LoaderTest : public ::testing::Test {
+protected:
+    Registry registry;
+    Events events;
+    void SetUp() override { registry.subscribe(events); }
+    void TearDown() override { registry.unsubscribe(events); }
+
+    ModuleHandle load(const std::string& path, std::vector<std::string> params = {}) {
+        auto r = load_module_file(registry, path, params);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message());
+        return r ? *r : ModuleHandle();
+    }
+    int call(const std::string& symbol) {
+        User* me = registry.holder("test");
+        auto f = registry.symbol_get(symbol, me);
+        EXPECT_TRUE(f) << (f ? "" : f.error().message());
+        if (!f) return -1;
+        int result = reinterpret_cast<int (*)()>(*f)();
+        EXPECT_TRUE(registry.symbol_put(symbol, me));
+        return result;
+    }
+};
+
+TEST_F(LoaderTest, LinksModulesAndUnmapsThemOnUnload) {
+    load(example("crc"));
+    load(example("net"));
+    EXPECT_EQ(call("net_checksum"), 1032);
+    auto holders = registry.holders("crc");
+    ASSERT_TRUE(holders);
+    ASSERT_EQ(holders->size(), 1u);
+    EXPECT_EQ((*holders)[0].user, "net");
+    EXPECT_EQ((*holders)[0].static_uses, 1u);
+    EXPECT_TRUE(mapped(example("net")));
+    auto refused = registry.unload("crc");
+    EXPECT_EQ(refused.error().code(), EWOULDBLOCK);
+
+    auto net = registry.unload("net");
+    ASSERT_TRUE(net);
+    EXPECT_TRUE(net->unmap.unmapped);
+    EXPECT_FALSE(mapped(example("net")));
+    EXPECT_FALSE(still_loaded(example("net")));
+    auto crc = registry.unload("crc");
+    ASSERT_TRUE(crc);
+    EXPECT_TRUE(crc->unmap.unmapped);
+    EXPECT_FALSE(mapped(example("crc")));
+    EXPECT_FALSE(still_loaded(example("crc")));
+}
+
+TEST_F(LoaderTest, SymbolGetFromAModuleIsAttributedToIt) {
+    load(example("crc"));
+    load(example("ext4"));
+    EXPECT_EQ(call("ext4_grab"), 16);
+    EXPECT_EQ(call("ext4_grab"), 16);
+    auto holders = registry.holders("crc");
+    ASSERT_TRUE(holders);
+    ASSERT_EQ(holders->size(), 1u);
+    EXPECT_EQ((*holders)[0].user, "ext4");
+    EXPECT_EQ((*holders)[0].dynamic, 2u);
+    EXPECT_EQ((*holders)[0].symbols[0].name, "crc16");
+    EXPECT_EQ(call("ext4_release"), 0);
+    auto r = registry.unload("ext4");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->leaks.size(), 1u);
+    EXPECT_EQ(describe_leak(r->leaks[0]), "leak: ext4 still held 1 reference(s) to crc (crc16 x1), released");
+    EXPECT_TRUE(registry.unload("crc"));
+}
+
+TEST_F(LoaderTest, UnmatchedPutFromAModuleKeepsTheStaticUse) {
+    load(example("crc"));
+    load(example("badput"));
+    EXPECT_EQ(call("badput_put"), 0);
+    EXPECT_TRUE(events.has("unmatched-put: unmatched put: badput put crc32 of crc without a matching get"));
+    auto holders = registry.holders("crc");
+    ASSERT_TRUE(holders);
+    ASSERT_EQ(holders->size(), 1u);
+    EXPECT_EQ((*holders)[0].static_uses, 1u);
+}
+
+TEST_F(LoaderTest, FailedInitRollsBackAndUnmaps) {
+    load(example("crc"));
+    auto r = load_module_file(registry, example("failinit"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), ENODEV);
+    EXPECT_FALSE(registry.find("failinit"));
+    EXPECT_FALSE(still_loaded(example("failinit")));
+    EXPECT_TRUE(registry.holders("crc")->empty());
+}
+
+TEST_F(LoaderTest, UnknownImportNamesTheModuleThatHasItUnexported) {
+    load(example("crc"));
+    auto r = load_module_file(registry, test_module("sneaky"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), ENOENT);
+    EXPECT_EQ(r.error().message(), "sneaky: unknown symbol crc_internal (defined but not exported by crc)");
+    EXPECT_FALSE(still_loaded(test_module("sneaky")));
+}
+
+TEST_F(LoaderTest, UnknownImportWithoutProvider) {
+    auto r = load_module_file(registry, example("net"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), ENOENT);
+    EXPECT_EQ(r.error().message(), "net: unknown symbol crc32");
+    EXPECT_FALSE(still_loaded(example("net")));
+}
+
+TEST_F(LoaderTest, GplOnlyExportRefusedToProprietaryModule) {
+    load(example("crc"));
+    auto r = load_module_file(registry, example("proprietary"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), EPERM);
+    EXPECT_FALSE(still_loaded(example("proprietary")));
+}
+
+TEST_F(LoaderTest, ParametersAreSetBeforeInit) {
+    load(example("params"), {"count=5", "name=demo", "verbose=y"});
+    EXPECT_EQ(call("params_count"), 5);
+    EXPECT_EQ(call("params_name_length"), 4);
+    EXPECT_EQ(call("params_verbose"), 1);
+}
+
+TEST_F(LoaderTest, BadParametersAreRefusedBeforeLoading) {
+    auto unknown = load_module_file(registry, example("params"), std::vector<std::string>{"colour=blue"});
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code(), EINVAL);
+    EXPECT_EQ(unknown.error().message(), "params: parameter colour: unknown parameter");
+    auto bad = load_module_file(registry, example("params"), std::vector<std::string>{"count=many"});
+    EXPECT_EQ(bad.error().message(), "params: parameter count: 'many' is not a int");
+    auto range = load_module_file(registry, example("params"), std::vector<std::string>{"count=99999999999"});
+    EXPECT_EQ(range.error().message(), "params: parameter count: 99999999999 is out of range for a int");
+    auto sign = load_module_file(registry, example("params"), std::vector<std::string>{"limit=-1"});
+    EXPECT_EQ(sign.error().message(), "params: parameter limit: '-1' is not a ulong");
+    EXPECT_FALSE(registry.find("params"));
+    EXPECT_FALSE(still_loaded(example("params")));
+}
+
+TEST_F(LoaderTest, CxxExceptionsRttiAndStaticConstructorsCrossModules) {
+    load(example("thrower"));
+    load(example("catcher"));
+    EXPECT_EQ(call("thrower_constructed"), 1);
+    EXPECT_EQ(call("catcher_catches"), 1);
+    EXPECT_EQ(call("catcher_sides"), 4);
+    EXPECT_EQ(call("catcher_vector"), 4);
+    ASSERT_TRUE(registry.unload("catcher"));
+    auto r = registry.unload("thrower");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->unmap.unmapped);
+}
+
+TEST_F(LoaderTest, CxxExportsByQualifiedNameAndTypedLookup) {
+    load(example("thrower"));
+    User* me = registry.holder("test");
+    auto add = registry.symbol_get_typed("thrower::add", "int(int, int)", me);
+    ASSERT_TRUE(add) << add.error().message();
+    EXPECT_EQ(reinterpret_cast<int (*)(int, int)>(*add)(2, 3), 5);
+    auto by_link_name = registry.symbol_get("_ZN7thrower3addEii", me);
+    ASSERT_TRUE(by_link_name);
+    EXPECT_EQ(*by_link_name, *add);
+    auto wrong = registry.symbol_get_typed("thrower::add", "long(long)", me);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code(), EINVAL);
+    EXPECT_EQ(wrong.error().message(), "_ZN7thrower3addEii of thrower has type int(int, int), not long(long)");
+    EXPECT_TRUE(registry.symbol_put("thrower::add", me));
+    EXPECT_TRUE(registry.symbol_put("thrower::add", me));
+}
+
+TEST_F(LoaderTest, HiddenCrossModuleBindingIsRefusedAndWarned) {
+    load(test_module("tmpl_a"));
+    EXPECT_TRUE(events.has("tmpl_a: ")) << "no warning about default-visibility symbols";
+    EXPECT_TRUE(events.has("could bind to them"));
+    auto b = load_module_file(registry, test_module("tmpl_b"));
+    ASSERT_FALSE(b);
+    EXPECT_EQ(b.error().code(), ENOEXEC);
+    EXPECT_NE(b.error().message().find("was bound to module tmpl_a's copy"), std::string::npos)
+        << b.error().message();
+    EXPECT_FALSE(registry.find("tmpl_b"));
+    // Modules built with umod's flags instantiate the same templates safely.
+    load(example("thrower"));
+    load(example("catcher"));
+    EXPECT_EQ(call("catcher_vector"), 4);
+}
+
+TEST_F(LoaderTest, UnloadHazardsAreWarnedAtLoadAndReportedAtUnload) {
+    load(test_module("unique"));
+    EXPECT_TRUE(events.has("STB_GNU_UNIQUE symbol"));
+    EXPECT_EQ(call("unique_bump"), 1);
+    auto r = registry.unload("unique");
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->unmap.unmapped);
+    ASSERT_FALSE(r->unmap.reasons.empty());
+    EXPECT_NE(r->unmap.reasons[0].find("STB_GNU_UNIQUE"), std::string::npos);
+}
+
+class BadInput : public LoaderTest {
+protected:
+    fs::path dir = fs::temp_directory_path() / ("umod-bad-" + std::to_string(getpid()));
+    void SetUp() override {
+        LoaderTest::SetUp();
+        fs::create_directories(dir);
+    }
+    void TearDown() override {
+        fs::remove_all(dir);
+        LoaderTest::TearDown();
+    }
+    std::string write(const std::string& name, std::string bytes) {
+        std::ofstream(dir / name, std::ios::binary) << bytes;
+        return (dir / name).string();
+    }
+    std::string crc_bytes() {
+        std::ifstream in(example("crc"), std::ios::binary);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    void expect_refused(const std::string& path, const std::string& message) {
+        auto r = load_module_file(registry, path);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code(), ENOEXEC);
+        EXPECT_NE(r.error().message().find(message), std::string::npos) << r.error().message();
+        EXPECT_TRUE(registry.modules().empty());
+        EXPECT_FALSE(still_loaded(path));
+    }
+};
+
+TEST_F(BadInput, NotElf) { expect_refused(write("text.so", "hello, world\n"), "not an ELF file"); }
+
+TEST_F(BadInput, Truncated) {
+    expect_refused(write("short.so", crc_bytes().substr(0, 40)), "file too short");
+    expect_refused(write("cut.so", crc_bytes().substr(0, 2000)), "section header table past end of file");
+}
+
+TEST_F(BadInput, WrongClassAndMachine) {
+    std::string bytes = crc_bytes();
+    bytes[4] = 1;  // ELFCLASS32
+    expect_refused(write("class.so", bytes), "not a 64-bit ELF file");
+    bytes = crc_bytes();
+    bytes[18] = 40;  // EM_ARM
+    expect_refused(write("machine.so", bytes), "machine 40 is not x86-64");
+}
+
+TEST_F(BadInput, SectionPastEndOfFile) {
+    std::string bytes = crc_bytes();
+    // Move e_shoff so the table runs off the end.
+    std::uint64_t shoff = bytes.size() - 64;
+    std::memcpy(bytes.data() + 0x28, &shoff, 8);
+    expect_refused(write("shoff.so", bytes), "past end of file");
+}
+
+TEST_F(BadInput, RelocatableObjectIsNotAModule) {
+    std::string bytes = crc_bytes();
+    bytes[16] = 1;  // ET_REL
+    expect_refused(write("rel.so", bytes), "not a shared object");
+}
+
+TEST(ModuleName, FromPath) {
+    EXPECT_EQ(module_name_from_path("/lib/x/snd-hda-intel.so"), "snd_hda_intel");
+    EXPECT_EQ(module_name_from_path("crc.so"), "crc");
+}
+
+}  // namespace
+}  // namespace umod

@@ -251,6 +251,8 @@ public:
     Expected<UnloadReport> unload(std::string_view name, UnloadOptions options = {});
 
     ModuleHandle find(std::string_view name) const;
+    // True if a module (or the host's core table) exports `name`. Lock-free.
+    bool exports(std::string_view name) const;
     std::vector<ModuleHandle> modules() const;  // newest first
 
     // A named non-module holder ("ui", "scheduler"): created on first use,

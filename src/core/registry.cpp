@@ -243,6 +243,9 @@ struct Registry::Impl {
     Expected<ModuleHandle> load(ModuleImage image);
     Expected<UnloadReport> unload(std::string_view name, UnloadOptions options);
     std::vector<Leak> release_user_uses(Module& module);
+    std::vector<Use*> unlink_user_uses_locked(Module& module, std::vector<std::shared_ptr<void>>& garbage)
+        UMOD_REQUIRES(mutex);
+    std::vector<Leak> leaks_of(Module& module, const std::vector<Use*>& held);
 };
 
 // ---------------------------------------------------------------------------
@@ -620,15 +623,25 @@ std::vector<Leak> Registry::Impl::release_user_uses(Module& module) {
     std::vector<Use*> held;
     {
         std::lock_guard lock(mutex);
-        for (const auto& use : module.owned_uses) held.push_back(use.get());
-        for (Use* use : held) {
-            // Unlink now; the Use stays alive in `garbage` for the release below.
-            drop_use_locked(*use, garbage);
-        }
-        module.depends.clear();
+        held = unlink_user_uses_locked(module, garbage);
     }
     // Wait for in-flight readers (e.g. another thread's put on these pairs).
-    rcu::synchronize();
+    if (!garbage.empty()) rcu::synchronize();
+    return leaks_of(module, held);
+}
+
+// Unlinks the pairs `module` is part of as a user; they stay alive in
+// `garbage` for leaks_of(), which must run after an rcu::synchronize().
+std::vector<Use*> Registry::Impl::unlink_user_uses_locked(Module& module,
+                                                          std::vector<std::shared_ptr<void>>& garbage) {
+    std::vector<Use*> held;
+    for (const auto& use : module.owned_uses) held.push_back(use.get());
+    for (Use* use : held) drop_use_locked(*use, garbage);
+    module.depends.clear();
+    return held;
+}
+
+std::vector<Leak> Registry::Impl::leaks_of(Module& module, const std::vector<Use*>& held) {
     std::vector<Leak> leaks;
     for (Use* use : held) {
         HolderCounts counts = holder_counts(*use);
@@ -638,7 +651,6 @@ std::vector<Leak> Registry::Impl::release_user_uses(Module& module) {
         }
         zero_counts(*use);
     }
-    garbage.clear();
     for (const Leak& leak : leaks) emit_leak(leak);
     return leaks;
 }
@@ -685,6 +697,7 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
         for (;;) {
             if (!forced && !has_references()) {
                 mod->state.store(ModuleState::Going, std::memory_order_seq_cst);
+                if (mod->users_of_me.empty()) break;  // no pair: no lock-free reader can hold it
                 lock.unlock();
                 rcu::synchronize();
                 lock.lock();
@@ -712,8 +725,10 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
 
     if (mod.exit) mod.exit();
 
-    // Unpublish the exports and every pair with this module as provider.
+    // Unpublish the exports, every pair with this module as provider, and
+    // every pair it is part of as a user; one grace period for all of them.
     std::vector<std::shared_ptr<void>> garbage;
+    std::vector<Use*> held;
     {
         std::lock_guard lock(mutex);
         for (const auto& e : mod.exports) {
@@ -723,9 +738,11 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
         index.take_retired(garbage);
         std::vector<Use*> pairs = mod.users_of_me;
         for (Use* use : pairs) drop_use_locked(*use, garbage);
+        held = unlink_user_uses_locked(mod, garbage);
     }
-    collect(garbage);
-    report.leaks = release_user_uses(mod);
+    if (!garbage.empty()) rcu::synchronize();
+    report.leaks = leaks_of(mod, held);
+    garbage.clear();
     if (mod.backend) report.unmap = mod.backend->unmap();
     {
         std::lock_guard lock(mutex);
@@ -803,6 +820,13 @@ ModuleHandle Registry::find(std::string_view name) const {
     for (const auto& m : impl_->modules)
         if (m->name() == name) return ModuleHandle(m);
     return {};
+}
+
+bool Registry::exports(std::string_view name) const {
+    rcu::ReadGuard read;
+    const ExportEntry* entry = impl_->index.find(name);
+    return entry != nullptr && (entry->owner == nullptr ||
+                                entry->owner->state.load(std::memory_order_acquire) != ModuleState::Unformed);
 }
 
 std::vector<ModuleHandle> Registry::modules() const {

@@ -27,29 +27,55 @@ Expected<MappedFile> MappedFile::open(const std::string& path) {
     std::size_t size = static_cast<std::size_t>(st.st_size);
     if (size == 0) {
         ::close(fd);
-        return MappedFile(nullptr, 0);
+        return MappedFile(nullptr, 0, false);
+    }
+    constexpr std::size_t kReadBelow = 1 << 20;
+    if (size < kReadBelow) {
+        auto* buffer = new std::byte[size];
+        std::size_t done = 0;
+        while (done < size) {
+            ssize_t n = ::read(fd, buffer + done, size - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                int code = n < 0 ? errno : EIO;
+                delete[] buffer;
+                ::close(fd);
+                return Error(code, path + ": " + std::strerror(code));
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        ::close(fd);
+        return MappedFile(buffer, size, false);
     }
     void* data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int code = errno;
     ::close(fd);
     if (data == MAP_FAILED) return Error(code, path + ": " + std::strerror(code));
-    return MappedFile(static_cast<const std::byte*>(data), size);
+    return MappedFile(static_cast<const std::byte*>(data), size, true);
+}
+
+void MappedFile::release() {
+    if (data_ == nullptr) return;
+    if (mapped_)
+        munmap(const_cast<std::byte*>(data_), size_);
+    else
+        delete[] data_;
+    data_ = nullptr;
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)), mapped_(other.mapped_) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     if (this != &other) {
-        if (data_) munmap(const_cast<std::byte*>(data_), size_);
+        release();
         data_ = std::exchange(other.data_, nullptr);
         size_ = std::exchange(other.size_, 0);
+        mapped_ = other.mapped_;
     }
     return *this;
 }
 
-MappedFile::~MappedFile() {
-    if (data_) munmap(const_cast<std::byte*>(data_), size_);
-}
+MappedFile::~MappedFile() { release(); }
 
 }  // namespace umod::elf

@@ -1,4 +1,5 @@
-// A file's bytes, mapped read-only. Owns the mapping.
+// A file's bytes, read-only: small files are read into memory (cheaper than
+// a mapping and its page faults), large ones are mapped. Owns them.
 #pragma once
 
 #include <cstddef>
@@ -22,9 +23,11 @@ public:
     std::span<const std::byte> bytes() const { return {data_, size_}; }
 
 private:
-    MappedFile(const std::byte* data, std::size_t size) : data_(data), size_(size) {}
+    MappedFile(const std::byte* data, std::size_t size, bool mapped) : data_(data), size_(size), mapped_(mapped) {}
+    void release();
     const std::byte* data_ = nullptr;
     std::size_t size_ = 0;
+    bool mapped_ = false;  // munmap, else delete[]
 };
 
 }  // namespace umod::elf

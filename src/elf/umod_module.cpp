@@ -19,7 +19,7 @@ Error malformed(std::string what) { return Error::with(ENOEXEC, MalformedElf{std
 // R_X86_64_RELATIVE relocation whose addend is the target's virtual address.
 class PointerReader {
 public:
-    static Expected<PointerReader> make(const ElfFile& file) {
+    static Expected<PointerReader> make(const ElfFile& file, std::vector<SymbolBinding>& bindings) {
         PointerReader reader(file);
         std::vector<Symbol> dynamic_symbols;
         if (const Section* dynsym = file.section(".dynsym")) {
@@ -38,6 +38,11 @@ public:
                            dynamic_symbols[r.symbol].shndx != SHN_UNDEF) {
                     // A pointer to one of the module's own symbols.
                     reader.targets_[r.offset] = dynamic_symbols[r.symbol].value + static_cast<std::uint64_t>(r.addend);
+                }
+                if ((r.type == R_X86_64_GLOB_DAT || r.type == R_X86_64_JUMP_SLOT || r.type == R_X86_64_64) &&
+                    r.symbol != 0 && r.symbol < dynamic_symbols.size() && !dynamic_symbols[r.symbol].name.empty()) {
+                    const Symbol& sym = dynamic_symbols[r.symbol];
+                    bindings.push_back({r.offset, r.type, r.addend, std::string(sym.name), sym.shndx != SHN_UNDEF});
                 }
             }
         }
@@ -75,7 +80,7 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
     if (file.kind() != FileKind::SharedObject)
         return malformed("not a shared object (a relocatable file such as a Linux .ko cannot be loaded)");
     UmodModuleInfo info;
-    auto pointers = PointerReader::make(file);
+    auto pointers = PointerReader::make(file, info.bindings);
     if (!pointers) return pointers.error();
 
     if (const Section* modinfo = file.section(".modinfo")) {

@@ -30,11 +30,22 @@ struct UmodParam {
     std::uint64_t address = 0;
 };
 
+// A dynamic relocation against a named symbol: where the dynamic linker will
+// store the address it binds the symbol to.
+struct SymbolBinding {
+    std::uint64_t offset = 0;   // virtual address of the slot
+    std::uint32_t type = 0;     // R_X86_64_GLOB_DAT, R_X86_64_JUMP_SLOT or R_X86_64_64
+    std::int64_t addend = 0;
+    std::string symbol;
+    bool defined_here = false;  // the module defines the symbol itself
+};
+
 struct UmodModuleInfo {
     std::vector<std::pair<std::string, std::string>> modinfo;
     std::vector<UmodExport> exports;
     std::vector<UmodParam> params;
     std::vector<std::string> undefined;      // undefined, non-weak dynamic symbols
+    std::vector<SymbolBinding> bindings;     // every dynamic relocation against a named symbol
     std::vector<std::string> local_defined;  // defined symbols that are not exported (hints)
     std::vector<std::string> other_default;  // default-visibility definitions not in the export table
     std::uint64_t this_module = 0;           // address of struct module, 0 if absent

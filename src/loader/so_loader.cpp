@@ -8,6 +8,7 @@
 #include <umod/loader.h>
 
 #include <cxxabi.h>
+#include <filesystem>
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -269,56 +270,35 @@ private:
     // where umod meant: imports to the provider's export, everything else
     // outside other modules.
     Status check_bindings(std::span<const ResolvedImport> imports) {
-        auto file = elf::MappedFile::open(path_);
-        if (!file) return file.error();
-        auto elf = elf::ElfFile::parse(file->bytes());
-        if (!elf) return elf.error();
-        const elf::Section* dynsym = elf->section(".dynsym");
-        if (dynsym == nullptr) return {};
-        auto symbols = elf->symbols(*dynsym);
-        if (!symbols) return symbols.error();
         std::map<std::string_view, const ResolvedImport*> expected;
         for (const auto& i : imports) expected[i.name] = &i;
-        for (const elf::Section& s : elf->sections()) {
-            if (s.type != SHT_RELA || !(s.flags & SHF_ALLOC)) continue;
-            auto relocs = elf->relocations(s);
-            if (!relocs) return relocs.error();
-            for (const elf::Relocation& r : *relocs) {
-                if (r.symbol == 0 || r.symbol >= symbols->size()) continue;
-                const elf::Symbol& sym = (*symbols)[r.symbol];
-                std::uintptr_t bound = 0;
-                if (r.type == R_X86_64_GLOB_DAT || r.type == R_X86_64_JUMP_SLOT) {
-                    std::memcpy(&bound, reinterpret_cast<const void*>(base_ + r.offset), sizeof(bound));
-                } else if (r.type == R_X86_64_64) {
-                    std::memcpy(&bound, reinterpret_cast<const void*>(base_ + r.offset), sizeof(bound));
-                    bound -= static_cast<std::uintptr_t>(r.addend);
-                } else {
-                    continue;
-                }
-                if (bound == 0) continue;  // weak, unresolved
-                std::string name(sym.name);
-                if (sym.shndx != SHN_UNDEF) {
-                    // Its own definition, unless an earlier object interposed.
-                    if (bound - base_ < info_.image_size) continue;
-                    if (auto owner = loaded_modules().owner_of(bound); !owner.empty())
-                        return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
-                            "its own {} was bound to module {}'s copy (a hidden cross-module binding); "
-                            "build modules with -fvisibility=hidden -Wl,-Bsymbolic", name, owner)});
-                    continue;
-                }
-                if (auto it = expected.find(sym.name); it != expected.end()) {
-                    if (bound != reinterpret_cast<std::uintptr_t>(it->second->address))
-                        return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
-                            "{} was bound to {:#x}, not to the export of {} umod resolved "
-                            "(another object defines it first)", name, bound, it->second->provider)});
-                    continue;
-                }
+        for (const elf::SymbolBinding& binding : info_.bindings) {
+            std::uintptr_t bound = 0;
+            std::memcpy(&bound, reinterpret_cast<const void*>(base_ + binding.offset), sizeof(bound));
+            if (binding.type == R_X86_64_64) bound -= static_cast<std::uintptr_t>(binding.addend);
+            if (bound == 0) continue;  // weak, unresolved
+            const std::string& name = binding.symbol;
+            if (binding.defined_here) {
+                // Its own definition, unless an earlier object interposed.
+                if (bound - base_ < info_.image_size) continue;
                 if (auto owner = loaded_modules().owner_of(bound); !owner.empty())
                     return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
-                        "{} was bound to module {}'s copy, which it does not export (a hidden "
-                        "cross-module binding); build modules with -fvisibility=hidden -Wl,-Bsymbolic",
-                        name, owner)});
+                        "its own {} was bound to module {}'s copy (a hidden cross-module binding); "
+                        "build modules with -fvisibility=hidden -Wl,-Bsymbolic", name, owner)});
+                continue;
             }
+            if (auto it = expected.find(name); it != expected.end()) {
+                if (bound != reinterpret_cast<std::uintptr_t>(it->second->address))
+                    return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
+                        "{} was bound to {:#x}, not to the export of {} umod resolved "
+                        "(another object defines it first)", name, bound, it->second->provider)});
+                continue;
+            }
+            if (auto owner = loaded_modules().owner_of(bound); !owner.empty())
+                return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
+                    "{} was bound to module {}'s copy, which it does not export (a hidden "
+                    "cross-module binding); build modules with -fvisibility=hidden -Wl,-Bsymbolic",
+                    name, owner)});
         }
         return {};
     }
@@ -359,9 +339,12 @@ Error with_hints(const Error& error) {
 
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params) {
-    char resolved[PATH_MAX];
-    if (realpath(path.c_str(), resolved) == nullptr) return Error(errno, path + ": " + std::strerror(errno));
-    std::string real = resolved;
+    // Absolute, so the dynamic linker and RTLD_NOLOAD see one spelling; not
+    // canonical (realpath costs a readlink per directory, and the dynamic
+    // linker recognises a file by device and inode anyway).
+    std::error_code error;
+    std::string real = std::filesystem::absolute(path, error).string();
+    if (error) return Error(error.value(), path + ": " + error.message());
     auto file = elf::MappedFile::open(real);
     if (!file) return file.error();
     auto elf = elf::ElfFile::parse(file->bytes());
@@ -382,15 +365,12 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
 
     // Imports: what neither the runtime nor the rest of the process defines,
     // and whatever a module exports.
-    std::set<std::string> exported_by_modules;
-    for (const auto& m : registry.snapshot().modules)
-        for (const auto& e : m.exports) exported_by_modules.insert(e.name);
     ModuleImage image;
     image.name = name;
     std::set<std::string> imports;
     for (const std::string& u : info->undefined) {
         if (u.starts_with("__umod_")) continue;
-        if (exported_by_modules.count(u) || !system_symbols().defines(u)) imports.insert(u);
+        if (registry.exports(u) || !system_symbols().defines(u)) imports.insert(u);
     }
     image.imports.assign(imports.begin(), imports.end());
     for (const auto& e : info->exports) {

@@ -119,7 +119,20 @@ struct umod_param {
 
 /* ---- references, attributed to THIS_MODULE as in the seed's macros ------ */
 
+/* A call site's memory of its last lookup (see umod::SymbolCache). */
+struct umod_symbol_cache {
+	void *registry;
+	unsigned long generation;
+	void *entry;
+	void *use;
+	int busy;
+};
+
 void *__umod_symbol_get(const char *symbol, struct module *user);
+void *__umod_symbol_get_cached(const char *symbol, unsigned long length, struct umod_symbol_cache *cache,
+			       struct module *user);
+void __umod_symbol_put_cached(const char *symbol, unsigned long length, struct umod_symbol_cache *cache,
+			      struct module *user);
 void *__umod_symbol_request(const char *symbol, struct module *user);
 void __umod_symbol_put(const char *symbol, struct module *user);
 void __umod_symbol_put_addr(const void *address, struct module *user);
@@ -127,9 +140,19 @@ int __umod_try_module_get(struct module *provider, struct module *user);
 void __umod_module_put(struct module *provider, struct module *user);
 void *__umod_symbol_get_typed(const char *symbol, const char *type, struct module *user);
 
-#define symbol_get(x) ((__typeof__(&x))(__umod_symbol_get(#x, THIS_MODULE)))
+/* Each call site keeps its own cache of the lookup. */
+#define symbol_get(x)                                                              \
+	({                                                                         \
+		static struct umod_symbol_cache __umod_cache;                      \
+		(__typeof__(&x))__umod_symbol_get_cached(#x, sizeof(#x) - 1,       \
+							 &__umod_cache, THIS_MODULE); \
+	})
 #define symbol_request(x) ((__typeof__(&x))(__umod_symbol_request(#x, THIS_MODULE)))
-#define symbol_put(x) __umod_symbol_put(#x, THIS_MODULE)
+#define symbol_put(x)                                                              \
+	({                                                                         \
+		static struct umod_symbol_cache __umod_cache;                      \
+		__umod_symbol_put_cached(#x, sizeof(#x) - 1, &__umod_cache, THIS_MODULE); \
+	})
 #define symbol_put_user(x, user) __umod_symbol_put(#x, (user))
 #define symbol_put_addr(p) __umod_symbol_put_addr((p), THIS_MODULE)
 #define try_module_get(m) __umod_try_module_get((m), THIS_MODULE)

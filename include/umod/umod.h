@@ -219,6 +219,17 @@ struct RegistryOptions {
     UnmatchedPutPolicy unmatched_put = UnmatchedPutPolicy::Report;
 };
 
+// A call site's memory of its last lookup, for <umod/module.h>'s symbol_get
+// and symbol_put (layout of its struct umod_symbol_cache). Zero-initialised;
+// valid only while the registry's generation has not moved.
+struct SymbolCache {
+    void* registry;
+    unsigned long generation;
+    void* entry;
+    void* use;
+    int busy;
+};
+
 class Registry {
 public:
     explicit Registry(RegistryOptions options = {});
@@ -272,6 +283,12 @@ public:
     Status symbol_put(std::string_view name, User* user);
     // As symbol_put, finding the symbol by its address.
     Status symbol_put_addr(const void* address, User* user);
+
+    // symbol_get / symbol_put for a call site in a module, remembering the
+    // lookup in `cache`. Same results and reports as the plain calls; nullptr
+    // or false on failure.
+    void* symbol_get_cached(std::string_view name, SymbolCache& cache, User* user);
+    bool symbol_put_cached(std::string_view name, SymbolCache& cache, User* user);
 
     // Module references not tied to a symbol (counted as "(module)").
     Status try_module_get(Module* provider, User* user);

@@ -138,6 +138,10 @@ struct Registry::Impl {
     std::unordered_map<std::string, std::unique_ptr<User>> holders UMOD_GUARDED_BY(mutex);
     std::vector<std::unique_ptr<ExportEntry>> core_exports UMOD_GUARDED_BY(mutex);
     core::ExportIndex index;  // readers: RCU; writers: `mutex`
+    // Moves (under `mutex`) whenever an export is unpublished or a pair
+    // unlinked, before the grace period that frees them: a SymbolCache filled
+    // at another generation is stale.
+    std::atomic<unsigned long> generation{1};
     std::string taints UMOD_GUARDED_BY(mutex);
 
     // Guards `observers`; held while delivering events, never with `mutex`.
@@ -183,6 +187,15 @@ struct Registry::Impl {
         user.uses_owner = std::move(table);
     }
 
+    void unpublish_exports_locked(Module& mod, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex) {
+        generation.fetch_add(1, std::memory_order_seq_cst);
+        for (const auto& e : mod.exports) {
+            index.erase(e.name);
+            if (!e.alias.empty()) index.erase(e.alias);
+        }
+        index.take_retired(garbage);
+    }
+
     Use* find_use_locked(User& user, const Module* provider) UMOD_REQUIRES(mutex) {
         return user.uses_owner ? user.uses_owner->find(provider) : nullptr;
     }
@@ -199,6 +212,7 @@ struct Registry::Impl {
     // Unlinks a pair from its user's table and its provider's list; the Use
     // itself goes to `garbage`.
     void drop_use_locked(Use& use, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex) {
+        generation.fetch_add(1, std::memory_order_seq_cst);
         User& user = *use.user;
         republish_locked(user, &use, false, garbage);
         std::erase(use.provider->users_of_me, &use);
@@ -528,11 +542,7 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
             std::shared_ptr<Module> keep;
             {
                 std::lock_guard relock(mutex);
-                for (const auto& e : mod.exports) {
-                    index.erase(e.name);
-                    if (!e.alias.empty()) index.erase(e.alias);
-                }
-                index.take_retired(garbage);
+                unpublish_exports_locked(mod, garbage);
                 auto it = std::find_if(modules.begin(), modules.end(),
                                        [&](const auto& m) { return m.get() == &mod; });
                 if (it != modules.end()) {
@@ -731,11 +741,7 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
     std::vector<Use*> held;
     {
         std::lock_guard lock(mutex);
-        for (const auto& e : mod.exports) {
-            index.erase(e.name);
-            if (!e.alias.empty()) index.erase(e.alias);
-        }
-        index.take_retired(garbage);
+        unpublish_exports_locked(mod, garbage);
         std::vector<Use*> pairs = mod.users_of_me;
         for (Use* use : pairs) drop_use_locked(*use, garbage);
         held = unlink_user_uses_locked(mod, garbage);
@@ -883,6 +889,82 @@ Status Registry::symbol_put_addr(const void* address, User* user) {
     // Resolved under the lock; the pair (if any) keeps the provider alive, and
     // an unload racing with this put makes it unmatched, as it should.
     return impl_->release(who, {.symbol = symbol});
+}
+
+namespace {
+
+// The cache is shared by every thread running the call site: a seqlock of
+// sorts. Writers take `busy` (or give up), readers re-check the generation.
+void fill_cache(SymbolCache& cache, Registry* registry, unsigned long generation, ExportEntry* entry, Use* use) {
+    if (__atomic_exchange_n(&cache.busy, 1, __ATOMIC_ACQUIRE) != 0) return;
+    __atomic_store_n(&cache.generation, 0UL, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&cache.registry, static_cast<void*>(registry), __ATOMIC_RELAXED);
+    __atomic_store_n(&cache.entry, static_cast<void*>(entry), __ATOMIC_RELAXED);
+    __atomic_store_n(&cache.use, static_cast<void*>(use), __ATOMIC_RELAXED);
+    __atomic_store_n(&cache.generation, generation, __ATOMIC_RELEASE);
+    __atomic_store_n(&cache.busy, 0, __ATOMIC_RELEASE);
+}
+
+// Requires an RCU read section. The cached pair, if still valid.
+bool read_cache(const SymbolCache& cache, const Registry* registry, unsigned long current, ExportEntry*& entry,
+                Use*& use) {
+    unsigned long seen = __atomic_load_n(&cache.generation, __ATOMIC_ACQUIRE);
+    if (seen == 0 || seen != current || __atomic_load_n(&cache.registry, __ATOMIC_RELAXED) != registry)
+        return false;
+    entry = static_cast<ExportEntry*>(__atomic_load_n(&cache.entry, __ATOMIC_RELAXED));
+    use = static_cast<Use*>(__atomic_load_n(&cache.use, __ATOMIC_RELAXED));
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&cache.generation, __ATOMIC_RELAXED) == seen && entry != nullptr && use != nullptr;
+}
+
+}  // namespace
+
+void* Registry::symbol_get_cached(std::string_view name, SymbolCache& cache, User* user) {
+    Impl& impl = *impl_;
+    User& who = impl.resolve_user(user);
+    if (impl.get_put_observers.load(std::memory_order_relaxed) == 0) {
+        rcu::ReadGuard read;
+        ExportEntry* entry = nullptr;
+        Use* use = nullptr;
+        if (read_cache(cache, this, impl.generation.load(std::memory_order_seq_cst), entry, use)) {
+            std::atomic<std::uint64_t>& slot = use->per_symbol[entry->ordinal];
+            slot.fetch_add(1, std::memory_order_seq_cst);  // then check Live: see Impl::get
+            if (entry->owner->state.load(std::memory_order_seq_cst) == ModuleState::Live)
+                return const_cast<void*>(entry->address);
+            slot.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+    auto got = impl.get(name, {}, false, user);
+    if (!got) return nullptr;
+    rcu::ReadGuard read;
+    unsigned long generation = impl.generation.load(std::memory_order_seq_cst);
+    ExportEntry* entry = impl.index.find(name);
+    const UseTable* table = who.uses.load(std::memory_order_acquire);
+    Use* use = entry && entry->owner && table ? table->find(entry->owner) : nullptr;
+    if (use != nullptr) fill_cache(cache, this, generation, entry, use);
+    return *got;
+}
+
+bool Registry::symbol_put_cached(std::string_view name, SymbolCache& cache, User* user) {
+    Impl& impl = *impl_;
+    if (impl.get_put_observers.load(std::memory_order_relaxed) == 0) {
+        rcu::ReadGuard read;
+        ExportEntry* entry = nullptr;
+        Use* use = nullptr;
+        if (read_cache(cache, this, impl.generation.load(std::memory_order_seq_cst), entry, use) &&
+            slot_release(use->per_symbol[entry->ordinal]))
+            return true;
+    }
+    if (!symbol_put(name, user)) return false;
+    User& who = impl.resolve_user(user);
+    rcu::ReadGuard read;
+    unsigned long generation = impl.generation.load(std::memory_order_seq_cst);
+    ExportEntry* entry = impl.index.find(name);
+    const UseTable* table = who.uses.load(std::memory_order_acquire);
+    Use* use = entry && entry->owner && table ? table->find(entry->owner) : nullptr;
+    if (use != nullptr) fill_cache(cache, this, generation, entry, use);
+    return true;
 }
 
 Status Registry::try_module_get(Module* provider, User* user) {

@@ -31,6 +31,22 @@ void* __umod_symbol_get(const char* symbol, struct module* user) {
     return got ? *got : nullptr;
 }
 
+void* __umod_symbol_get_cached(const char* symbol, unsigned long length, struct umod_symbol_cache* cache,
+                               struct module* user) {
+    umod::Registry* registry = registry_of(user);
+    if (registry == nullptr) return nullptr;
+    static_assert(sizeof(umod_symbol_cache) == sizeof(umod::SymbolCache));
+    return registry->symbol_get_cached(std::string_view(symbol, length),
+                                       *reinterpret_cast<umod::SymbolCache*>(cache), user_of(user));
+}
+
+void __umod_symbol_put_cached(const char* symbol, unsigned long length, struct umod_symbol_cache* cache,
+                              struct module* user) {
+    if (umod::Registry* registry = registry_of(user))
+        (void)registry->symbol_put_cached(std::string_view(symbol, length),
+                                          *reinterpret_cast<umod::SymbolCache*>(cache), user_of(user));
+}
+
 void* __umod_symbol_get_typed(const char* symbol, const char* type, struct module* user) {
     umod::Registry* registry = registry_of(user);
     if (registry == nullptr) return nullptr;

@@ -116,6 +116,30 @@ TEST_F(LoaderTest, SymbolGetFromAModuleIsAttributedToIt) {
     EXPECT_TRUE(registry.unload("crc"));
 }
 
+// A module's call sites remember their lookups; a provider reloaded at
+// another address must not be reached through a stale memory.
+TEST_F(LoaderTest, CallSiteCachesSurviveProviderReload) {
+    load(example("crc"));
+    load(example("ext4"));
+    EXPECT_EQ(call("ext4_grab"), 16);
+    EXPECT_EQ(call("ext4_release"), 0);
+    EXPECT_EQ(call("ext4_grab"), 16);  // through the cache
+    EXPECT_EQ(call("ext4_release"), 0);
+    ASSERT_TRUE(registry.unload("crc"));
+    EXPECT_EQ(call("ext4_grab"), -1);  // crc is gone: symbol_get fails
+    load(example("crc"));
+    EXPECT_EQ(call("ext4_grab"), 16);
+    auto holders = registry.holders("crc");
+    ASSERT_TRUE(holders);
+    ASSERT_EQ(holders->size(), 1u);
+    EXPECT_EQ((*holders)[0].user, "ext4");
+    EXPECT_EQ((*holders)[0].dynamic, 1u);
+    EXPECT_EQ(call("ext4_release"), 0);
+    EXPECT_EQ(call("ext4_release"), 0);  // one put too many: caught
+    EXPECT_TRUE(events.has("unmatched put: ext4 put crc16 of crc without a matching get"));
+    EXPECT_TRUE(registry.holders("crc")->empty());
+}
+
 TEST_F(LoaderTest, UnmatchedPutFromAModuleKeepsTheStaticUse) {
     load(example("crc"));
     load(example("badput"));

@@ -42,3 +42,14 @@ extern "C" int catcher_vector(void) {
 EXPORT_SYMBOL(catcher_vector);
 
 MODULE_LICENSE("GPL");
+
+// A typed lookup by the C++ name: the type recorded at export must match.
+extern "C" int catcher_typed(void) {
+    auto* add = umod::symbol_get_typed<int(int, int)>("thrower::add");
+    if (add == nullptr) return -1;
+    int sum = add(2, 3);
+    __umod_symbol_put("thrower::add", THIS_MODULE);
+    auto* wrong = umod::symbol_get_typed<long(long)>("thrower::add");
+    return wrong == nullptr ? sum : -2;
+}
+EXPORT_SYMBOL(catcher_typed);

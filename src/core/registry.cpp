@@ -897,25 +897,25 @@ namespace {
 // sorts. Writers take `busy` (or give up), readers re-check the generation.
 void fill_cache(SymbolCache& cache, Registry* registry, unsigned long generation, ExportEntry* entry, Use* use) {
     if (__atomic_exchange_n(&cache.busy, 1, __ATOMIC_ACQUIRE) != 0) return;
-    __atomic_store_n(&cache.generation, 0UL, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(&cache.registry, static_cast<void*>(registry), __ATOMIC_RELAXED);
-    __atomic_store_n(&cache.entry, static_cast<void*>(entry), __ATOMIC_RELAXED);
-    __atomic_store_n(&cache.use, static_cast<void*>(use), __ATOMIC_RELAXED);
-    __atomic_store_n(&cache.generation, generation, __ATOMIC_RELEASE);
+    // Sequentially consistent throughout: a reader that sees a new field
+    // also sees the generation cleared before it (no fences: TSan checks this).
+    __atomic_store_n(&cache.generation, 0UL, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&cache.registry, static_cast<void*>(registry), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&cache.entry, static_cast<void*>(entry), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&cache.use, static_cast<void*>(use), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&cache.generation, generation, __ATOMIC_SEQ_CST);
     __atomic_store_n(&cache.busy, 0, __ATOMIC_RELEASE);
 }
 
 // Requires an RCU read section. The cached pair, if still valid.
 bool read_cache(const SymbolCache& cache, const Registry* registry, unsigned long current, ExportEntry*& entry,
                 Use*& use) {
-    unsigned long seen = __atomic_load_n(&cache.generation, __ATOMIC_ACQUIRE);
-    if (seen == 0 || seen != current || __atomic_load_n(&cache.registry, __ATOMIC_RELAXED) != registry)
+    unsigned long seen = __atomic_load_n(&cache.generation, __ATOMIC_SEQ_CST);
+    if (seen == 0 || seen != current || __atomic_load_n(&cache.registry, __ATOMIC_SEQ_CST) != registry)
         return false;
-    entry = static_cast<ExportEntry*>(__atomic_load_n(&cache.entry, __ATOMIC_RELAXED));
-    use = static_cast<Use*>(__atomic_load_n(&cache.use, __ATOMIC_RELAXED));
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    return __atomic_load_n(&cache.generation, __ATOMIC_RELAXED) == seen && entry != nullptr && use != nullptr;
+    entry = static_cast<ExportEntry*>(__atomic_load_n(&cache.entry, __ATOMIC_SEQ_CST));
+    use = static_cast<Use*>(__atomic_load_n(&cache.use, __ATOMIC_SEQ_CST));
+    return __atomic_load_n(&cache.generation, __ATOMIC_SEQ_CST) == seen && entry != nullptr && use != nullptr;
 }
 
 }  // namespace

@@ -215,6 +215,13 @@ TEST_F(LoaderTest, CxxExceptionsRttiAndStaticConstructorsCrossModules) {
     EXPECT_EQ(call("catcher_catches"), 1);
     EXPECT_EQ(call("catcher_sides"), 4);
     EXPECT_EQ(call("catcher_vector"), 4);
+    EXPECT_EQ(call("catcher_typed"), 5);  // and the mismatched lookup refused
+    auto holders = registry.holders("thrower");
+    ASSERT_TRUE(holders);
+    ASSERT_EQ(holders->size(), 1u);
+    EXPECT_EQ((*holders)[0].user, "catcher");
+    EXPECT_EQ((*holders)[0].static_uses, 1u);
+    EXPECT_EQ((*holders)[0].dynamic, 0u);  // the typed get was put back
     ASSERT_TRUE(registry.unload("catcher"));
     auto r = registry.unload("thrower");
     ASSERT_TRUE(r);

@@ -1,6 +1,7 @@
 // Link-only module images for tests: data only, no code loaded.
 #pragma once
 
+#include <umod/link_only.h>
 #include <umod/umod.h>
 #include <umod/views.h>
 
@@ -18,51 +19,41 @@ inline const void* address_of(const std::string& name) {
     return storage.back().get();
 }
 
+// The public link-only builder, with a distinct made-up address per export.
 struct ImageBuilder {
-    ModuleImage image;
+    LinkOnlyImage image;
+    std::string name;
 
-    explicit ImageBuilder(std::string name, std::string license = "GPL") {
-        image.name = std::move(name);
-        image.size = 16384;
-        image.modinfo.push_back({"license", std::move(license)});
-        image.exit = [] {};
-    }
-    ImageBuilder& exports(std::string symbol, ExportLicense license = ExportLicense::Any,
-                          std::string ns = {}) {
-        ExportSpec spec;
-        spec.address = address_of(image.name + ":" + symbol);
-        spec.name = std::move(symbol);
-        spec.license = license;
-        spec.ns = std::move(ns);
-        image.exports.push_back(std::move(spec));
+    explicit ImageBuilder(std::string module, std::string license = "GPL") : image(module, std::move(license)), name(module) {}
+    ImageBuilder& exports(std::string symbol, ExportLicense license = ExportLicense::Any, std::string ns = {}) {
+        image.exports(symbol, address_of(name + ":" + symbol), license, std::move(ns));
         return *this;
     }
     ImageBuilder& typed(std::string symbol, std::string type) {
-        exports(std::move(symbol));
-        image.exports.back().type = std::move(type);
+        image.exports(symbol, address_of(name + ":" + symbol), ExportLicense::Any, {}, std::move(type));
         return *this;
     }
     ImageBuilder& imports(std::string symbol) {
-        image.imports.push_back(std::move(symbol));
+        image.imports(std::move(symbol));
         return *this;
     }
     ImageBuilder& import_ns(std::string ns) {
-        image.modinfo.push_back({"import_ns", std::move(ns)});
+        image.import_ns(std::move(ns));
         return *this;
     }
     ImageBuilder& init(std::function<int()> f) {
-        image.init = std::move(f);
+        image.init(std::move(f));
         return *this;
     }
     ImageBuilder& exit(std::function<void()> f) {
-        image.exit = std::move(f);
+        image.exit(std::move(f));
         return *this;
     }
     ImageBuilder& no_exit() {
-        image.exit = nullptr;
+        image.exit(nullptr);
         return *this;
     }
-    ModuleImage build() { return std::move(image); }
+    ModuleImage build() { return image.build(); }
 };
 
 // Collects events as their one-line text, "kind: text".

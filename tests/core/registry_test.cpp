@@ -316,6 +316,18 @@ TEST_F(RegistryTest, UnloadErrors) {
     EXPECT_TRUE(registry.unload("perm", {.mode = UnloadMode::Force}));
 }
 
+TEST_F(RegistryTest, UnloadOfAModuleNotLiveIsEbusy) {
+    Status from_init;
+    load(ImageBuilder("early").init([&] {
+                                  auto r = registry.unload("early");
+                                  from_init = r ? Status() : Status(r.error());
+                                  return 0;
+                              }).build());
+    ASSERT_FALSE(from_init);
+    EXPECT_EQ(from_init.error().code(), EBUSY);
+    EXPECT_EQ(from_init.error().message(), "early cannot be unloaded: it is coming");
+}
+
 TEST_F(RegistryTest, UnloadRefusedNamesHoldersWithCounts) {
     load(ImageBuilder("crc").exports("crc32").build());
     auto net = load(ImageBuilder("net").imports("crc32").build());

@@ -305,6 +305,7 @@ public:
     struct Impl;
 
 private:
+    void remember(SymbolCache& cache, std::string_view name, User& who);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -920,6 +920,17 @@ bool read_cache(const SymbolCache& cache, const Registry* registry, unsigned lon
 
 }  // namespace
 
+// Fills `cache` with the export `name` and `who`'s pair for it, as they are now.
+void Registry::remember(SymbolCache& cache, std::string_view name, User& who) {
+    Impl& impl = *impl_;
+    rcu::ReadGuard read;
+    unsigned long generation = impl.generation.load(std::memory_order_seq_cst);
+    ExportEntry* entry = impl.index.find(name);
+    const UseTable* table = who.uses.load(std::memory_order_acquire);
+    Use* use = entry && entry->owner && table ? table->find(entry->owner) : nullptr;
+    if (use != nullptr) fill_cache(cache, this, generation, entry, use);
+}
+
 void* Registry::symbol_get_cached(std::string_view name, SymbolCache& cache, User* user) {
     Impl& impl = *impl_;
     User& who = impl.resolve_user(user);
@@ -937,12 +948,7 @@ void* Registry::symbol_get_cached(std::string_view name, SymbolCache& cache, Use
     }
     auto got = impl.get(name, {}, false, user);
     if (!got) return nullptr;
-    rcu::ReadGuard read;
-    unsigned long generation = impl.generation.load(std::memory_order_seq_cst);
-    ExportEntry* entry = impl.index.find(name);
-    const UseTable* table = who.uses.load(std::memory_order_acquire);
-    Use* use = entry && entry->owner && table ? table->find(entry->owner) : nullptr;
-    if (use != nullptr) fill_cache(cache, this, generation, entry, use);
+    remember(cache, name, who);
     return *got;
 }
 
@@ -957,13 +963,7 @@ bool Registry::symbol_put_cached(std::string_view name, SymbolCache& cache, User
             return true;
     }
     if (!symbol_put(name, user)) return false;
-    User& who = impl.resolve_user(user);
-    rcu::ReadGuard read;
-    unsigned long generation = impl.generation.load(std::memory_order_seq_cst);
-    ExportEntry* entry = impl.index.find(name);
-    const UseTable* table = who.uses.load(std::memory_order_acquire);
-    Use* use = entry && entry->owner && table ? table->find(entry->owner) : nullptr;
-    if (use != nullptr) fill_cache(cache, this, generation, entry, use);
+    remember(cache, name, impl.resolve_user(user));
     return true;
 }
 

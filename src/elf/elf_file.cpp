@@ -21,20 +21,13 @@ bool fits(std::uint64_t offset, std::uint64_t size, std::uint64_t limit) {
     return !__builtin_add_overflow(offset, size, &end) && end <= limit;
 }
 
-template <class T>
-T read(std::span<const std::byte> bytes, std::uint64_t offset) {
-    T value;
-    std::memcpy(&value, bytes.data() + offset, sizeof(T));
-    return value;
-}
-
 }  // namespace
 
 Expected<ElfFile> ElfFile::parse(std::span<const std::byte> bytes) {
     if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
         return malformed("not an ELF file (bad magic)");
     if (bytes.size() < sizeof(Elf64_Ehdr)) return malformed("file too short for an ELF header");
-    auto header = read<Elf64_Ehdr>(bytes, 0);
+    auto header = read_unaligned<Elf64_Ehdr>(bytes, 0);
     if (header.e_ident[EI_CLASS] != ELFCLASS64) return malformed("not a 64-bit ELF file");
     if (header.e_ident[EI_DATA] != ELFDATA2LSB) return malformed("not a little-endian ELF file");
     if (header.e_machine != EM_X86_64)
@@ -58,7 +51,7 @@ Expected<ElfFile> ElfFile::parse(std::span<const std::byte> bytes) {
     file.sections_.reserve(header.e_shnum);
     std::vector<std::uint32_t> name_offsets;
     for (std::uint32_t i = 0; i < header.e_shnum; ++i) {
-        auto sh = read<Elf64_Shdr>(bytes, header.e_shoff + std::uint64_t{i} * sizeof(Elf64_Shdr));
+        auto sh = read_unaligned<Elf64_Shdr>(bytes, header.e_shoff + std::uint64_t{i} * sizeof(Elf64_Shdr));
         Section s;
         name_offsets.push_back(sh.sh_name);
         s.index = i;
@@ -117,7 +110,7 @@ Expected<std::vector<Symbol>> ElfFile::symbols(const Section& table) const {
     out.reserve(data->size() / sizeof(Elf64_Sym));
     const Section& strtab = sections_[table.link];
     for (std::uint64_t off = 0; off + sizeof(Elf64_Sym) <= data->size(); off += sizeof(Elf64_Sym)) {
-        auto sym = read<Elf64_Sym>(*data, off);
+        auto sym = read_unaligned<Elf64_Sym>(*data, off);
         Symbol s;
         auto name = string_in(strtab, sym.st_name);
         if (!name) return name.error();
@@ -140,7 +133,7 @@ Expected<std::vector<Relocation>> ElfFile::relocations(const Section& rela) cons
     std::vector<Relocation> out;
     out.reserve(data->size() / sizeof(Elf64_Rela));
     for (std::uint64_t off = 0; off + sizeof(Elf64_Rela) <= data->size(); off += sizeof(Elf64_Rela)) {
-        auto r = read<Elf64_Rela>(*data, off);
+        auto r = read_unaligned<Elf64_Rela>(*data, off);
         out.push_back({r.r_offset, static_cast<std::uint32_t>(ELF64_R_TYPE(r.r_info)),
                        static_cast<std::uint32_t>(ELF64_R_SYM(r.r_info)), r.r_addend});
     }
@@ -154,7 +147,7 @@ Expected<std::vector<DynamicEntry>> ElfFile::dynamic() const {
         auto data = contents(s);
         if (!data) return data.error();
         for (std::uint64_t off = 0; off + sizeof(Elf64_Dyn) <= data->size(); off += sizeof(Elf64_Dyn)) {
-            auto d = read<Elf64_Dyn>(*data, off);
+            auto d = read_unaligned<Elf64_Dyn>(*data, off);
             if (d.d_tag == DT_NULL) break;
             out.push_back({d.d_tag, d.d_un.d_val});
         }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -97,6 +98,14 @@ private:
     FileKind kind_ = FileKind::Relocatable;
     std::vector<Section> sections_;
 };
+
+// A T read from `bytes` at `offset`; the caller has checked the range.
+template <class T>
+T read_unaligned(std::span<const std::byte> bytes, std::uint64_t offset) {
+    T value;
+    std::memcpy(&value, bytes.data() + offset, sizeof(T));
+    return value;
+}
 
 // `.modinfo` as kmod splits it: skip leading NULs, split on runs of NULs,
 // split each string at its first '=' (no '=': the value is empty).

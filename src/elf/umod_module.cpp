@@ -67,13 +67,6 @@ private:
     std::unordered_map<std::uint64_t, std::uint64_t> targets_;
 };
 
-template <class T>
-T read_at(std::span<const std::byte> bytes, std::uint64_t offset) {
-    T value;
-    std::memcpy(&value, bytes.data() + offset, sizeof(T));
-    return value;
-}
-
 }  // namespace
 
 Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
@@ -130,7 +123,7 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
             e.written_name = *name;
             e.ns = *ns;
             e.type = *type;
-            e.gpl_only = (read_at<std::uint64_t>(*data, off + 32) & 1) != 0;
+            e.gpl_only = (read_unaligned<std::uint64_t>(*data, off + 32) & 1) != 0;
             auto linked = default_by_address.find(e.address);
             e.link_name = linked != default_by_address.end() ? linked->second : e.written_name;
             info.exports.push_back(std::move(e));

@@ -14,6 +14,7 @@ void describe_error(const MalformedElf& e, std::string& out) { out += "malformed
 namespace {
 
 Error malformed(std::string what) { return Error::with(ENOEXEC, MalformedElf{std::move(what)}); }
+Error foreign(std::string what) { return Error::with(ENOEXEC, MalformedElf{std::move(what), true}); }
 
 // True and `end` set when [offset, offset + size) fits in `limit`.
 bool fits(std::uint64_t offset, std::uint64_t size, std::uint64_t limit) {
@@ -25,13 +26,14 @@ bool fits(std::uint64_t offset, std::uint64_t size, std::uint64_t limit) {
 
 Expected<ElfFile> ElfFile::parse(std::span<const std::byte> bytes) {
     if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
-        return malformed("not an ELF file (bad magic)");
+        return foreign("not an ELF file (bad magic)");
+    if (bytes.size() > EI_CLASS && std::to_integer<int>(bytes[EI_CLASS]) != ELFCLASS64)
+        return foreign("not a 64-bit ELF file");
     if (bytes.size() < sizeof(Elf64_Ehdr)) return malformed("file too short for an ELF header");
     auto header = read_unaligned<Elf64_Ehdr>(bytes, 0);
-    if (header.e_ident[EI_CLASS] != ELFCLASS64) return malformed("not a 64-bit ELF file");
-    if (header.e_ident[EI_DATA] != ELFDATA2LSB) return malformed("not a little-endian ELF file");
+    if (header.e_ident[EI_DATA] != ELFDATA2LSB) return foreign("not a little-endian ELF file");
     if (header.e_machine != EM_X86_64)
-        return malformed(fmt::format("machine {} is not x86-64", header.e_machine));
+        return foreign(fmt::format("machine {} is not x86-64", header.e_machine));
     ElfFile file;
     file.bytes_ = bytes;
     if (header.e_type == ET_REL)
@@ -39,7 +41,7 @@ Expected<ElfFile> ElfFile::parse(std::span<const std::byte> bytes) {
     else if (header.e_type == ET_DYN)
         file.kind_ = FileKind::SharedObject;
     else
-        return malformed(fmt::format("ELF type {} is neither relocatable nor shared object", header.e_type));
+        return foreign(fmt::format("ELF type {} is neither relocatable nor shared object", header.e_type));
 
     if (header.e_shnum == 0) return malformed("no section header table");
     if (header.e_shentsize != sizeof(Elf64_Shdr))

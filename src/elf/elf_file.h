@@ -23,6 +23,9 @@ namespace umod::elf {
 // What is wrong with an image, and where.
 struct MalformedElf {
     std::string what;
+    // Not ELF at all, or ELF for another class, byte order, machine or type
+    // (as opposed to an ELF file whose tables are corrupt).
+    bool foreign = false;
 };
 void describe_error(const MalformedElf& e, std::string& out);
 

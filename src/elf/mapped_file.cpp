@@ -11,7 +11,35 @@
 
 namespace umod::elf {
 
-Expected<MappedFile> MappedFile::open(const std::string& path) {
+Expected<MappedFile> MappedFile::open(const std::string& path) { return open(path, std::size_t{1} << 20); }
+
+Expected<std::span<const std::byte>> MappedFile::read_into(const std::string& path, std::vector<std::byte>& buffer) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int code = S_ISREG(st.st_mode) ? errno : EINVAL;
+        ::close(fd);
+        return Error(code, path + ": " + std::strerror(code));
+    }
+    std::size_t size = static_cast<std::size_t>(st.st_size);
+    if (buffer.size() < size) buffer.resize(size);
+    std::size_t done = 0;
+    while (done < size) {
+        ssize_t n = ::read(fd, buffer.data() + done, size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int code = n < 0 ? errno : EIO;
+            ::close(fd);
+            return Error(code, path + ": " + std::strerror(code));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return std::span<const std::byte>(buffer.data(), size);
+}
+
+Expected<MappedFile> MappedFile::open(const std::string& path, std::size_t read_below) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
     struct stat st {};
@@ -29,8 +57,7 @@ Expected<MappedFile> MappedFile::open(const std::string& path) {
         ::close(fd);
         return MappedFile(nullptr, 0, false);
     }
-    constexpr std::size_t kReadBelow = 1 << 20;
-    if (size < kReadBelow) {
+    if (size < read_below) {
         auto* buffer = new std::byte[size];
         std::size_t done = 0;
         while (done < size) {

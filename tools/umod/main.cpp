@@ -12,9 +12,11 @@ namespace umod::tool {
 // Declared here, defined one per file.
 int version_main(std::string_view prog, std::span<char* const> args);
 int run_main(std::string_view prog, std::span<char* const> args);
+int modinfo_main(std::string_view prog, std::span<char* const> args);
 
 std::span<const Command> commands() {
     static constexpr std::array table{
+        Command{"modinfo", modinfo_main, "show information about module files (kmod-compatible)"},
         Command{"run", run_main, "run a host script: insmod, rmmod, lsmod, holders, call..."},
         Command{"version", version_main, "print umod's version"},
     };

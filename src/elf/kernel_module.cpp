@@ -1,0 +1,111 @@
+#include "elf/kernel_module.h"
+
+#include <openssl/objects.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <string_view>
+
+namespace umod::elf {
+
+namespace {
+
+constexpr std::string_view kMagic = "~Module signature appended~\n";
+
+// struct module_signature, 12 bytes before the magic.
+struct Trailer {
+    std::uint8_t algo, hash, id_type, signer_len, key_id_len, pad[3];
+    std::uint32_t sig_len_be;
+};
+static_assert(sizeof(Trailer) == 12);
+
+std::string hash_name(int nid) {
+    switch (nid) {
+        case NID_md4: return "md4";
+        case NID_md5: return "md5";
+        case NID_sha1: return "sha1";
+        case NID_ripemd160: return "rmd160";
+        case NID_sha256: return "sha256";
+        case NID_sha384: return "sha384";
+        case NID_sha512: return "sha512";
+        case NID_sha224: return "sha224";
+        case NID_sm3: return "sm3";
+        default: return "unknown";
+    }
+}
+
+// The PKCS#7 fields kmod prints; leaves them empty when the blob does not parse.
+void read_pkcs7(std::span<const std::byte> der, ModuleSignature& out) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    std::unique_ptr<PKCS7, decltype(&PKCS7_free)> pkcs7(d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())),
+                                                         &PKCS7_free);
+    if (!pkcs7) return;
+    STACK_OF(PKCS7_SIGNER_INFO)* signers = PKCS7_get_signer_info(pkcs7.get());
+    if (signers == nullptr || sk_PKCS7_SIGNER_INFO_num(signers) < 1) return;
+    PKCS7_SIGNER_INFO* si = sk_PKCS7_SIGNER_INFO_value(signers, 0);
+    if (si == nullptr || si->issuer_and_serial == nullptr) return;
+    X509_NAME* issuer = si->issuer_and_serial->issuer;
+    int index = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+    if (index >= 0) {
+        ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, index));
+        out.signer.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                          static_cast<std::size_t>(ASN1_STRING_length(cn)));
+    }
+    if (const ASN1_INTEGER* serial = si->issuer_and_serial->serial) {
+        std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(ASN1_INTEGER_to_BN(serial, nullptr), &BN_free);
+        if (bn) {
+            out.key_id.resize(static_cast<std::size_t>(BN_num_bytes(bn.get())));
+            BN_bn2bin(bn.get(), out.key_id.data());
+        }
+    }
+    if (si->digest_alg != nullptr) out.hash_algorithm = hash_name(OBJ_obj2nid(si->digest_alg->algorithm));
+    if (si->enc_digest != nullptr) {
+        const unsigned char* data = ASN1_STRING_get0_data(si->enc_digest);
+        out.signature.assign(data, data + ASN1_STRING_length(si->enc_digest));
+    }
+}
+
+}  // namespace
+
+Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const std::byte> file) {
+    if (file.size() < kMagic.size() + sizeof(Trailer) ||
+        std::memcmp(file.data() + file.size() - kMagic.size(), kMagic.data(), kMagic.size()) != 0)
+        return std::optional<ModuleSignature>();
+    std::size_t trailer_at = file.size() - kMagic.size() - sizeof(Trailer);
+    Trailer t;
+    std::memcpy(&t, file.data() + trailer_at, sizeof(t));
+    std::uint32_t sig_len = __builtin_bswap32(t.sig_len_be);
+    std::uint64_t body = std::uint64_t{sig_len} + t.signer_len + t.key_id_len;
+    if (body > trailer_at) return Error(EBADMSG, "module signature longer than the file");
+    std::size_t sig_at = trailer_at - sig_len;
+    ModuleSignature sig;
+    auto bytes = [&](std::size_t at, std::size_t n) {
+        const auto* b = reinterpret_cast<const std::uint8_t*>(file.data() + at);
+        return std::vector<std::uint8_t>(b, b + n);
+    };
+    switch (t.id_type) {
+        case 2:  // PKEY_ID_PKCS7
+            sig.id_type = "PKCS#7";
+            read_pkcs7(file.subspan(sig_at, sig_len), sig);
+            if (sig.hash_algorithm.empty()) sig.hash_algorithm = "unknown";
+            break;
+        default: {  // PGP (0) or X509 (1): signer and key id precede the signature
+            sig.id_type = t.id_type == 0 ? "PGP" : "X509";
+            std::size_t signer_at = sig_at - t.key_id_len - t.signer_len;
+            sig.signer.assign(reinterpret_cast<const char*>(file.data() + signer_at), t.signer_len);
+            sig.key_id = bytes(signer_at + t.signer_len, t.key_id_len);
+            sig.signature = bytes(sig_at, sig_len);
+            static const char* const kHashes[] = {"md4", "md5", "sha1", "rmd160", "sha256",
+                                                   "sha384", "sha512", "sha224", "sm3"};
+            sig.hash_algorithm = t.hash < std::size(kHashes) ? kHashes[t.hash] : "unknown";
+            break;
+        }
+    }
+    return std::optional<ModuleSignature>(std::move(sig));
+}
+
+}  // namespace umod::elf

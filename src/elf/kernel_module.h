@@ -1,0 +1,29 @@
+// Linux kernel module (.ko) formats beyond plain ELF: the appended signature.
+// Format only, no policy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <umod/expected.h>
+
+namespace umod::elf {
+
+// What an appended module signature says, as kmod's modinfo prints it.
+struct ModuleSignature {
+    std::string id_type;              // "PKCS#7", "X509" or "PGP"
+    std::string signer;               // PKCS#7: CN of the issuer of the first signer
+    std::vector<std::uint8_t> key_id; // PKCS#7: that signer's serial number, big-endian
+    std::string hash_algorithm;       // "sha256", ... or "unknown"
+    std::vector<std::uint8_t> signature;
+};
+
+// The signature appended to `file` ("~Module signature appended~\n"), if any.
+// EBADMSG when the trailer is inconsistent.
+Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const std::byte> file);
+
+}  // namespace umod::elf

@@ -1,0 +1,234 @@
+// umod modinfo — what kmod 30's modinfo prints, for module files.
+//   umod modinfo [-a|-d|-l|-p|-n|-F FIELD] [-0] FILE...
+// Lookups by module name or alias (-b/-k, modules.dep) are not implemented
+// yet: such an argument gets an error saying so.
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "elf/elf_file.h"
+#include "elf/kernel_module.h"
+#include "elf/mapped_file.h"
+
+namespace umod::tool {
+
+namespace {
+
+struct Options {
+    const char* field = nullptr;  // -F and friends
+    char separator = '\n';         // -0: '\0'
+};
+
+bool has_module_extension(std::string_view path) {
+    for (std::string_view ext : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
+        if (path.size() > ext.size() && path.ends_with(ext)) return true;
+    return false;
+}
+
+// kmod's name for a module file: base name up to the first '.', '-' as '_'.
+std::string module_name(std::string_view path) {
+    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    std::string name(path.substr(0, path.find('.')));
+    for (char& c : name)
+        if (c == '-') c = '_';
+    return name;
+}
+
+// "AB:CD:...", 20 bytes a line, continued with "\n\t\t" as kmod does.
+std::string hex(const std::vector<std::uint8_t>& bytes) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(bytes.size() * 3 + bytes.size() / 20 * 3);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        out += kDigits[bytes[i] >> 4];
+        out += kDigits[bytes[i] & 15];
+        if (i + 1 < bytes.size()) {
+            out += ':';
+            if ((i + 1) % 20 == 0) out += "\n\t\t";
+        }
+    }
+    return out;
+}
+
+struct Param {
+    std::string name;
+    std::string description;
+    std::string type;
+    bool has_description = false;
+    bool has_type = false;
+};
+
+void emit(const Options& o, const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::putchar(o.separator);
+}
+
+// Merges parm/parmtype per parameter; kmod lists them newest first.
+void add_param(std::vector<Param>& params, std::string_view key, std::string_view value) {
+    auto colon = value.find(':');
+    if (colon == std::string_view::npos) {
+        std::fprintf(stderr, "modinfo: ERROR: Found invalid \"%.*s=%.*s\": missing ':'\n", static_cast<int>(key.size()),
+                     key.data(), static_cast<int>(value.size()), value.data());
+        return;
+    }
+    std::string name(value.substr(0, colon));
+    Param* p = nullptr;
+    for (auto& existing : params)
+        if (existing.name == name) p = &existing;
+    if (p == nullptr) {
+        params.insert(params.begin(), Param{name, {}, {}, false, false});
+        p = &params.front();
+    }
+    if (key == "parm") {
+        p->description = value.substr(colon + 1);
+        p->has_description = true;
+    } else {
+        p->type = value.substr(colon + 1);
+        p->has_type = true;
+    }
+}
+
+void print_params(const Options& o, const std::vector<Param>& params, const char* prefix) {
+    for (const Param& p : params) {
+        if (!p.has_description && *prefix)  // kmod words a type alone differently in the two listings
+            emit(o, fmt::format("{}{}:{}", prefix, p.name, p.type));
+        else if (!p.has_description)
+            emit(o, fmt::format("{}: ({})", p.name, p.type));
+        else if (p.has_type)
+            emit(o, fmt::format("{}{}:{} ({})", prefix, p.name, p.description, p.type));
+        else
+            emit(o, fmt::format("{}{}:{}", prefix, p.name, p.description));
+    }
+}
+
+int modinfo_file(const Options& o, const std::string& path, std::vector<std::byte>& buffer) {
+    std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
+    if (o.field == nullptr)
+        emit(o, fmt::format("{:<16}{}", "filename:", filename));
+    else if (std::strcmp(o.field, "filename") == 0) {
+        emit(o, filename);
+        return 0;
+    }
+    auto fail = [&](int code) {
+        std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s\n", module_name(path).c_str(),
+                     std::strerror(code));
+        return 1;
+    };
+    if (!path.ends_with(".ko")) return fail(EPROTONOSUPPORT);  // compressed modules: not yet
+    auto bytes = elf::MappedFile::read_into(path, buffer);
+    if (!bytes) return fail(bytes.error().code());
+    auto elf = elf::ElfFile::parse(*bytes);
+    if (!elf) {
+        const auto* malformed = elf.error().detail<elf::MalformedElf>();
+        return fail(malformed && malformed->foreign ? ENOEXEC : EINVAL);
+    }
+    std::vector<std::pair<std::string, std::string>> info;
+    if (const elf::Section* s = elf->section(".modinfo")) {
+        auto data = elf->contents(*s);
+        if (!data) return fail(EINVAL);
+        for (auto [key, value] : elf::parse_modinfo(*data)) info.emplace_back(key, value);
+    }
+    auto signature = elf::read_module_signature(*bytes);
+    if (signature && *signature) {
+        const elf::ModuleSignature& sig = **signature;
+        info.emplace_back("sig_id", sig.id_type);
+        info.emplace_back("signer", sig.signer);
+        info.emplace_back("sig_key", hex(sig.key_id));
+        info.emplace_back("sig_hashalgo", sig.hash_algorithm);
+        info.emplace_back("signature", hex(sig.signature));
+    }
+
+    std::vector<Param> params;
+    bool only_parms = o.field != nullptr && std::strcmp(o.field, "parm") == 0;
+    for (const auto& [key, value] : info) {
+        if (only_parms) {
+            if (key == "parm" || key == "parmtype") add_param(params, key, value);
+            continue;
+        }
+        if (o.field != nullptr) {
+            if (key == o.field) emit(o, value);
+            continue;
+        }
+        if (key == "parm" || key == "parmtype") {
+            add_param(params, key, value);
+            continue;
+        }
+        if (o.separator == '\0')
+            emit(o, key + "=" + value);
+        else  // the key and its colon padded to 16 columns (none past 15 characters)
+            emit(o, key + ":" + std::string(key.size() < 15 ? 15 - key.size() : 0, ' ') + value);
+    }
+    if (only_parms)
+        print_params(o, params, "");
+    else if (o.field == nullptr)
+        print_params(o, params, "parm:           ");
+    return 0;
+}
+
+}  // namespace
+
+int modinfo_main(std::string_view, std::span<char* const> args) {
+    Options o;
+    std::vector<char*> argv{const_cast<char*>("modinfo")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(nullptr);
+    static const option long_options[] = {
+        {"author", no_argument, nullptr, 'a'},     {"description", no_argument, nullptr, 'd'},
+        {"license", no_argument, nullptr, 'l'},    {"parameters", no_argument, nullptr, 'p'},
+        {"filename", no_argument, nullptr, 'n'},   {"null", no_argument, nullptr, '0'},
+        {"field", required_argument, nullptr, 'F'}, {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    optind = 1;
+    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "adlpn0F:h", long_options,
+                                 nullptr)) != -1;) {
+        switch (c) {
+            case 'a': o.field = "author"; break;
+            case 'd': o.field = "description"; break;
+            case 'l': o.field = "license"; break;
+            case 'p': o.field = "parm"; break;
+            case 'n': o.field = "filename"; break;
+            case '0': o.separator = '\0'; break;
+            case 'F': o.field = optarg; break;
+            case 'h':
+                std::printf("Usage:\n\tmodinfo [options] <filename>...\n"
+                            "Options: -a -d -l -p -n -0 -F FIELD (as kmod's modinfo)\n"
+                            "Lookups by module name or alias are not implemented yet.\n");
+                return 0;
+            default: return 1;
+        }
+    }
+    if (optind >= static_cast<int>(argv.size()) - 1) {
+        std::fprintf(stderr, "modinfo: ERROR: missing module or filename.\n");
+        return 1;
+    }
+    int status = 0;
+    std::vector<std::byte> buffer;  // one for all files
+    for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
+        std::string arg = argv[static_cast<std::size_t>(i)];
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(arg, ec) && has_module_extension(arg)) {
+            status |= modinfo_file(o, arg, buffer);
+        } else {
+            std::fprintf(stderr,
+                         "modinfo: ERROR: %s is not a module file; looking modules up by name or alias is not "
+                         "implemented yet\n",
+                         arg.c_str());
+            status = 1;
+        }
+        std::fflush(stdout);
+    }
+    return status;
+}
+
+}  // namespace umod::tool

@@ -71,6 +71,17 @@ void read_pkcs7(std::span<const std::byte> der, ModuleSignature& out) {
 
 }  // namespace
 
+std::size_t module_signature_extent(std::span<const std::byte> file) {
+    if (file.size() < kMagic.size() + sizeof(Trailer) ||
+        std::memcmp(file.data() + file.size() - kMagic.size(), kMagic.data(), kMagic.size()) != 0)
+        return 0;
+    Trailer t;
+    std::memcpy(&t, file.data() + file.size() - kMagic.size() - sizeof(Trailer), sizeof(t));
+    std::uint64_t extent = std::uint64_t{__builtin_bswap32(t.sig_len_be)} + t.signer_len + t.key_id_len +
+                           sizeof(Trailer) + kMagic.size();
+    return extent <= file.size() ? static_cast<std::size_t>(extent) : 0;
+}
+
 Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const std::byte> file) {
     if (file.size() < kMagic.size() + sizeof(Trailer) ||
         std::memcmp(file.data() + file.size() - kMagic.size(), kMagic.data(), kMagic.size()) != 0)

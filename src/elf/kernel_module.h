@@ -22,6 +22,10 @@ struct ModuleSignature {
     std::vector<std::uint8_t> signature;
 };
 
+// How many bytes at the end of `file` the signature and its trailer take,
+// read from the trailer alone (0 when unsigned or inconsistent).
+std::size_t module_signature_extent(std::span<const std::byte> file);
+
 // The signature appended to `file` ("~Module signature appended~\n"), if any.
 // EBADMSG when the trailer is inconsistent.
 Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const std::byte> file);

@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <elf.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -12,32 +15,6 @@
 namespace umod::elf {
 
 Expected<MappedFile> MappedFile::open(const std::string& path) { return open(path, std::size_t{1} << 20); }
-
-Expected<std::span<const std::byte>> MappedFile::read_into(const std::string& path, std::vector<std::byte>& buffer) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int code = S_ISREG(st.st_mode) ? errno : EINVAL;
-        ::close(fd);
-        return Error(code, path + ": " + std::strerror(code));
-    }
-    std::size_t size = static_cast<std::size_t>(st.st_size);
-    if (buffer.size() < size) buffer.resize(size);
-    std::size_t done = 0;
-    while (done < size) {
-        ssize_t n = ::read(fd, buffer.data() + done, size - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int code = n < 0 ? errno : EIO;
-            ::close(fd);
-            return Error(code, path + ": " + std::strerror(code));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    return std::span<const std::byte>(buffer.data(), size);
-}
 
 Expected<MappedFile> MappedFile::open(const std::string& path, std::size_t read_below) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -104,5 +81,70 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 }
 
 MappedFile::~MappedFile() { release(); }
+
+namespace {
+
+// Reads [offset, offset + size) of `fd` into `base + offset` when it lies
+// within the file; false on an I/O error.
+bool read_part(int fd, std::byte* base, std::uint64_t file_size, std::uint64_t offset, std::uint64_t size) {
+    std::uint64_t end = 0;
+    if (__builtin_add_overflow(offset, size, &end) || end > file_size) return true;  // the parser will say
+    while (size > 0) {
+        ssize_t n = ::pread(fd, base + offset, size, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        offset += static_cast<std::uint64_t>(n);
+        size -= static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+}  // namespace
+
+Expected<std::span<const std::byte>> read_elf_parts(const std::string& path, ReadBuffer& buffer,
+                                                    std::initializer_list<std::string_view> sections,
+                                                    std::size_t tail) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int code = S_ISREG(st.st_mode) ? errno : EINVAL;
+        ::close(fd);
+        return Error(code, path + ": " + std::strerror(code));
+    }
+    const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+    std::byte* base = buffer.reserve(size);
+    bool ok = read_part(fd, base, size, 0, std::min<std::uint64_t>(size, sizeof(Elf64_Ehdr)));
+    if (ok && size >= sizeof(Elf64_Ehdr)) {
+        Elf64_Ehdr header;
+        std::memcpy(&header, base, sizeof(header));
+        std::uint64_t table = std::uint64_t{header.e_shnum} * sizeof(Elf64_Shdr);
+        if (header.e_shentsize == sizeof(Elf64_Shdr) && header.e_shstrndx < header.e_shnum &&
+            read_part(fd, base, size, header.e_shoff, table) && header.e_shoff + table <= size) {
+            auto section_header = [&](std::uint32_t i) {
+                Elf64_Shdr sh;
+                std::memcpy(&sh, base + header.e_shoff + std::uint64_t{i} * sizeof(Elf64_Shdr), sizeof(sh));
+                return sh;
+            };
+            Elf64_Shdr names = section_header(header.e_shstrndx);
+            ok = read_part(fd, base, size, names.sh_offset, names.sh_size);
+            for (std::uint32_t i = 0; ok && i < header.e_shnum; ++i) {
+                Elf64_Shdr sh = section_header(i);
+                if (sh.sh_name >= names.sh_size || names.sh_offset + names.sh_size > size) continue;
+                const char* name = reinterpret_cast<const char*>(base + names.sh_offset + sh.sh_name);
+                std::size_t room = names.sh_size - sh.sh_name;
+                std::string_view wanted_name(name, strnlen(name, room));
+                for (std::string_view wanted : sections)
+                    if (wanted == wanted_name && sh.sh_type != SHT_NOBITS)
+                        ok = ok && read_part(fd, base, size, sh.sh_offset, sh.sh_size);
+            }
+        }
+    }
+    if (ok) ok = read_part(fd, base, size, size - std::min<std::uint64_t>(size, tail), std::min<std::uint64_t>(size, tail));
+    int code = errno;
+    ::close(fd);
+    if (!ok) return Error(code, path + ": " + std::strerror(code));
+    return std::span<const std::byte>(base, size);
+}
 
 }  // namespace umod::elf

@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <initializer_list>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include <umod/expected.h>
@@ -15,9 +18,7 @@ class MappedFile {
 public:
     // ENOENT/EACCES/... from open(2), with the path in the message.
     static Expected<MappedFile> open(const std::string& path);
-    // Reads the whole file into `buffer` (reused across calls: no mapping, no
-    // fresh pages per file) and returns its bytes, valid until the next call.
-    static Expected<std::span<const std::byte>> read_into(const std::string& path, std::vector<std::byte>& buffer);
+
     MappedFile(MappedFile&& other) noexcept;
     MappedFile& operator=(MappedFile&& other) noexcept;
     MappedFile(const MappedFile&) = delete;
@@ -34,5 +35,32 @@ private:
     std::size_t size_ = 0;
     bool mapped_ = false;  // munmap, else delete[]
 };
+
+// Memory reused from file to file (not zeroed: what was not read is
+// unspecified).
+class ReadBuffer {
+public:
+    std::byte* reserve(std::size_t size) {
+        if (size > capacity_) {
+            capacity_ = size + size / 2;
+            data_.reset(new std::byte[capacity_]);  // not zeroed: untouched pages stay unmapped
+        }
+        return data_.get();
+    }
+
+private:
+    std::unique_ptr<std::byte[]> data_;
+    std::size_t capacity_ = 0;
+};
+
+// Reads from an ELF file only what metadata readers need: the ELF header, the
+// section header table, the section-name table, the sections named in
+// `sections`, and the last `tail` bytes, each at its file offset in `buffer`.
+// The span covers the whole file; bytes outside those parts are unspecified
+// and must not be read (ElfFile::parse and contents() of those sections read
+// only them). Much cheaper than reading a large file whole.
+Expected<std::span<const std::byte>> read_elf_parts(const std::string& path, ReadBuffer& buffer,
+                                                    std::initializer_list<std::string_view> sections,
+                                                    std::size_t tail);
 
 }  // namespace umod::elf

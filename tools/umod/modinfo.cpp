@@ -111,7 +111,7 @@ void print_params(const Options& o, const std::vector<Param>& params, const char
     }
 }
 
-int modinfo_file(const Options& o, const std::string& path, std::vector<std::byte>& buffer) {
+int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buffer) {
     std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
     if (o.field == nullptr)
         emit(o, fmt::format("{:<16}{}", "filename:", filename));
@@ -125,7 +125,13 @@ int modinfo_file(const Options& o, const std::string& path, std::vector<std::byt
         return 1;
     };
     if (!path.ends_with(".ko")) return fail(EPROTONOSUPPORT);  // compressed modules: not yet
-    auto bytes = elf::MappedFile::read_into(path, buffer);
+    // Only the headers, .modinfo and the signature at the end are read.
+    // Signatures of Debian's modules are under 700 bytes; a longer one is read
+    // on a second pass.
+    std::size_t tail = 4096;
+    auto bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, tail);
+    if (std::size_t needed = bytes ? elf::module_signature_extent(*bytes) : 0; needed > tail)
+        bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, needed);
     if (!bytes) return fail(bytes.error().code());
     auto elf = elf::ElfFile::parse(*bytes);
     if (!elf) {
@@ -213,7 +219,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         return 1;
     }
     int status = 0;
-    std::vector<std::byte> buffer;  // one for all files
+    elf::ReadBuffer buffer;  // one for all files
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;

@@ -33,5 +33,8 @@ test-tsan: deps
 bench: build
 	bench/ratios.sh
 
+fuzz: deps
+	sh fuzz/run-brief.sh 300
+
 clean:
 	rm -rf build

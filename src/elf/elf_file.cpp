@@ -159,7 +159,7 @@ Expected<std::vector<DynamicEntry>> ElfFile::dynamic() const {
 
 Expected<std::span<const std::byte>> ElfFile::at_address(std::uint64_t address, std::uint64_t size) const {
     for (const Section& s : sections_) {
-        if (!(s.flags & SHF_ALLOC) || s.type == SHT_NOBITS) continue;
+        if (!(s.flags & SHF_ALLOC) || s.type == SHT_NOBITS || s.type == SHT_NULL) continue;
         if (address >= s.addr && fits(address - s.addr, size, s.size)) {
             auto data = contents(s);
             if (!data) return data.error();
@@ -171,7 +171,7 @@ Expected<std::span<const std::byte>> ElfFile::at_address(std::uint64_t address, 
 
 Expected<std::string_view> ElfFile::string_at_address(std::uint64_t address) const {
     for (const Section& s : sections_) {
-        if (!(s.flags & SHF_ALLOC) || s.type == SHT_NOBITS) continue;
+        if (!(s.flags & SHF_ALLOC) || s.type == SHT_NOBITS || s.type == SHT_NULL) continue;
         if (address >= s.addr && address - s.addr < s.size) {
             auto data = contents(s);
             if (!data) return data.error();

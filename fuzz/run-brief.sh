@@ -1,0 +1,22 @@
+#!/bin/sh
+# Builds the ELF fuzzer with clang (libFuzzer, ASan, UBSan) and runs it
+# briefly on the seed corpus: fuzz/corpus/elf plus, when built, umod's example
+# modules and, when present, a few real .ko files. Usage: fuzz/run-brief.sh [SECONDS]
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-60}
+out=$root/build/fuzz
+mkdir -p "$out/corpus"
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-I"$root/include" -I"$root/src" \
+	"$root/fuzz/elf_fuzz.cpp" "$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" \
+	"$root/src/elf/kernel_module.cpp" -lfmt -lcrypto -o "$out/elf_fuzz"
+cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
+for so in "$root"/build/release/examples/modules/*.so; do [ -f "$so" ] && cp "$so" "$out/corpus/"; done
+for tree in ${UMOD_CLOUD_TREE:-} /work/trees/cloud; do
+	[ -d "$tree/lib/modules" ] || continue
+	find "$tree/lib/modules" -name '*.ko' -size -40k | head -n 8 | while read -r ko; do cp "$ko" "$out/corpus/"; done
+	break
+done
+"$out/elf_fuzz" -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 "$out/corpus" 2>&1 | tail -n 12

@@ -18,5 +18,12 @@ for tree in ${UMOD_CLOUD_TREE:-} /work/trees/cloud; do
 	find "$tree/lib/modules" -name '*.ko' -size -40k | head -n 8 | while read -r ko; do cp "$ko" "$out/corpus/"; done
 	break
 done
-"$out/elf_fuzz" -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
-	-print_final_stats=1 "$out/corpus" 2>&1 | tail -n 12
+status=0
+(cd "$out" && ./elf_fuzz -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 corpus > fuzz.log 2>&1) || status=$?
+tail -n 12 "$out/fuzz.log"
+if [ $status != 0 ]; then
+	echo "fuzz: the ELF fuzzer failed (exit $status); the input is in $out (crash-*, leak-*, timeout-*)"
+	exit 1
+fi
+echo "fuzz: no crash, leak or hang in ${seconds}s"

@@ -32,6 +32,13 @@ count=$(wc -l < "$tmp/list")
 [ "$count" -gt 1000 ] || { echo "only $count modules in $tree"; exit 1; }
 head -c 1000 "$(head -n 1 "$tmp/list")" > "$tmp/trunc.ko"
 echo "not an ELF file" > "$tmp/not-elf.ko"
+# Compressed copies of a few modules (kmod reads .ko.xz and .ko.zst).
+for ko in $(head -n 3 "$tmp/list"); do
+	name=$(basename "$ko")
+	xz -c "$ko" > "$tmp/$name.xz"
+	zstd -q -c "$ko" > "$tmp/$name.zst"
+done
+printf 'garbage' | xz -c | head -c 20 > "$tmp/broken.ko.xz"
 
 status=0
 compare() {  # compare ARGS...: same stdout, stderr and exit status
@@ -50,5 +57,6 @@ for option in -p "-F alias" "-F parm" -0 -n "-F signature"; do
 	compare $option $(cat "$tmp/list")
 done
 compare "$tmp/trunc.ko" "$tmp/not-elf.ko" "$(head -n 1 "$tmp/list")"
+compare "$tmp"/*.ko.xz "$tmp"/*.ko.zst
 [ $status = 0 ] && echo "modinfo: identical to kmod for all $count modules of $tree"
 exit $status

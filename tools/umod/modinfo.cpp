@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
 #include "elf/mapped_file.h"
@@ -30,7 +31,8 @@ struct Options {
 };
 
 bool has_module_extension(std::string_view path) {
-    for (std::string_view ext : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
+    // Debian's kmod is built without zlib: .ko.gz is not a module file to it.
+    for (std::string_view ext : {".ko", ".ko.xz", ".ko.zst"})
         if (path.size() > ext.size() && path.ends_with(ext)) return true;
     return false;
 }
@@ -124,14 +126,27 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
                      std::strerror(code));
         return 1;
     };
-    if (!path.ends_with(".ko")) return fail(EPROTONOSUPPORT);  // compressed modules: not yet
-    // Only the headers, .modinfo and the signature at the end are read.
+    std::vector<std::byte> decompressed;
+    std::span<const std::byte> whole;
+    if (auto compression = elf::compression_of(path); compression != elf::Compression::None) {
+        auto file = elf::MappedFile::open(path);
+        if (!file) return fail(file.error().code());
+        auto unpacked = elf::decompress(file->bytes(), compression);
+        if (!unpacked) return fail(unpacked.error().code());
+        decompressed = std::move(*unpacked);
+        whole = decompressed;
+    }
+    // Uncompressed: only the headers, .modinfo and the signature at the end
+    // are read.
     // Signatures of Debian's modules are under 700 bytes; a longer one is read
     // on a second pass.
     std::size_t tail = 4096;
-    auto bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, tail);
-    if (std::size_t needed = bytes ? elf::module_signature_extent(*bytes) : 0; needed > tail)
-        bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, needed);
+    Expected<std::span<const std::byte>> bytes = whole;
+    if (whole.empty()) {
+        bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, tail);
+        if (std::size_t needed = bytes ? elf::module_signature_extent(*bytes) : 0; needed > tail)
+            bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, needed);
+    }
     if (!bytes) return fail(bytes.error().code());
     auto elf = elf::ElfFile::parse(*bytes);
     if (!elf) {

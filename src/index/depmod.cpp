@@ -240,6 +240,44 @@ bool write_file(const std::string& dir, const std::string& name, const std::stri
     return true;
 }
 
+// Modules left unsorted are in cycles or depend on one. As kmod does: from
+// each unsorted module not yet known to be in a cycle (array order), walk its
+// unsorted dependencies depth first, last dependency first, and report every
+// path that comes back to it.
+void report_cycles(std::vector<Module>& modules, const std::vector<int>& users, std::FILE* err) {
+    std::vector<char> in_cycle(modules.size(), 0);
+    std::vector<Module*> path;
+    std::vector<char> on_path(modules.size(), 0);
+    Module* start = nullptr;
+    std::function<void(Module*)> walk = [&](Module* m) {
+        path.push_back(m);
+        on_path[m->idx] = 1;
+        for (auto it = m->deps.rbegin(); it != m->deps.rend(); ++it) {
+            Module* d = *it;
+            if (users[d->idx] == 0) continue;  // sorted: in no cycle
+            if (d == start) {
+                std::string text;
+                for (Module* p : path) {
+                    text += p->name + " -> ";
+                    in_cycle[p->idx] = 1;
+                }
+                std::fprintf(err, "depmod: ERROR: Cycle detected: %s%s\n", text.c_str(), d->name.c_str());
+            } else if (!on_path[d->idx]) {
+                walk(d);
+            }
+        }
+        on_path[m->idx] = 0;
+        path.pop_back();
+    };
+    for (Module& m : modules) {
+        if (users[m.idx] == 0 || in_cycle[m.idx]) continue;
+        start = &m;
+        walk(&m);
+    }
+    std::size_t count = static_cast<std::size_t>(std::count(in_cycle.begin(), in_cycle.end(), 1));
+    std::fprintf(err, "depmod: ERROR: Found %zu modules in dependency cycles!\n", count);
+}
+
 }  // namespace
 
 int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
@@ -336,9 +374,8 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
             if (--users[dep->idx] == 0) stack.push_back(dep);
     }
     if (n < modules.size()) {
-        std::size_t in_cycles = modules.size() - n;
-        std::fprintf(err, "depmod: ERROR: Found %zu modules in dependency cycles!\n", in_cycles);
-        return 1;
+        report_cycles(modules, users, err);
+        return 1;  // nothing is written
     }
 
     // The text files.

@@ -345,8 +345,7 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
                                  static_cast<int>(name.size()), name.data());
                 continue;
             }
-            if (options.show_unknown && !options.symvers.empty() && !imp.weak && imp.crc != it->second.crc &&
-                it->second.owner == nullptr)
+            if (options.show_unknown && !options.symvers.empty() && !imp.weak && imp.crc != it->second.crc)
                 std::fprintf(err, "depmod: WARNING: %s disagrees about version of symbol %.*s\n", m.path.c_str(),
                              static_cast<int>(name.size()), name.data());
             Module* owner = it->second.owner;
@@ -402,6 +401,7 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
         dep_bin.insert(m.name, line, m.idx);
         for (const std::string& a : m.aliases) {
             alias += "alias " + a + " " + m.name + "\n";
+            if (options.dry_run) continue;  // no .bin files: kmod does not check them either
             if (alias_normalize(a, normal))
                 alias_bin.insert(normal, m.name, m.idx);
             else
@@ -457,7 +457,7 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
             builtin_bin.insert(module_name(line), "", 0);
         }
     } else {
-        std::fprintf(err, "depmod: WARNING: could not open %s/modules.builtin: %s\n", dirname.c_str(),
+        std::fprintf(err, "depmod: WARNING: could not open modules.builtin at %s: %s\n", dirname.c_str(),
                      std::strerror(errno));
     }
     if (std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary); in) {
@@ -475,6 +475,9 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
             if (alias_normalize(record.substr(eq + 1), normal))
                 builtin_alias_bin.insert(normal, record.substr(0, dot), 0);
         }
+    } else {
+        std::fprintf(err, "depmod: WARNING: could not open modules.builtin.modinfo at %s: %s\n", dirname.c_str(),
+                     std::strerror(errno));
     }
 
     bool ok = write_file(dirname, "modules.dep", dep, err) &&

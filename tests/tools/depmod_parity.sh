@@ -1,0 +1,88 @@
+#!/bin/sh
+# umod depmod against kmod 30's depmod: all ten files byte-identical on the
+# Debian cloud tree (1,121 modules) and on small trees built here (aliases,
+# softdeps, devnames, duplicate exports, no modules.order, -e -E warnings),
+# the dry run (-n), and dependency cycles (same messages and exit status,
+# nothing written). The real tree comes from $UMOD_CLOUD_TREE,
+# /work/trees/cloud or a download; without one, that part is skipped (said).
+set -u
+umod=$1
+src=$2
+status=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+files="modules.dep modules.dep.bin modules.alias modules.alias.bin modules.softdep modules.symbols
+modules.symbols.bin modules.builtin.bin modules.builtin.alias.bin modules.devname"
+
+# run NAME KVER [OPTIONS...]: depmod both ways on copies of $tmp/NAME, compare.
+run() {
+	name=$1; kver=$2; shift 2
+	rm -rf "$tmp/k" "$tmp/u"; cp -a "$tmp/$name" "$tmp/k"; cp -a "$tmp/$name" "$tmp/u"
+	depmod -b "$tmp/k" "$@" "$kver" > "$tmp/k.out" 2> "$tmp/k.err"; k=$?
+	"$umod" depmod -b "$tmp/u" "$@" "$kver" > "$tmp/u.out" 2> "$tmp/u.err"; u=$?
+	sed -i "s|$tmp/k|$tmp/u|g" "$tmp/k.err" "$tmp/k.out"
+	for f in $files; do
+		if [ -e "$tmp/k/lib/modules/$kver/$f" ] || [ -e "$tmp/u/lib/modules/$kver/$f" ]; then
+			cmp -s "$tmp/k/lib/modules/$kver/$f" "$tmp/u/lib/modules/$kver/$f" ||
+				{ echo "$name $*: $f differs"; status=1; }
+		fi
+	done
+	cmp -s "$tmp/k.out" "$tmp/u.out" || { echo "$name $*: stdout differs"; diff "$tmp/k.out" "$tmp/u.out" | head; status=1; }
+	cmp -s "$tmp/k.err" "$tmp/u.err" || { echo "$name $*: stderr differs"; diff "$tmp/k.err" "$tmp/u.err" | head; status=1; }
+	[ $k = $u ] || { echo "$name $*: exit $k (kmod) vs $u"; status=1; }
+}
+
+# Small trees: objects built with gcc -c are ET_REL like .ko files.
+# mk TREE NAME "EXPORTS" "IMPORTS" [modinfo key=value...]
+mk() {
+	tree=$1; name=$2; exports=$3; imports=$4; shift 4
+	mkdir -p "$tmp/$tree/lib/modules/1.0/kernel/sub"
+	{
+		echo '#define MI(s) __attribute__((section(".modinfo"), used, aligned(1))) static const char s[]'
+		i=0; for kv in "name=$name" "license=GPL" "$@"; do i=$((i+1)); echo "MI(mi$i) = \"$kv\";"; done
+		for e in $exports; do
+			echo "int $e(void) { return 1; }"
+			printf '__asm__(".globl __crc_%s\\n.set __crc_%s, 0x1234abcd");\n' "$e" "$e"
+		done
+		for u in $imports; do echo "extern int $u(void);"; done
+		printf 'int use_%s(void) { return 0' "$name"; for u in $imports; do printf ' + %s()' "$u"; done; echo '; }'
+	} > "$tmp/$name.c"
+	gcc -c -fno-pic "$tmp/$name.c" -o "$tmp/$tree/lib/modules/1.0/kernel/sub/$(echo "$name" | tr _ -).ko"
+}
+mk plain core_lib "core_fn core_data" "" "alias=core-lib-alias" "alias=pci:v00001234d*sv*"
+mk plain net_drv "net_fn" "core_fn" "alias=net-pf-99" "softdep=pre: core_lib" "alias=devname:netx" "alias=char-major-10-99"
+mk plain fs_mod "" "core_fn net_fn missing_fn" "alias=fs-x[a-b]-y" "alias=fs-bad[" "import_ns=X"
+mk plain dup_a "shared_fn" "" ; mk plain dup_b "shared_fn" "core_data"
+printf 'kernel/sub/core-lib.ko\nkernel/sub/net-drv.ko\nkernel/sub/fs-mod.ko\n' > "$tmp/plain/lib/modules/1.0/modules.order"
+printf 'kernel/foo/builtin1.ko\nkernel/bar/built-in2.ko\n' > "$tmp/plain/lib/modules/1.0/modules.builtin"
+printf 'builtin1.alias=bi-one\0built_in2.license=GPL\0built_in2.alias=bi-two\0' > "$tmp/plain/lib/modules/1.0/modules.builtin.modinfo"
+printf '0x1234abcd\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0x00000001\tmissing_fn\tvmlinux\tEXPORT_SYMBOL_GPL\t\n' > "$tmp/symvers"
+run plain 1.0
+run plain 1.0 -n
+run plain 1.0 -e -E "$tmp/symvers"
+cp -a "$tmp/plain" "$tmp/noorder"; rm "$tmp/noorder/lib/modules/1.0/modules.order" "$tmp/noorder/lib/modules/1.0/modules.builtin"*
+run noorder 1.0
+
+mk loops a "la" "lb"; mk loops b "lb" "lc"; mk loops c "lc" "la"; mk loops d "ld" "le"; mk loops e "le" "ld"
+mk loops f "lf" "la"; mk loops h "lh" "li"; mk loops i "li" "lj"; mk loops j "lj" "lk lh"; mk loops k "lk" "lh"
+run loops 1.0
+[ -e "$tmp/u/lib/modules/1.0/modules.dep" ] && { echo "loops: files were written"; status=1; }
+
+tree=${UMOD_CLOUD_TREE:-}
+[ -n "$tree" ] || { [ -d /work/trees/cloud/lib/modules ] && tree=/work/trees/cloud; }
+if [ -z "$tree" ]; then
+	tree=${TMPDIR:-/tmp}/umod-trees/cloud
+	[ -d "$tree/lib/modules" ] || sh "$src/../shared/scripts/get-real-modules.sh" linux-image-6.1.0-50-cloud-amd64 "$tree" \
+		> /dev/null 2>&1 || { rm -rf "$tree"; tree=""; }
+fi
+if [ -n "$tree" ]; then
+	kver=$(ls "$tree/lib/modules" | head -n 1)
+	rm -rf "$tmp/cloud"; cp -a "$tree" "$tmp/cloud"
+	run cloud "$kver"
+	run cloud "$kver" -n
+	[ $status = 0 ] && echo "depmod: identical to kmod on $tree ($kver) and the small trees"
+else
+	echo "SKIP (part): no Debian cloud tree here and none could be downloaded; small trees only"
+	[ $status = 0 ] && echo "depmod: identical to kmod on the small trees"
+fi
+exit $status

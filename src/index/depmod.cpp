@@ -107,17 +107,30 @@ void discover(const std::string& root, const std::string& rel, std::vector<Modul
 }
 
 // Exports, imports and modinfo of one module, as libkmod-elf reads them.
-bool read_module(Module& m, std::FILE* err) {
-    auto file = elf::MappedFile::open(m.path);
-    if (!file) {
-        std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
-                     std::strerror(file.error().code()));
-        return false;
-    }
+bool read_module(Module& m, elf::ReadBuffer& buffer, std::FILE* err) {
     std::vector<std::byte> unpacked;
-    std::span<const std::byte> bytes = file->bytes();
-    if (auto c = elf::compression_of(m.path); c != elf::Compression::None) {
-        auto d = elf::decompress(bytes, c);
+    std::span<const std::byte> bytes;
+    auto compression = elf::compression_of(m.path);
+    if (compression == elf::Compression::None) {
+        // Only the sections read below (and the section tables).
+        auto parts = elf::read_elf_parts(m.path, buffer,
+                                         {".modinfo", ".symtab", ".strtab", "__versions", "__kcrctab",
+                                          "__kcrctab_gpl", "__ksymtab_strings"},
+                                         0);
+        if (!parts) {
+            std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
+                         std::strerror(parts.error().code()));
+            return false;
+        }
+        bytes = *parts;
+    } else {
+        auto file = elf::MappedFile::open(m.path);
+        if (!file) {
+            std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
+                         std::strerror(file.error().code()));
+            return false;
+        }
+        auto d = elf::decompress(file->bytes(), compression);
         if (!d) {
             std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
                          std::strerror(d.error().code()));
@@ -315,7 +328,8 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
                      [](const Module& a, const Module& b) { return a.sort_idx < b.sort_idx; });
     for (std::uint32_t i = 0; i < modules.size(); ++i) modules[i].idx = i;
 
-    for (Module& m : modules) read_module(m, err);
+    elf::ReadBuffer buffer;
+    for (Module& m : modules) read_module(m, buffer, err);
 
     // The symbol table: the kernel's (from -E), then module exports (later wins).
     std::unordered_map<std::string, SymbolOwner> symbols;

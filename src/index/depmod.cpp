@@ -29,6 +29,7 @@
 #include "elf/mapped_file.h"
 #include "index/index_file.h"
 #include "index/kmod_hash.h"
+#include "index/modprobe.h"
 
 namespace umod::index {
 
@@ -210,25 +211,6 @@ bool read_module(Module& m, elf::ReadBuffer& buffer, std::FILE* err) {
     }
     for (std::size_t i = 0; i < versions.size(); ++i)
         if (!matched[i]) m.imports.push_back({std::string(versions[i].first), versions[i].second, false});
-    return true;
-}
-
-// '-' as '_' except inside [...]; false for an unmatched bracket.
-bool alias_normalize(std::string_view alias, std::string& out) {
-    out.clear();
-    for (std::size_t i = 0; i < alias.size(); ++i) {
-        char c = alias[i];
-        if (c == '[') {
-            std::size_t close = alias.find(']', i);
-            if (close == std::string_view::npos) return false;
-            out += alias.substr(i, close - i + 1);
-            i = close;
-        } else if (c == ']') {
-            return false;
-        } else {
-            out += c == '-' ? '_' : c;
-        }
-    }
     return true;
 }
 

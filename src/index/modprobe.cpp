@@ -1,0 +1,180 @@
+#include "index/modprobe.h"
+
+#include <fnmatch.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace umod::index {
+
+bool alias_normalize(std::string_view alias, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < alias.size(); ++i) {
+        char c = alias[i];
+        if (c == '[') {
+            std::size_t close = alias.find(']', i);
+            if (close == std::string_view::npos) return false;
+            out += alias.substr(i, close - i + 1);
+            i = close;
+        } else if (c == ']') {
+            return false;
+        } else {
+            out += c == '-' ? '_' : c;
+        }
+    }
+    return true;
+}
+
+namespace {
+
+std::string base_name(std::string_view path) {
+    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    std::string name(path.substr(0, path.find('.')));
+    for (char& c : name)
+        if (c == '-') c = '_';
+    return name;
+}
+
+}  // namespace
+
+Expected<ModuleIndex> ModuleIndex::open(const std::string& dirname) {
+    ModuleIndex index;
+    index.dirname_ = dirname;
+    std::ifstream dep(dirname + "/modules.dep");
+    if (!dep) return Error(errno ? errno : ENOENT, dirname + "/modules.dep: " + std::strerror(errno ? errno : ENOENT));
+    for (std::string line; std::getline(dep, line);) {
+        auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        IndexedModule m;
+        std::string rel = line.substr(0, colon);
+        m.path = rel[0] == '/' ? rel : dirname + "/" + rel;
+        m.name = base_name(rel);
+        std::istringstream rest(line.substr(colon + 1));
+        for (std::string d; rest >> d;) m.deps.push_back(base_name(d));
+        index.modules_[m.name] = std::move(m);
+    }
+    {
+        std::ifstream in(dirname + "/modules.softdep");
+        for (std::string line; std::getline(in, line);) {
+            std::istringstream words(line);
+            std::string kind, module, word;
+            if (!(words >> kind >> module) || kind != "softdep") continue;
+            // kmod uses the first softdep line of a module and ignores the others.
+            if (index.softdeps_.count(module)) continue;
+            auto& [pre, post] = index.softdeps_[module];
+            std::vector<std::string>* into = nullptr;
+            while (words >> word) {
+                if (word == "pre:") into = &pre;
+                else if (word == "post:") into = &post;
+                else if (into != nullptr) into->push_back(word);
+            }
+        }
+    }
+    {
+        std::ifstream in(dirname + "/modules.builtin");
+        for (std::string line; std::getline(in, line);) {
+            if (line.empty()) continue;
+            IndexedModule m;
+            m.name = base_name(line);
+            m.builtin = true;
+            index.modules_.emplace(m.name, std::move(m));
+        }
+    }
+    return index;
+}
+
+void ModuleIndex::load_aliases() const {
+    if (aliases_loaded_) return;
+    aliases_loaded_ = true;
+    const std::string& dirname = dirname_;
+    std::string normal;
+    auto read_aliases = [&](const std::string& file, std::vector<Alias>& into) {
+        std::ifstream in(file);
+        for (std::string line; std::getline(in, line);) {
+            std::istringstream words(line);
+            std::string kind, pattern, module;
+            if (!(words >> kind >> pattern >> module) || kind != "alias") continue;
+            if (pattern.starts_with("symbol:")) {
+                symbols_.emplace(pattern.substr(7), module);
+                continue;
+            }
+            if (alias_normalize(pattern, normal)) into.push_back({normal, module});
+        }
+    };
+    read_aliases(dirname + "/modules.alias", aliases_);
+    read_aliases(dirname + "/modules.symbols", aliases_);
+    if (std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary); in) {
+        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::size_t pos = 0;
+        while (pos < all.size()) {
+            std::size_t end = all.find('\0', pos);
+            if (end == std::string::npos) end = all.size();
+            std::string_view record(all.data() + pos, end - pos);
+            pos = end + 1;
+            std::size_t dot = record.find('.'), eq = record.find('=');
+            if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
+            if (record.substr(dot + 1, eq - dot - 1) != "alias") continue;
+            if (alias_normalize(record.substr(eq + 1), normal))
+                builtin_aliases_.push_back({normal, std::string(record.substr(0, dot))});
+        }
+    }
+}
+
+const IndexedModule* ModuleIndex::find(std::string_view name) const {
+    auto it = modules_.find(std::string(name));
+    return it == modules_.end() ? nullptr : &it->second;
+}
+
+std::vector<const IndexedModule*> ModuleIndex::lookup(std::string_view name) const {
+    std::vector<const IndexedModule*> out;
+    std::string normal;
+    if (!alias_normalize(name, normal)) return out;
+    if (const IndexedModule* m = find(normal); m != nullptr && !m->builtin) return {m};
+    load_aliases();
+    if (normal.starts_with("symbol:")) {
+        if (auto it = symbols_.find(normal.substr(7)); it != symbols_.end())
+            if (const IndexedModule* m = find(it->second)) return {m};
+    }
+    for (const Alias& a : aliases_)
+        if (fnmatch(a.pattern.c_str(), normal.c_str(), 0) == 0)
+            if (const IndexedModule* m = find(a.module)) out.push_back(m);
+    if (!out.empty()) return out;
+    for (const Alias& a : builtin_aliases_)
+        if (fnmatch(a.pattern.c_str(), normal.c_str(), 0) == 0)
+            if (const IndexedModule* m = find(a.module)) out.push_back(m);
+    if (!out.empty()) return out;
+    if (const IndexedModule* m = find(normal)) return {m};
+    return out;
+}
+
+void ModuleIndex::probe(const IndexedModule& m, std::vector<const IndexedModule*>& out,
+                        std::map<std::string, bool>& visited) const {
+    if (visited[m.name]) return;
+    visited[m.name] = true;
+    for (auto it = m.deps.rbegin(); it != m.deps.rend(); ++it)
+        if (const IndexedModule* dep = find(*it)) fill_softdeps(*dep, out, visited);
+    fill_softdeps(m, out, visited);
+}
+
+void ModuleIndex::fill_softdeps(const IndexedModule& m, std::vector<const IndexedModule*>& out,
+                                std::map<std::string, bool>& visited) const {
+    auto soft = softdeps_.find(m.name);
+    if (soft != softdeps_.end())
+        for (const std::string& pre : soft->second.first)
+            for (const IndexedModule* p : lookup(pre)) probe(*p, out, visited);
+    out.push_back(&m);
+    if (soft != softdeps_.end())
+        for (const std::string& post : soft->second.second)
+            for (const IndexedModule* p : lookup(post)) probe(*p, out, visited);
+}
+
+std::vector<const IndexedModule*> ModuleIndex::probe_list(const IndexedModule& module) const {
+    std::vector<const IndexedModule*> out;
+    std::map<std::string, bool> visited;
+    probe(module, out, visited);
+    return out;
+}
+
+}  // namespace umod::index

@@ -1,0 +1,65 @@
+// modprobe's resolution over a module directory's index, as kmod 30 resolves:
+// a name or alias to modules, and a module to the ordered list of what must
+// be loaded for it (dependencies and soft dependencies).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <umod/expected.h>
+
+namespace umod::index {
+
+struct IndexedModule {
+    std::string name;
+    std::string path;              // absolute
+    std::vector<std::string> deps; // modules.dep order: most dependent first
+    bool builtin = false;
+};
+
+class ModuleIndex {
+public:
+    // Reads modules.dep, .alias, .symbols, .softdep, modules.builtin and
+    // modules.builtin.modinfo under `dirname`. ENOENT without modules.dep.
+    static Expected<ModuleIndex> open(const std::string& dirname);
+
+    // Modules `name` stands for: a module name, a symbol:NAME, an alias
+    // (wildcards in the stored aliases), a built-in module or alias. Empty if
+    // none. In kmod's order.
+    std::vector<const IndexedModule*> lookup(std::string_view name) const;
+
+    // What loading `module` loads, in order: for each dependency (most basic
+    // first) and then the module itself, its `pre:` soft dependencies, itself,
+    // its `post:` ones.
+    std::vector<const IndexedModule*> probe_list(const IndexedModule& module) const;
+
+private:
+    struct Alias {
+        std::string pattern;  // normalised
+        std::string module;
+    };
+    const IndexedModule* find(std::string_view name) const;
+    void fill_softdeps(const IndexedModule& m, std::vector<const IndexedModule*>& out,
+                       std::map<std::string, bool>& visited) const;
+    void probe(const IndexedModule& m, std::vector<const IndexedModule*>& out,
+               std::map<std::string, bool>& visited) const;
+
+    void load_aliases() const;
+
+    std::string dirname_;
+    std::unordered_map<std::string, IndexedModule> modules_;
+    // Read on the first lookup that needs them (most lookups are module names).
+    mutable bool aliases_loaded_ = false;
+    mutable std::vector<Alias> aliases_;          // modules.alias order (priority)
+    mutable std::vector<Alias> builtin_aliases_;
+    mutable std::unordered_map<std::string, std::string> symbols_;  // symbol -> module
+    std::unordered_map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> softdeps_;
+};
+
+// '-' as '_' outside [...]; false for unmatched brackets.
+bool alias_normalize(std::string_view alias, std::string& out);
+
+}  // namespace umod::index

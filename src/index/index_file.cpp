@@ -1,5 +1,7 @@
 #include "index/index_file.h"
 
+#include <fnmatch.h>
+
 #include <map>
 
 namespace umod::index {
@@ -75,6 +77,8 @@ struct IndexBuilder::Node {
 
 IndexBuilder::IndexBuilder() : root_(std::make_unique<Node>()) {}
 IndexBuilder::~IndexBuilder() = default;
+IndexBuilder::IndexBuilder(IndexBuilder&&) noexcept = default;
+IndexBuilder& IndexBuilder::operator=(IndexBuilder&&) noexcept = default;
 
 void IndexBuilder::insert(std::string_view key, std::string_view value, std::uint32_t priority) {
     Node* node = root_.get();
@@ -120,6 +124,84 @@ std::string IndexBuilder::serialize() const {
     put32(out, 0);  // the root's reference, patched once it is written
     patch32(out, 8, root_->write(out));
     return out;
+}
+
+}  // namespace umod::index
+
+namespace umod::index {
+
+namespace {
+
+using Values = std::vector<std::pair<std::uint32_t, std::string>>;
+
+void add_value(Values& out, std::uint32_t priority, const std::string& value) {
+    auto it = out.begin();
+    while (it != out.end() && it->first < priority) ++it;
+    out.insert(it, {priority, value});
+}
+
+}  // namespace
+
+struct WildSearch {
+    using Node = IndexBuilder::Node;
+    Values out;
+    std::string buf;  // the stored key from the first wildcard on
+
+    void add_all(const Node& n) {
+        for (const auto& [priority, value] : n.values) add_value(out, priority, value);
+    }
+
+    // Level 3: every key below, matched with fnmatch against the rest of the query.
+    void all(const Node& node, std::size_t j, const char* subkey) {
+        std::size_t pushed = node.prefix.size() - j;
+        buf.append(node.prefix, j, std::string::npos);
+        for (const auto& [c, child] : node.children) {
+            buf.push_back(static_cast<char>(c));
+            all(*child, 0, subkey);
+            buf.pop_back();
+        }
+        if (!node.values.empty() && fnmatch(buf.c_str(), subkey, 0) == 0) add_all(node);
+        buf.resize(buf.size() - pushed);
+    }
+
+    // Level 2: descend by the query's characters until a wildcard.
+    void descend(const Node* node, const char* key) {
+        while (node != nullptr) {
+            std::size_t j = 0;
+            for (; j < node->prefix.size(); ++j) {
+                char ch = node->prefix[j];
+                if (ch == '*' || ch == '?' || ch == '[') {
+                    all(*node, j, key + j);
+                    return;
+                }
+                if (ch != key[j]) return;
+            }
+            key += j;
+            for (unsigned char wild : {'*', '?', '['}) {
+                if (auto it = node->children.find(wild); it != node->children.end()) {
+                    buf.push_back(static_cast<char>(wild));
+                    all(*it->second, 0, key);
+                    buf.pop_back();
+                }
+            }
+            if (*key == '\0') {
+                add_all(*node);
+                return;
+            }
+            auto it = node->children.find(static_cast<unsigned char>(*key));
+            node = it == node->children.end() ? nullptr : it->second.get();
+            ++key;
+        }
+    }
+};
+
+std::vector<std::string> IndexBuilder::search_wild(std::string_view key) const {
+    WildSearch search;
+    std::string query(key);
+    search.descend(root_.get(), query.c_str());
+    std::vector<std::string> values;
+    for (auto& [priority, value] : search.out) values.push_back(std::move(value));
+    return values;
 }
 
 }  // namespace umod::index

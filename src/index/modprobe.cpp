@@ -1,7 +1,5 @@
 #include "index/modprobe.h"
 
-#include <fnmatch.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -53,6 +51,7 @@ Expected<ModuleIndex> ModuleIndex::open(const std::string& dirname) {
         m.name = base_name(rel);
         std::istringstream rest(line.substr(colon + 1));
         for (std::string d; rest >> d;) m.deps.push_back(base_name(d));
+        index.priority_.emplace(m.name, static_cast<std::uint32_t>(index.priority_.size()));
         index.modules_[m.name] = std::move(m);
     }
     {
@@ -90,21 +89,22 @@ void ModuleIndex::load_aliases() const {
     aliases_loaded_ = true;
     const std::string& dirname = dirname_;
     std::string normal;
-    auto read_aliases = [&](const std::string& file, std::vector<Alias>& into) {
+    auto read_aliases = [&](const std::string& file, IndexBuilder& into, bool normalize) {
         std::ifstream in(file);
         for (std::string line; std::getline(in, line);) {
             std::istringstream words(line);
             std::string kind, pattern, module;
             if (!(words >> kind >> pattern >> module) || kind != "alias") continue;
-            if (pattern.starts_with("symbol:")) {
-                symbols_.emplace(pattern.substr(7), module);
-                continue;
-            }
-            if (alias_normalize(pattern, normal)) into.push_back({normal, module});
+            auto priority = priority_.find(module);
+            std::uint32_t p = priority == priority_.end() ? 0 : priority->second;
+            if (!normalize)
+                into.insert(pattern, module, p);
+            else if (alias_normalize(pattern, normal))
+                into.insert(normal, module, p);
         }
     };
-    read_aliases(dirname + "/modules.alias", aliases_);
-    read_aliases(dirname + "/modules.symbols", aliases_);
+    read_aliases(dirname + "/modules.alias", aliases_, true);
+    read_aliases(dirname + "/modules.symbols", symbols_, false);
     if (std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary); in) {
         std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::size_t pos = 0;
@@ -117,7 +117,7 @@ void ModuleIndex::load_aliases() const {
             if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
             if (record.substr(dot + 1, eq - dot - 1) != "alias") continue;
             if (alias_normalize(record.substr(eq + 1), normal))
-                builtin_aliases_.push_back({normal, std::string(record.substr(0, dot))});
+                builtin_aliases_.insert(normal, record.substr(0, dot), 0);
         }
     }
 }
@@ -133,17 +133,15 @@ std::vector<const IndexedModule*> ModuleIndex::lookup(std::string_view name) con
     if (!alias_normalize(name, normal)) return out;
     if (const IndexedModule* m = find(normal); m != nullptr && !m->builtin) return {m};
     load_aliases();
-    if (normal.starts_with("symbol:")) {
-        if (auto it = symbols_.find(normal.substr(7)); it != symbols_.end())
-            if (const IndexedModule* m = find(it->second)) return {m};
-    }
-    for (const Alias& a : aliases_)
-        if (fnmatch(a.pattern.c_str(), normal.c_str(), 0) == 0)
-            if (const IndexedModule* m = find(a.module)) out.push_back(m);
+    auto modules_for = [&](const IndexBuilder& trie, const std::string& key) {
+        for (const std::string& module : trie.search_wild(key))
+            if (const IndexedModule* m = find(module)) out.push_back(m);
+    };
+    if (normal.starts_with("symbol:")) modules_for(symbols_, normal);
     if (!out.empty()) return out;
-    for (const Alias& a : builtin_aliases_)
-        if (fnmatch(a.pattern.c_str(), normal.c_str(), 0) == 0)
-            if (const IndexedModule* m = find(a.module)) out.push_back(m);
+    modules_for(aliases_, normal);
+    if (!out.empty()) return out;
+    modules_for(builtin_aliases_, normal);
     if (!out.empty()) return out;
     if (const IndexedModule* m = find(normal)) return {m};
     return out;

@@ -11,6 +11,8 @@
 
 #include <umod/expected.h>
 
+#include "index/index_file.h"
+
 namespace umod::index {
 
 struct IndexedModule {
@@ -37,10 +39,6 @@ public:
     std::vector<const IndexedModule*> probe_list(const IndexedModule& module) const;
 
 private:
-    struct Alias {
-        std::string pattern;  // normalised
-        std::string module;
-    };
     const IndexedModule* find(std::string_view name) const;
     void fill_softdeps(const IndexedModule& m, std::vector<const IndexedModule*>& out,
                        std::map<std::string, bool>& visited) const;
@@ -53,9 +51,12 @@ private:
     std::unordered_map<std::string, IndexedModule> modules_;
     // Read on the first lookup that needs them (most lookups are module names).
     mutable bool aliases_loaded_ = false;
-    mutable std::vector<Alias> aliases_;          // modules.alias order (priority)
-    mutable std::vector<Alias> builtin_aliases_;
-    mutable std::unordered_map<std::string, std::string> symbols_;  // symbol -> module
+    // The same tries depmod writes (modules.alias.bin, modules.symbols.bin,
+    // modules.builtin.alias.bin), rebuilt from the text files.
+    mutable IndexBuilder aliases_;
+    mutable IndexBuilder symbols_;
+    mutable IndexBuilder builtin_aliases_;
+    std::unordered_map<std::string, std::uint32_t> priority_;  // module -> its depmod order
     std::unordered_map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> softdeps_;
 };
 

@@ -1,0 +1,45 @@
+#!/bin/sh
+# umod modprobe against kmod 30's modprobe on the Debian cloud tree indexed by
+# kmod's depmod: -D for every module name, -R for every 5th alias and some
+# symbol: names, and the error for unknown names (text and exit status).
+# Without the tree (none here, no download possible), skipped with a reason.
+set -u
+umod=$1
+src=$2
+tree=${UMOD_CLOUD_TREE:-}
+[ -n "$tree" ] || { [ -d /work/trees/cloud/lib/modules ] && tree=/work/trees/cloud; }
+if [ -z "$tree" ]; then
+	tree=${TMPDIR:-/tmp}/umod-trees/cloud
+	[ -d "$tree/lib/modules" ] || sh "$src/../shared/scripts/get-real-modules.sh" linux-image-6.1.0-50-cloud-amd64 \
+		"$tree" > /dev/null 2>&1 || { rm -rf "$tree"; echo "SKIP: no Debian cloud tree here and none could be downloaded"; exit 77; }
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp -a "$tree" "$tmp/root"
+kver=$(ls "$tmp/root/lib/modules" | head -n 1)
+depmod -b "$tmp/root" "$kver" 2>/dev/null
+dir="$tmp/root/lib/modules/$kver"
+
+sed 's|:.*||; s|.*/||; s|\.ko.*||' "$dir/modules.dep" > "$tmp/names"
+echo "no_such_module" >> "$tmp/names"
+awk '/^alias/ && NR % 5 == 0 {print $2}' "$dir/modules.alias" > "$tmp/aliases"
+awk '/^alias/ && NR % 50 == 0 {print $2}' "$dir/modules.symbols" >> "$tmp/aliases"
+echo "no-such-alias" >> "$tmp/aliases"
+
+for tool in kmod umod; do
+	if [ $tool = kmod ]; then run="modprobe"; else run="$umod modprobe"; fi
+	while read -r n; do
+		echo "== -D $n"; $run -C /dev/null -d "$tmp/root" -S "$kver" -D "$n" 2>&1; echo "exit $?"
+	done < "$tmp/names" > "$tmp/$tool.D"
+	while read -r a; do
+		echo "== -R $a"; $run -C /dev/null -d "$tmp/root" -S "$kver" -R "$a" 2>&1; echo "exit $?"
+	done < "$tmp/aliases" > "$tmp/$tool.R"
+done
+status=0
+for f in D R; do
+	if ! cmp -s "$tmp/kmod.$f" "$tmp/umod.$f"; then
+		echo "modprobe -$f differs from kmod:"; diff "$tmp/kmod.$f" "$tmp/umod.$f" | head -20; status=1
+	fi
+done
+[ $status = 0 ] && echo "modprobe: identical to kmod for $(wc -l < "$tmp/names") names and $(wc -l < "$tmp/aliases") aliases of $tree"
+exit $status

@@ -81,6 +81,20 @@ Expected<ModuleIndex> ModuleIndex::open(const std::string& dirname) {
             index.modules_.emplace(m.name, std::move(m));
         }
     }
+    if (std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary); in) {
+        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        for (std::size_t pos = 0; pos < all.size();) {
+            std::size_t end = all.find('\0', pos);
+            if (end == std::string::npos) end = all.size();
+            std::string_view record(all.data() + pos, end - pos);
+            pos = end + 1;
+            std::size_t dot = record.find('.'), eq = record.find('=');
+            if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
+            auto it = index.modules_.find(std::string(record.substr(0, dot)));
+            if (it != index.modules_.end() && it->second.builtin)
+                it->second.builtin_info.emplace_back(record.substr(dot + 1, eq - dot - 1), record.substr(eq + 1));
+        }
+    }
     return index;
 }
 
@@ -120,6 +134,11 @@ void ModuleIndex::load_aliases() const {
                 builtin_aliases_.insert(normal, record.substr(0, dot), 0);
         }
     }
+}
+
+const IndexedModule* ModuleIndex::find_name(std::string_view name) const {
+    std::string normal;
+    return alias_normalize(name, normal) ? find(normal) : nullptr;
 }
 
 const IndexedModule* ModuleIndex::find(std::string_view name) const {

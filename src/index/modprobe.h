@@ -20,10 +20,13 @@ struct IndexedModule {
     std::string path;              // absolute
     std::vector<std::string> deps; // modules.dep order: most dependent first
     bool builtin = false;
+    // Built-in modules: their modules.builtin.modinfo records, in order.
+    std::vector<std::pair<std::string, std::string>> builtin_info;
 };
 
 class ModuleIndex {
 public:
+    ModuleIndex() = default;  // empty: every lookup finds nothing
     // Reads modules.dep, .alias, .symbols, .softdep, modules.builtin and
     // modules.builtin.modinfo under `dirname`. ENOENT without modules.dep.
     static Expected<ModuleIndex> open(const std::string& dirname);
@@ -32,6 +35,8 @@ public:
     // (wildcards in the stored aliases), a built-in module or alias. Empty if
     // none. In kmod's order.
     std::vector<const IndexedModule*> lookup(std::string_view name) const;
+    // A module or built-in module by name only (modinfo -m).
+    const IndexedModule* find_name(std::string_view name) const;
 
     // What loading `module` loads, in order: for each dependency (most basic
     // first) and then the module itself, its `pre:` soft dependencies, itself,

@@ -58,5 +58,16 @@ for option in -p "-F alias" "-F parm" -0 -n "-F signature"; do
 done
 compare "$tmp/trunc.ko" "$tmp/not-elf.ko" "$(head -n 1 "$tmp/list")"
 compare "$tmp"/*.ko.xz "$tmp"/*.ko.zst
+
+# By name, alias and built-in name, through the tree's index (kmod's depmod).
+cp -a "$tree" "$tmp/root"
+kver=$(ls "$tmp/root/lib/modules" | head -n 1)
+depmod -b "$tmp/root" "$kver" 2>/dev/null
+names=$(sed 's|:.*||; s|.*/||; s|\.ko.*||' "$tmp/root/lib/modules/$kver/modules.dep")
+builtins=$(sed 's|.*/||; s|\.ko.*||' "$tmp/root/lib/modules/$kver/modules.builtin")
+# shellcheck disable=SC2086
+compare -b "$tmp/root" -k "$kver" $names $builtins crypto-crc32c fs-vfat no-such-module
+# shellcheck disable=SC2086
+compare -b "$tmp/root" -k "$kver" -m $(echo "$names" | head -n 50) crypto-crc32c
 [ $status = 0 ] && echo "modinfo: identical to kmod for all $count modules of $tree"
 exit $status

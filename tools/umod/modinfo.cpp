@@ -1,14 +1,17 @@
 // umod modinfo — what kmod 30's modinfo prints, for module files.
 //   umod modinfo [-a|-d|-l|-p|-n|-F FIELD] [-0] FILE...
-// Lookups by module name or alias (-b/-k, modules.dep) are not implemented
-// yet: such an argument gets an error saying so.
+// An argument that is not a module file is looked up as kmod does, by name,
+// symbol or alias, in BASEDIR/lib/modules/KVER (-b, -k; default / and the
+// running kernel); -m looks up module names only.
 #include <getopt.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +23,7 @@
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
 #include "elf/mapped_file.h"
+#include "index/modprobe.h"
 
 namespace umod::tool {
 
@@ -113,6 +117,40 @@ void print_params(const Options& o, const std::vector<Param>& params, const char
     }
 }
 
+// A built-in module: its name, "(builtin)", and its modules.builtin.modinfo records.
+int modinfo_builtin(const Options& o, const index::IndexedModule& m) {
+    if (o.field == nullptr)
+        emit(o, fmt::format("{:<16}{}", "name:", m.name));
+    else if (std::strcmp(o.field, "name") == 0)
+        emit(o, m.name);
+    if (o.field == nullptr)
+        emit(o, fmt::format("{:<16}{}", "filename:", "(builtin)"));
+    else if (std::strcmp(o.field, "filename") == 0) {
+        emit(o, "(builtin)");
+        return 0;
+    }
+    std::vector<Param> params;
+    bool only_parms = o.field != nullptr && std::strcmp(o.field, "parm") == 0;
+    for (const auto& [key, value] : m.builtin_info) {
+        if (key == "parm" || key == "parmtype") {
+            if (only_parms || o.field == nullptr) add_param(params, key, value);
+            continue;
+        }
+        if (o.field != nullptr) {
+            if (key == o.field) emit(o, value);
+        } else if (o.separator == '\0') {
+            emit(o, key + "=" + value);
+        } else {
+            emit(o, key + ":" + std::string(key.size() < 15 ? 15 - key.size() : 0, ' ') + value);
+        }
+    }
+    if (only_parms)
+        print_params(o, params, "");
+    else if (o.field == nullptr)
+        print_params(o, params, "parm:           ");
+    return 0;
+}
+
 int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buffer) {
     std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
     if (o.field == nullptr)
@@ -200,6 +238,8 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
 
 int modinfo_main(std::string_view, std::span<char* const> args) {
     Options o;
+    bool by_name_only = false;
+    std::string root, version;
     std::vector<char*> argv{const_cast<char*>("modinfo")};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back(nullptr);
@@ -208,10 +248,12 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         {"license", no_argument, nullptr, 'l'},    {"parameters", no_argument, nullptr, 'p'},
         {"filename", no_argument, nullptr, 'n'},   {"null", no_argument, nullptr, '0'},
         {"field", required_argument, nullptr, 'F'}, {"help", no_argument, nullptr, 'h'},
+        {"modname", no_argument, nullptr, 'm'},    {"set-version", required_argument, nullptr, 'k'},
+        {"basedir", required_argument, nullptr, 'b'},
         {nullptr, 0, nullptr, 0},
     };
     optind = 1;
-    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "adlpn0F:h", long_options,
+    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "adlpn0mF:k:b:h", long_options,
                                  nullptr)) != -1;) {
         switch (c) {
             case 'a': o.field = "author"; break;
@@ -221,10 +263,12 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
             case 'n': o.field = "filename"; break;
             case '0': o.separator = '\0'; break;
             case 'F': o.field = optarg; break;
+            case 'm': by_name_only = true; break;
+            case 'k': version = optarg; break;
+            case 'b': root = optarg; break;
             case 'h':
-                std::printf("Usage:\n\tmodinfo [options] <filename>...\n"
-                            "Options: -a -d -l -p -n -0 -F FIELD (as kmod's modinfo)\n"
-                            "Lookups by module name or alias are not implemented yet.\n");
+                std::printf("Usage:\n\tmodinfo [options] <modulename|filename>...\n"
+                            "Options: -a -d -l -p -n -0 -m -F FIELD -k VERSION -b BASEDIR (as kmod's modinfo)\n");
                 return 0;
             default: return 1;
         }
@@ -233,20 +277,41 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         std::fprintf(stderr, "modinfo: ERROR: missing module or filename.\n");
         return 1;
     }
+    if (version.empty()) {
+        utsname u{};
+        uname(&u);
+        version = u.release;
+    }
+    std::string dirname = root + "/lib/modules/" + version;
+    std::optional<index::ModuleIndex> module_index;  // opened on the first name
     int status = 0;
     elf::ReadBuffer buffer;  // one for all files
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;
-        if (std::filesystem::is_regular_file(arg, ec) && has_module_extension(arg)) {
+        if (!by_name_only && std::filesystem::is_regular_file(arg, ec) && has_module_extension(arg)) {
             status |= modinfo_file(o, arg, buffer);
+            std::fflush(stdout);
+            continue;
+        }
+        if (!module_index) {
+            auto opened = index::ModuleIndex::open(dirname);
+            module_index.emplace(opened ? std::move(*opened) : index::ModuleIndex());
+        }
+        std::vector<const index::IndexedModule*> found;
+        if (by_name_only) {
+            if (const auto* m = module_index->find_name(arg)) found.push_back(m);
         } else {
-            std::fprintf(stderr,
-                         "modinfo: ERROR: %s is not a module file; looking modules up by name or alias is not "
-                         "implemented yet\n",
+            found = module_index->lookup(arg);
+        }
+        if (found.empty()) {
+            std::fprintf(stderr, by_name_only ? "modinfo: ERROR: Module name %s not found.\n"
+                                              : "modinfo: ERROR: Module %s not found.\n",
                          arg.c_str());
             status = 1;
         }
+        for (const auto* m : found)
+            status |= m->builtin ? modinfo_builtin(o, *m) : modinfo_file(o, m->path, buffer);
         std::fflush(stdout);
     }
     return status;

@@ -136,9 +136,21 @@ void ModuleIndex::load_aliases() const {
     }
 }
 
-const IndexedModule* ModuleIndex::find_name(std::string_view name) const {
+std::vector<const IndexedModule*> ModuleIndex::lookup_builtin(const std::string& normal) const {
+    // A built-in module's own name first, then the built-in aliases.
+    if (const IndexedModule* m = find(normal); m != nullptr && m->builtin) return {m};
+    load_aliases();
+    std::vector<const IndexedModule*> out;
+    for (const std::string& module : builtin_aliases_.search_wild(normal))
+        if (const IndexedModule* m = find(module)) out.push_back(m);
+    return out;
+}
+
+std::vector<const IndexedModule*> ModuleIndex::lookup_name(std::string_view name) const {
     std::string normal;
-    return alias_normalize(name, normal) ? find(normal) : nullptr;
+    if (!alias_normalize(name, normal)) return {};
+    if (const IndexedModule* m = find(normal); m != nullptr && !m->builtin) return {m};
+    return lookup_builtin(normal);
 }
 
 const IndexedModule* ModuleIndex::find(std::string_view name) const {
@@ -160,10 +172,7 @@ std::vector<const IndexedModule*> ModuleIndex::lookup(std::string_view name) con
     if (!out.empty()) return out;
     modules_for(aliases_, normal);
     if (!out.empty()) return out;
-    modules_for(builtin_aliases_, normal);
-    if (!out.empty()) return out;
-    if (const IndexedModule* m = find(normal)) return {m};
-    return out;
+    return lookup_builtin(normal);
 }
 
 void ModuleIndex::probe(const IndexedModule& m, std::vector<const IndexedModule*>& out,

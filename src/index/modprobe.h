@@ -35,8 +35,8 @@ public:
     // (wildcards in the stored aliases), a built-in module or alias. Empty if
     // none. In kmod's order.
     std::vector<const IndexedModule*> lookup(std::string_view name) const;
-    // A module or built-in module by name only (modinfo -m).
-    const IndexedModule* find_name(std::string_view name) const;
+    // By module name only, then the built-in indexes (modinfo -m).
+    std::vector<const IndexedModule*> lookup_name(std::string_view name) const;
 
     // What loading `module` loads, in order: for each dependency (most basic
     // first) and then the module itself, its `pre:` soft dependencies, itself,
@@ -45,6 +45,7 @@ public:
 
 private:
     const IndexedModule* find(std::string_view name) const;
+    std::vector<const IndexedModule*> lookup_builtin(const std::string& normal) const;
     void fill_softdeps(const IndexedModule& m, std::vector<const IndexedModule*>& out,
                        std::map<std::string, bool>& visited) const;
     void probe(const IndexedModule& m, std::vector<const IndexedModule*>& out,

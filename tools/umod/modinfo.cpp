@@ -299,11 +299,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
             module_index.emplace(opened ? std::move(*opened) : index::ModuleIndex());
         }
         std::vector<const index::IndexedModule*> found;
-        if (by_name_only) {
-            if (const auto* m = module_index->find_name(arg)) found.push_back(m);
-        } else {
-            found = module_index->lookup(arg);
-        }
+        found = by_name_only ? module_index->lookup_name(arg) : module_index->lookup(arg);
         if (found.empty()) {
             std::fprintf(stderr, by_name_only ? "modinfo: ERROR: Module name %s not found.\n"
                                               : "modinfo: ERROR: Module %s not found.\n",

@@ -66,13 +66,6 @@ bool is_module_file(std::string_view name) {
     return name.ends_with(".ko") || name.ends_with(".ko.xz") || name.ends_with(".ko.zst");
 }
 
-std::string module_name(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    std::string name(path.substr(0, path.find('.')));
-    std::replace(name.begin(), name.end(), '-', '_');
-    return name;
-}
-
 // Recursive readdir in the directory's own order, as kmod walks it.
 void discover(const std::string& root, const std::string& rel, std::vector<Module>& found,
               std::unordered_map<std::string, std::size_t>& by_name) {
@@ -92,7 +85,7 @@ void discover(const std::string& root, const std::string& rel, std::vector<Modul
             discover(root, child, found, by_name);
         } else if (is_module_file(n)) {
             Module m;
-            m.name = module_name(n);
+            m.name = module_name_of_path(n);
             m.relpath = child;
             m.path = root + "/" + child;
             auto it = by_name.find(m.name);
@@ -450,28 +443,17 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
         have_builtin = true;
         for (std::string line; std::getline(builtin, line);) {
             if (line.empty() || !std::isalpha(static_cast<unsigned char>(line[0]))) continue;
-            builtin_bin.insert(module_name(line), "", 0);
+            builtin_bin.insert(module_name_of_path(line), "", 0);
         }
     } else {
         std::fprintf(err, "depmod: WARNING: could not open modules.builtin at %s: %s\n", dirname.c_str(),
                      std::strerror(errno));
     }
-    if (std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary); in) {
-        have_builtin_modinfo = true;
-        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::size_t pos = 0;
-        while (pos < all.size()) {
-            std::size_t end = all.find('\0', pos);
-            if (end == std::string::npos) end = all.size();
-            std::string_view record(all.data() + pos, end - pos);
-            pos = end + 1;
-            std::size_t dot = record.find('.'), eq = record.find('=');
-            if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
-            if (record.substr(dot + 1, eq - dot - 1) != "alias") continue;
-            if (alias_normalize(record.substr(eq + 1), normal))
-                builtin_alias_bin.insert(normal, record.substr(0, dot), 0);
-        }
-    } else {
+    have_builtin_modinfo =
+        for_each_builtin_info(dirname, [&](std::string_view module, std::string_view key, std::string_view value) {
+            if (key == "alias" && alias_normalize(value, normal)) builtin_alias_bin.insert(normal, module, 0);
+        });
+    if (!have_builtin_modinfo) {
         std::fprintf(err, "depmod: WARNING: could not open modules.builtin.modinfo at %s: %s\n", dirname.c_str(),
                      std::strerror(errno));
     }

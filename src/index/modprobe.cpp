@@ -25,9 +25,7 @@ bool alias_normalize(std::string_view alias, std::string& out) {
     return true;
 }
 
-namespace {
-
-std::string base_name(std::string_view path) {
+std::string module_name_of_path(std::string_view path) {
     if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
     std::string name(path.substr(0, path.find('.')));
     for (char& c : name)
@@ -35,7 +33,22 @@ std::string base_name(std::string_view path) {
     return name;
 }
 
-}  // namespace
+bool for_each_builtin_info(const std::string& dirname,
+                           const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
+    std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary);
+    if (!in) return false;
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::size_t pos = 0; pos < all.size();) {
+        std::size_t end = all.find('\0', pos);
+        if (end == std::string::npos) end = all.size();
+        std::string_view entry(all.data() + pos, end - pos);
+        pos = end + 1;
+        std::size_t dot = entry.find('.'), eq = entry.find('=');
+        if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
+        record(entry.substr(0, dot), entry.substr(dot + 1, eq - dot - 1), entry.substr(eq + 1));
+    }
+    return true;
+}
 
 Expected<ModuleIndex> ModuleIndex::open(const std::string& dirname) {
     ModuleIndex index;
@@ -48,9 +61,9 @@ Expected<ModuleIndex> ModuleIndex::open(const std::string& dirname) {
         IndexedModule m;
         std::string rel = line.substr(0, colon);
         m.path = rel[0] == '/' ? rel : dirname + "/" + rel;
-        m.name = base_name(rel);
+        m.name = module_name_of_path(rel);
         std::istringstream rest(line.substr(colon + 1));
-        for (std::string d; rest >> d;) m.deps.push_back(base_name(d));
+        for (std::string d; rest >> d;) m.deps.push_back(module_name_of_path(d));
         index.priority_.emplace(m.name, static_cast<std::uint32_t>(index.priority_.size()));
         index.modules_[m.name] = std::move(m);
     }
@@ -76,25 +89,15 @@ Expected<ModuleIndex> ModuleIndex::open(const std::string& dirname) {
         for (std::string line; std::getline(in, line);) {
             if (line.empty()) continue;
             IndexedModule m;
-            m.name = base_name(line);
+            m.name = module_name_of_path(line);
             m.builtin = true;
             index.modules_.emplace(m.name, std::move(m));
         }
     }
-    if (std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary); in) {
-        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        for (std::size_t pos = 0; pos < all.size();) {
-            std::size_t end = all.find('\0', pos);
-            if (end == std::string::npos) end = all.size();
-            std::string_view record(all.data() + pos, end - pos);
-            pos = end + 1;
-            std::size_t dot = record.find('.'), eq = record.find('=');
-            if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
-            auto it = index.modules_.find(std::string(record.substr(0, dot)));
-            if (it != index.modules_.end() && it->second.builtin)
-                it->second.builtin_info.emplace_back(record.substr(dot + 1, eq - dot - 1), record.substr(eq + 1));
-        }
-    }
+    for_each_builtin_info(dirname, [&](std::string_view module, std::string_view key, std::string_view value) {
+        auto it = index.modules_.find(std::string(module));
+        if (it != index.modules_.end() && it->second.builtin) it->second.builtin_info.emplace_back(key, value);
+    });
     return index;
 }
 
@@ -119,21 +122,9 @@ void ModuleIndex::load_aliases() const {
     };
     read_aliases(dirname + "/modules.alias", aliases_, true);
     read_aliases(dirname + "/modules.symbols", symbols_, false);
-    if (std::ifstream in(dirname + "/modules.builtin.modinfo", std::ios::binary); in) {
-        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::size_t pos = 0;
-        while (pos < all.size()) {
-            std::size_t end = all.find('\0', pos);
-            if (end == std::string::npos) end = all.size();
-            std::string_view record(all.data() + pos, end - pos);
-            pos = end + 1;
-            std::size_t dot = record.find('.'), eq = record.find('=');
-            if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
-            if (record.substr(dot + 1, eq - dot - 1) != "alias") continue;
-            if (alias_normalize(record.substr(eq + 1), normal))
-                builtin_aliases_.insert(normal, record.substr(0, dot), 0);
-        }
-    }
+    for_each_builtin_info(dirname, [&](std::string_view module, std::string_view key, std::string_view value) {
+        if (key == "alias" && alias_normalize(value, normal)) builtin_aliases_.insert(normal, module, 0);
+    });
 }
 
 std::vector<const IndexedModule*> ModuleIndex::lookup_builtin(const std::string& normal) const {

@@ -3,6 +3,7 @@
 // be loaded for it (dependencies and soft dependencies).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -68,5 +69,13 @@ private:
 
 // '-' as '_' outside [...]; false for unmatched brackets.
 bool alias_normalize(std::string_view alias, std::string& out);
+
+// kmod's name for a module file: the base name up to its first '.', '-' as '_'.
+std::string module_name_of_path(std::string_view path);
+
+// Calls `record(module, key, value)` for each `module.key=value` record of
+// modules.builtin.modinfo, in order. False if the file cannot be read.
+bool for_each_builtin_info(const std::string& dirname,
+                           const std::function<void(std::string_view, std::string_view, std::string_view)>& record);
 
 }  // namespace umod::index

@@ -41,15 +41,6 @@ bool has_module_extension(std::string_view path) {
     return false;
 }
 
-// kmod's name for a module file: base name up to the first '.', '-' as '_'.
-std::string module_name(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    std::string name(path.substr(0, path.find('.')));
-    for (char& c : name)
-        if (c == '-') c = '_';
-    return name;
-}
-
 // "AB:CD:...", 20 bytes a line, continued with "\n\t\t" as kmod does.
 std::string hex(const std::vector<std::uint8_t>& bytes) {
     static constexpr char kDigits[] = "0123456789ABCDEF";
@@ -160,7 +151,7 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
         return 0;
     }
     auto fail = [&](int code) {
-        std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s\n", module_name(path).c_str(),
+        std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s\n", index::module_name_of_path(path).c_str(),
                      std::strerror(code));
         return 1;
     };

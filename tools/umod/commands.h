@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace umod::tool {
@@ -21,5 +22,9 @@ struct Command {
 
 // The table, defined in main.cpp.
 std::span<const Command> commands();
+
+// ROOT/lib/modules/VERSION, VERSION defaulting to the running kernel's release
+// (uname -r), as kmod's tools find a module directory.
+std::string module_directory(const std::string& root, const std::string& version);
 
 }  // namespace umod::tool

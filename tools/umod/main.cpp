@@ -1,5 +1,7 @@
 // umod — one binary, many tools (as kmod does): `umod COMMAND ARGS...` or a
 // symlink named after the command.
+#include <sys/utsname.h>
+
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +27,13 @@ std::span<const Command> commands() {
         Command{"version", version_main, "print umod's version"},
     };
     return table;
+}
+
+std::string module_directory(const std::string& root, const std::string& version) {
+    if (!version.empty()) return root + "/lib/modules/" + version;
+    utsname u{};
+    uname(&u);
+    return root + "/lib/modules/" + u.release;
 }
 
 int version_main(std::string_view, std::span<char* const>) {

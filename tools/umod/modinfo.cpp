@@ -4,7 +4,6 @@
 // symbol or alias, in BASEDIR/lib/modules/KVER (-b, -k; default / and the
 // running kernel); -m looks up module names only.
 #include <getopt.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -108,6 +107,35 @@ void print_params(const Options& o, const std::vector<Param>& params, const char
     }
 }
 
+// The .modinfo listing: every key (or only -F's), parameters merged at the end.
+int print_info(const Options& o, const std::vector<std::pair<std::string, std::string>>& info) {
+    std::vector<Param> params;
+    bool only_parms = o.field != nullptr && std::strcmp(o.field, "parm") == 0;
+    for (const auto& [key, value] : info) {
+        if (only_parms) {
+            if (key == "parm" || key == "parmtype") add_param(params, key, value);
+            continue;
+        }
+        if (o.field != nullptr) {
+            if (key == o.field) emit(o, value);
+            continue;
+        }
+        if (key == "parm" || key == "parmtype") {
+            add_param(params, key, value);
+            continue;
+        }
+        if (o.separator == '\0')
+            emit(o, key + "=" + value);
+        else  // the key and its colon padded to 16 columns (none past 15 characters)
+            emit(o, key + ":" + std::string(key.size() < 15 ? 15 - key.size() : 0, ' ') + value);
+    }
+    if (only_parms)
+        print_params(o, params, "");
+    else if (o.field == nullptr)
+        print_params(o, params, "parm:           ");
+    return 0;
+}
+
 // A built-in module: its name, "(builtin)", and its modules.builtin.modinfo records.
 int modinfo_builtin(const Options& o, const index::IndexedModule& m) {
     if (o.field == nullptr)
@@ -120,26 +148,7 @@ int modinfo_builtin(const Options& o, const index::IndexedModule& m) {
         emit(o, "(builtin)");
         return 0;
     }
-    std::vector<Param> params;
-    bool only_parms = o.field != nullptr && std::strcmp(o.field, "parm") == 0;
-    for (const auto& [key, value] : m.builtin_info) {
-        if (key == "parm" || key == "parmtype") {
-            if (only_parms || o.field == nullptr) add_param(params, key, value);
-            continue;
-        }
-        if (o.field != nullptr) {
-            if (key == o.field) emit(o, value);
-        } else if (o.separator == '\0') {
-            emit(o, key + "=" + value);
-        } else {
-            emit(o, key + ":" + std::string(key.size() < 15 ? 15 - key.size() : 0, ' ') + value);
-        }
-    }
-    if (only_parms)
-        print_params(o, params, "");
-    else if (o.field == nullptr)
-        print_params(o, params, "parm:           ");
-    return 0;
+    return print_info(o, m.builtin_info);
 }
 
 int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buffer) {
@@ -198,31 +207,7 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
         info.emplace_back("signature", hex(sig.signature));
     }
 
-    std::vector<Param> params;
-    bool only_parms = o.field != nullptr && std::strcmp(o.field, "parm") == 0;
-    for (const auto& [key, value] : info) {
-        if (only_parms) {
-            if (key == "parm" || key == "parmtype") add_param(params, key, value);
-            continue;
-        }
-        if (o.field != nullptr) {
-            if (key == o.field) emit(o, value);
-            continue;
-        }
-        if (key == "parm" || key == "parmtype") {
-            add_param(params, key, value);
-            continue;
-        }
-        if (o.separator == '\0')
-            emit(o, key + "=" + value);
-        else  // the key and its colon padded to 16 columns (none past 15 characters)
-            emit(o, key + ":" + std::string(key.size() < 15 ? 15 - key.size() : 0, ' ') + value);
-    }
-    if (only_parms)
-        print_params(o, params, "");
-    else if (o.field == nullptr)
-        print_params(o, params, "parm:           ");
-    return 0;
+    return print_info(o, info);
 }
 
 }  // namespace
@@ -268,12 +253,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         std::fprintf(stderr, "modinfo: ERROR: missing module or filename.\n");
         return 1;
     }
-    if (version.empty()) {
-        utsname u{};
-        uname(&u);
-        version = u.release;
-    }
-    std::string dirname = root + "/lib/modules/" + version;
+    std::string dirname = module_directory(root, version);
     std::optional<index::ModuleIndex> module_index;  // opened on the first name
     int status = 0;
     elf::ReadBuffer buffer;  // one for all files

@@ -4,7 +4,6 @@
 // Only the modules' own configuration is read (modules.softdep...); -C is
 // accepted for /dev/null, as configuration files are not read yet.
 #include <getopt.h>
-#include <sys/utsname.h>
 
 #include <cstdio>
 #include <cstring>
@@ -50,12 +49,7 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
         std::fprintf(stderr, "modprobe: ERROR: loading kernel modules is not supported: use -D, -R or -n\n");
         return 1;
     }
-    if (version.empty()) {
-        utsname u{};
-        uname(&u);
-        version = u.release;
-    }
-    std::string dirname = root + "/lib/modules/" + version;
+    std::string dirname = module_directory(root, version);
     if (optind >= static_cast<int>(argv.size()) - 1) {
         std::fprintf(stderr, "modprobe: ERROR: missing parameters. See -h.\n");
         return 1;

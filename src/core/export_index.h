@@ -71,8 +71,6 @@ public:
     // Hands over what was retired (requires the registry mutex); the caller
     // frees it after rcu::synchronize().
     void take_retired(std::vector<std::shared_ptr<void>>& garbage);
-    // Everything: for snapshots under the registry mutex.
-    std::size_t size() const { return live_; }
 
 private:
     struct Node {

@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
 #include "core/export_index.h"

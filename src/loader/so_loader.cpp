@@ -118,9 +118,13 @@ void apply_param(ParamValue& v, std::uintptr_t base) {
 // modules: libc, libstdc++, the host. Each object's file is read once.
 class SystemSymbols {
 public:
-    bool defines(const std::string& name) {
+    // Reads the objects loaded since the last call (once per module load).
+    void refresh() {
         std::lock_guard lock(mutex_);
         refresh_locked();
+    }
+    bool defines(const std::string& name) {
+        std::lock_guard lock(mutex_);
         return names_.count(name) != 0;
     }
 
@@ -168,13 +172,12 @@ SystemSymbols& system_symbols() {
 class SharedObjectBackend final : public ModuleBackend {
 public:
     SharedObjectBackend(Registry& registry, std::string path, std::string name, elf::UmodModuleInfo info,
-                        std::vector<ParamValue> params, std::set<std::string> imports)
+                        std::vector<ParamValue> params)
         : registry_(registry),
           path_(std::move(path)),
           name_(std::move(name)),
           info_(std::move(info)),
-          params_(std::move(params)),
-          imports_(std::move(imports)) {}
+          params_(std::move(params)) {}
 
     Expected<MappedModule> map(std::span<const ResolvedImport> imports, User* self) override {
         handle_ = dlopen(path_.c_str(), RTLD_NOW | RTLD_GLOBAL);
@@ -308,7 +311,6 @@ private:
     const std::string name_;
     const elf::UmodModuleInfo info_;
     std::vector<ParamValue> params_;
-    const std::set<std::string> imports_;
     void* handle_ = nullptr;
     std::uintptr_t base_ = 0;
 };
@@ -368,9 +370,18 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     ModuleImage image;
     image.name = name;
     std::set<std::string> imports;
+    bool refreshed = false;  // the process's objects are looked at once per load, and only if needed
     for (const std::string& u : info->undefined) {
         if (u.starts_with("__umod_")) continue;
-        if (registry.exports(u) || !system_symbols().defines(u)) imports.insert(u);
+        if (registry.exports(u)) {
+            imports.insert(u);
+            continue;
+        }
+        if (!refreshed) {
+            system_symbols().refresh();
+            refreshed = true;
+        }
+        if (!system_symbols().defines(u)) imports.insert(u);
     }
     image.imports.assign(imports.begin(), imports.end());
     for (const auto& e : info->exports) {
@@ -384,8 +395,7 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
         image.exports.push_back(std::move(spec));
     }
     image.modinfo.assign(info->modinfo.begin(), info->modinfo.end());
-    image.backend = std::make_unique<SharedObjectBackend>(registry, real, name, std::move(*info), std::move(values),
-                                                          std::move(imports));
+    image.backend = std::make_unique<SharedObjectBackend>(registry, real, name, std::move(*info), std::move(values));
     auto loaded = registry.load(std::move(image));
     if (!loaded) return with_hints(loaded.error());
     return loaded;

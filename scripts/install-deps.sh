@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 libfmt-dev nlohmann-json3-dev liblzma-dev libzstd-dev libssl-dev
-libgtest-dev libgmock-dev libbenchmark-dev kmod xz-utils zstd time bc"
+libgtest-dev libgmock-dev libbenchmark-dev libdw-dev kmod xz-utils zstd time bc"
 
 missing=""
 for p in $packages; do

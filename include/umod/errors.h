@@ -93,6 +93,26 @@ struct MapFailed {
     std::string reason;
 };
 
+// One frame of a recorded call stack, symbolized when the report was made
+// (while the code it points into was still mapped).
+struct StackFrame {
+    std::uintptr_t address = 0;  // the return address as recorded
+    std::string object;          // base name of the module or object ("net.so"); empty if unknown
+    std::string function;        // empty when no symbol covers the address
+    std::uintptr_t offset = 0;   // from the function's start, or from the object's base
+    std::string file;            // source file, where debug information has it
+    unsigned line = 0;
+};
+using StackTrace = std::vector<StackFrame>;  // innermost frame first
+
+// References of one user to one symbol that were taken at the same call
+// stack (recorded at the `stacks` tracking level).
+struct StackGroup {
+    std::string symbol;
+    std::uint64_t count = 0;
+    StackTrace stack;  // empty: taken while stacks were not being recorded
+};
+
 // One holder of a module: who, and how much of it.
 struct HolderCounts {
     std::string user;           // module or holder name; "(anonymous)" for NULL users
@@ -104,6 +124,9 @@ struct HolderCounts {
         std::uint64_t count = 0;
     };
     std::vector<Symbol> symbols;
+    // At the `stacks` level: where the references still held were taken,
+    // grouped by stack, most references first.
+    std::vector<StackGroup> acquired;
 };
 
 // Unload: EWOULDBLOCK — still used; every holder is listed with its counts.
@@ -119,18 +142,31 @@ struct ModuleBusy {
     std::string reason;
 };
 
-// Put: EINVAL (unmatched, as the kernel's ref_tracker answers a double release) — a put with no matching get by that user. Nothing
-// was changed: static uses and other references survive.
+// Put: EINVAL (unmatched, as the kernel's ref_tracker answers a double
+// release) — a put with no matching get by that user. Nothing was changed:
+// static uses and other references survive.
 struct UnmatchedPut {
     std::string user;
     std::string provider;  // empty when the symbol is unknown
     std::string symbol;
+    // At the `stacks` level: where the put was made, and the user's last
+    // releases of that symbol still in quarantine (newest first).
+    StackTrace put_stack;
+    struct Release {
+        StackTrace acquired;  // empty when the get was not recorded
+        StackTrace released;
+    };
+    std::vector<Release> recent_releases;
 };
 
 // put_addr: EFAULT — the address is not an export of any loaded module.
 struct NotAnExportAddress {
     const void* address = nullptr;
 };
+
+// "net.so: net_open+0x1c (net.c:42)"; "net.so+0x1234" without a symbol;
+// "0x7f..." outside any known object.
+std::string describe_frame(const StackFrame& frame);
 
 void describe_error(const ModuleExists& e, std::string& out);
 void describe_error(const NoSuchModule& e, std::string& out);

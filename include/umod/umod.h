@@ -12,11 +12,13 @@
 // after every import has been resolved and every policy check has passed.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,6 +31,7 @@
 namespace umod {
 
 class Module;  // identity object: owned by the registry, never moves
+class Registry;
 class User;    // a module, a named holder, or (nullptr) anonymous
 
 enum class ModuleState : std::uint8_t {
@@ -44,6 +47,17 @@ enum class ExportLicense : std::uint8_t { Any, GplOnly };
 enum class UserKind : std::uint8_t { Module, Holder, Anonymous };
 enum class UnmatchedPutPolicy : std::uint8_t { Report, Abort };
 enum class UnloadMode : std::uint8_t { Normal, Force };
+
+// How much the registry records about references. Every level keeps the
+// counts unloading needs; switching levels at run time loses no count.
+enum class TrackLevel : std::uint8_t {
+    Off,     // per (user, provider) pair only: a put matches any reference of the pair
+    Counts,  // per user, per provider, per symbol (the default)
+    Stacks,  // and each acquisition and release records its call stack
+};
+std::string_view to_string(TrackLevel level);
+// "off", "counts" or "stacks"; EINVAL naming the text otherwise.
+Expected<TrackLevel> parse_track_level(std::string_view text);
 
 // True for the licence strings the kernel calls GPL-compatible ("GPL",
 // "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL",
@@ -171,13 +185,18 @@ struct UnloadOptions {
 struct Leak {
     std::string user;
     std::string provider;
-    HolderCounts references;
+    HolderCounts references;  // at the stacks level, with where they were taken
 };
 
-// One-line reports, worded once: "module m (static 1, dynamic 2: f x2)" and
-// "leak: u still held 2 reference(s) to p (f x2), released".
+// Reports, worded once: "module m (static 1, dynamic 2: f x2)" and
+// "leak: u still held 2 reference(s) to p (f x2), released", the latter
+// followed at the stacks level by one block per acquisition stack:
+// "  2 reference(s) to p:f held by u, acquired at m.so: grab+0x1c" and the
+// outer frames, one per line.
 std::string describe_holder(const HolderCounts& holder);
 std::string describe_leak(const Leak& leak);
+// The acquisition blocks of `holder` on `provider` (empty below the stacks level).
+std::string describe_acquisitions(const HolderCounts& holder, std::string_view provider);
 
 struct UnloadReport {
     std::vector<Leak> leaks;               // references this module still held, released
@@ -217,6 +236,24 @@ struct RegistryOptions {
     // kernel waits 30 s) before failing with EBUSY.
     std::chrono::milliseconds provider_wait{5000};
     UnmatchedPutPolicy unmatched_put = UnmatchedPutPolicy::Report;
+    // Unset: the environment's UMOD_TRACK (off, counts or stacks), else Counts.
+    std::optional<TrackLevel> track;
+    // At the stacks level: how many of each pair's releases are remembered
+    // for the reports of a later unmatched put (the kernel's ref_tracker
+    // quarantine).
+    std::size_t quarantine = 16;
+};
+
+// One reference as the RAII handles of <umod/ref.h> hold it: exactly the
+// counter it raised, so that a copy raises it again and a destructor lowers
+// it without a lookup. Obtained from Registry::acquire*.
+struct HeldReference {
+    void* address = nullptr;
+    std::atomic<std::uint64_t>* counter = nullptr;  // null: nothing counted (a core export)
+    const std::atomic<bool>* recording = nullptr;   // the registry's "record each reference" switch
+    Registry* registry = nullptr;
+    void* pair = nullptr;                           // the (user, provider) pair; opaque
+    std::uint32_t slot = 0;
 };
 
 // A call site's memory of its last lookup, for <umod/module.h>'s symbol_get
@@ -275,24 +312,63 @@ public:
     // reference on the provider; later ones raise the pair's dynamic count.
     // ENOENT unknown; EBUSY provider loading or unloading; EPERM GPL-only to a
     // non-GPL module. Lock-free for an existing pair.
-    Expected<void*> symbol_get(std::string_view name, User* user);
+    Expected<void*> symbol_get(std::string_view name, User* user, const void* caller_frame = nullptr);
     // As symbol_get, and EINVAL unless the export recorded type `type`.
-    Expected<void*> symbol_get_typed(std::string_view name, std::string_view type, User* user);
+    Expected<void*> symbol_get_typed(std::string_view name, std::string_view type, User* user, const void* caller_frame = nullptr);
     // Drops one reference taken by symbol_get. An unmatched put changes nothing
     // and is reported (UnmatchedPut; policy Abort aborts).
-    Status symbol_put(std::string_view name, User* user);
+    Status symbol_put(std::string_view name, User* user, const void* caller_frame = nullptr);
     // As symbol_put, finding the symbol by its address.
-    Status symbol_put_addr(const void* address, User* user);
+    Status symbol_put_addr(const void* address, User* user, const void* caller_frame = nullptr);
 
     // symbol_get / symbol_put for a call site in a module, remembering the
     // lookup in `cache`. Same results and reports as the plain calls; nullptr
     // or false on failure.
-    void* symbol_get_cached(std::string_view name, SymbolCache& cache, User* user);
-    bool symbol_put_cached(std::string_view name, SymbolCache& cache, User* user);
+    void* symbol_get_cached(std::string_view name, SymbolCache& cache, User* user, const void* caller_frame = nullptr);
+    bool symbol_put_cached(std::string_view name, SymbolCache& cache, User* user, const void* caller_frame = nullptr);
 
     // Module references not tied to a symbol (counted as "(module)").
-    Status try_module_get(Module* provider, User* user);
-    Status module_put(Module* provider, User* user);
+    Status try_module_get(Module* provider, User* user, const void* caller_frame = nullptr);
+    Status module_put(Module* provider, User* user, const void* caller_frame = nullptr);
+
+    // The calls above and the acquire* calls below take an optional
+    // `caller_frame`: where a stack recorded at the stacks level starts (the
+    // __builtin_frame_address(0) of the function whose caller is the first
+    // frame to record). Null: the caller of the registry function.
+
+    // For RAII handles: a reference as symbol_get / try_module_get take it,
+    // returned with the counter it raised.
+    Expected<HeldReference> acquire(std::string_view name, User* user, const void* caller_frame = nullptr);
+    Expected<HeldReference> acquire_typed(std::string_view name, std::string_view type, User* user,
+                                          const void* caller_frame = nullptr);
+    Expected<HeldReference> acquire_module(Module* provider, User* user, const void* caller_frame = nullptr);
+    // One more reference on `held`'s counter (a copy), and one less. Never
+    // fail: a held reference keeps its provider loaded. After a forced unload
+    // of the provider they change nothing that anyone reads.
+    static void duplicate(const HeldReference& held) {
+        if (held.counter == nullptr) return;
+        if (!held.recording->load(std::memory_order_relaxed))
+            held.counter->fetch_add(1, std::memory_order_relaxed);
+        else
+            duplicate_recorded(held);
+    }
+    static void release(const HeldReference& held) {
+        if (held.counter == nullptr) return;
+        if (!held.recording->load(std::memory_order_relaxed))
+            held.counter->fetch_sub(1, std::memory_order_release);
+        else
+            release_recorded(held);
+    }
+    // Their slow paths (stacks level, or Get/Put observers); the recorded
+    // stack starts at their caller.
+    static void duplicate_recorded(const HeldReference& held);
+    static void release_recorded(const HeldReference& held);
+
+    // The tracking level; changing it keeps every count (references taken at
+    // one level are released correctly at any other). Stacks recorded so far
+    // are dropped when leaving the stacks level.
+    void set_tracking(TrackLevel level);
+    TrackLevel tracking() const;
 
     // Every user of `module` with its counts. ENOENT unknown.
     Expected<std::vector<HolderCounts>> holders(std::string_view module) const;

@@ -17,7 +17,48 @@ std::string symbol_counts(const std::vector<HolderCounts::Symbol>& symbols) {
     return out;
 }
 
+// "\n<indent><headline> <frame 0>" and one line per outer frame.
+void append_stack(std::string& out, std::string_view indent, std::string_view headline, const StackTrace& stack) {
+    out += fmt::format("\n{}{} ", indent, headline);
+    if (stack.empty()) {
+        out += "(no stack recorded)";
+        return;
+    }
+    out += describe_frame(stack.front());
+    for (std::size_t i = 1; i < stack.size(); ++i) out += fmt::format("\n{}    {}", indent, describe_frame(stack[i]));
+}
+
+std::string_view base_name(std::string_view path) {
+    std::size_t slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
 }  // namespace
+
+std::string describe_frame(const StackFrame& frame) {
+    std::string out;
+    if (frame.object.empty())
+        out = fmt::format("{:#x}", frame.address);
+    else if (frame.function.empty())
+        out = fmt::format("{}+{:#x}", frame.object, frame.offset);
+    else
+        out = fmt::format("{}: {}+{:#x}", frame.object, frame.function, frame.offset);
+    if (!frame.file.empty()) out += fmt::format(" ({}:{})", base_name(frame.file), frame.line);
+    return out;
+}
+
+std::string describe_acquisitions(const HolderCounts& holder, std::string_view provider) {
+    std::string out;
+    for (const StackGroup& group : holder.acquired) {
+        std::string headline = fmt::format("{} reference(s) to {}:{} held by {}, acquired", group.count, provider,
+                                           group.symbol, holder.user);
+        if (group.stack.empty())
+            out += fmt::format("\n  {} while stacks were not recorded", headline);
+        else
+            append_stack(out, "  ", headline + " at", group.stack);
+    }
+    return out;
+}
 
 std::string describe_holder(const HolderCounts& h) {
     std::string out = fmt::format("{} {} (static {}, dynamic {}", h.kind, h.user, h.static_uses, h.dynamic);
@@ -27,7 +68,8 @@ std::string describe_holder(const HolderCounts& h) {
 
 std::string describe_leak(const Leak& leak) {
     return fmt::format("leak: {} still held {} reference(s) to {} ({}), released", leak.user,
-                       leak.references.dynamic, leak.provider, symbol_counts(leak.references.symbols));
+                       leak.references.dynamic, leak.provider, symbol_counts(leak.references.symbols)) +
+           describe_acquisitions(leak.references, leak.provider);
 }
 
 void describe_error(const ModuleExists& e, std::string& out) {
@@ -87,6 +129,7 @@ void describe_error(const ModuleInUse& e, std::string& out) {
     out += fmt::format("{} is in use{}", e.module, e.waited ? " (after waiting)" : "");
     for (std::size_t i = 0; i < e.holders.size(); ++i)
         out += (i ? "; " : ": ") + describe_holder(e.holders[i]);
+    for (const HolderCounts& holder : e.holders) out += describe_acquisitions(holder, e.module);
 }
 
 void describe_error(const ModuleBusy& e, std::string& out) {
@@ -99,6 +142,12 @@ void describe_error(const UnmatchedPut& e, std::string& out) {
     else
         out += fmt::format("unmatched put: {} put {} of {} without a matching get", e.user, e.symbol,
                            e.provider);
+    if (e.put_stack.empty()) return;
+    append_stack(out, "  ", "put at", e.put_stack);
+    for (const auto& release : e.recent_releases) {
+        append_stack(out, "  ", "released before at", release.released);
+        append_stack(out, "    ", "acquired at", release.acquired);
+    }
 }
 
 void describe_error(const NotAnExportAddress& e, std::string& out) {

@@ -9,19 +9,54 @@
 // follows its removal from every table.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
 
 #include <umod/umod.h>
 
+#include "core/stacks.h"
+
 namespace umod::core {
 
 struct Use;
+
+// Where a pair's references were taken and released, at the stacks level.
+// Its mutex guards every member and, at that level, is held across each count
+// change of the pair together with its record, so records and counts agree.
+// A leaf lock: taken under the registry mutex, never the other way round.
+struct StackLedger {
+    StackLedger(std::size_t slots, std::size_t quarantine_size)
+        : outstanding(slots), quarantine(quarantine_size) {}
+
+    struct Release {
+        std::size_t slot = 0;
+        const StackRecord* acquired = nullptr;  // null: the get was not recorded
+        const StackRecord* released = nullptr;
+    };
+
+    std::mutex mutex;
+    // Acquisitions not yet released, per slot, oldest first. A put removes
+    // the newest of its slot.
+    std::vector<std::vector<const StackRecord*>> outstanding;
+    // The last releases, a ring: `next` is where the next one goes.
+    std::vector<Release> quarantine;
+    std::size_t next = 0;
+    std::size_t filled = 0;
+
+    void remember(const Release& release) {
+        if (quarantine.empty()) return;
+        quarantine[next] = release;
+        next = (next + 1) % quarantine.size();
+        filled = std::min(filled + 1, quarantine.size());
+    }
+};
 
 // A user's pairs, keyed by provider. Immutable once published.
 struct UseTable {
@@ -48,21 +83,30 @@ struct ExportEntry {
 // One (user, provider) pair: the seed's `module_use`, with the static use kept
 // apart from the dynamic references.
 struct alignas(64) Use {
-    Use(User* u, Module* p, std::size_t n_slots)
-        : user(u), provider(p), slots(n_slots), per_symbol(allocate_counters(n_slots)) {}
+    Use(User* u, Module* p, std::size_t exports)
+        : user(u), provider(p), slots(exports + 2), per_symbol(allocate_counters(slots)) {}
+    ~Use() { delete ledger.load(std::memory_order_acquire); }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
 
     User* const user;
     Module* const provider;
     bool static_use = false;  // guarded by the registry mutex
-    const std::size_t slots;  // provider's exports + 1 ("(module)")
-    // Dynamic references per provider export ordinal; the last slot counts
-    // try_module_get references. The pair's dynamic count is their sum; a
-    // pair with no static use and no references is dormant and stays in the
-    // tables for reuse.
+    const std::size_t slots;  // provider's exports + 2
+    // Dynamic references per provider export ordinal, then try_module_get
+    // references ("(module)"), then references taken at the off tracking
+    // level, attributed to the pair only ("(untracked)"). The pair's dynamic
+    // count is their sum; a pair with no static use and no references is
+    // dormant and stays in the tables for reuse.
     struct FreeCounters {
         void operator()(std::atomic<std::uint64_t>* p) const { ::operator delete(p, std::align_val_t{64}); }
     };
     const std::unique_ptr<std::atomic<std::uint64_t>[], FreeCounters> per_symbol;
+    // Created by the first reference recorded at the stacks level; owned.
+    std::atomic<StackLedger*> ledger{nullptr};
+
+    std::size_t module_slot() const { return slots - 2; }
+    std::size_t untracked_slot() const { return slots - 1; }
 
 private:
     // Counters on cache lines of their own: pairs used by different threads

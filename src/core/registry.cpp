@@ -18,12 +18,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
 #include "core/export_index.h"
 #include "core/objects.h"
 #include "core/rcu.h"
+#include "core/stacks.h"
+#include "core/symbolize.h"
 #include "core/thread_annotations.h"
 
 namespace umod {
@@ -36,6 +39,7 @@ namespace {
 
 constexpr std::string_view kCoreOwner = "(core)";
 constexpr std::string_view kModuleSlot = "(module)";
+constexpr std::string_view kUntrackedSlot = "(untracked)";
 
 std::string_view kind_name(UserKind kind) {
     switch (kind) {
@@ -55,8 +59,22 @@ bool slot_release(std::atomic<std::uint64_t>& slot) {
 }
 
 std::string_view slot_name(const Use& use, std::size_t slot) {
-    return slot < use.provider->exports.size() ? std::string_view(use.provider->exports[slot].name)
-                                               : kModuleSlot;
+    if (slot < use.provider->exports.size()) return use.provider->exports[slot].name;
+    return slot == use.module_slot() ? kModuleSlot : kUntrackedSlot;
+}
+
+// The counter a get raises: the symbol's own, or at the off level the pair's.
+std::size_t slot_for_get(const Use& use, std::size_t ordinal, TrackLevel level) {
+    return level == TrackLevel::Off ? use.untracked_slot() : ordinal;
+}
+
+// The counters a put tries, in order: the slot's own, then the pair's
+// untracked references (the reverse at the off level). Module references are
+// never untracked.
+std::pair<std::size_t, std::size_t> slots_for_put(const Use& use, std::size_t slot, TrackLevel level) {
+    if (slot == use.module_slot()) return {slot, slot};
+    if (level == TrackLevel::Off) return {use.untracked_slot(), slot};
+    return {slot, use.untracked_slot()};
 }
 
 std::uint64_t dynamic_count(const Use& use) {
@@ -96,6 +114,21 @@ std::string_view to_string(ModuleState state) {
         case ModuleState::Gone: return "gone";
     }
     return "?";
+}
+
+std::string_view to_string(TrackLevel level) {
+    switch (level) {
+        case TrackLevel::Off: return "off";
+        case TrackLevel::Counts: return "counts";
+        case TrackLevel::Stacks: return "stacks";
+    }
+    return "?";
+}
+
+Expected<TrackLevel> parse_track_level(std::string_view text) {
+    for (TrackLevel level : {TrackLevel::Off, TrackLevel::Counts, TrackLevel::Stacks})
+        if (text == to_string(level)) return level;
+    return Error(EINVAL, "tracking level \"" + std::string(text) + "\" is not off, counts or stacks");
 }
 
 std::string_view to_string(EventKind kind) {
@@ -195,13 +228,19 @@ struct Registry::Impl {
         index.take_retired(garbage);
     }
 
+    std::shared_ptr<Module> shared_from_registry(const Module& module) UMOD_REQUIRES(mutex) {
+        for (const auto& m : modules)
+            if (m.get() == &module) return m;
+        return nullptr;
+    }
+
     Use* find_use_locked(User& user, const Module* provider) UMOD_REQUIRES(mutex) {
         return user.uses_owner ? user.uses_owner->find(provider) : nullptr;
     }
 
     Use& make_use_locked(User& user, Module& provider, std::vector<std::shared_ptr<void>>& garbage)
         UMOD_REQUIRES(mutex) {
-        auto use = std::make_shared<Use>(&user, &provider, provider.exports.size() + 1);
+        auto use = std::make_shared<Use>(&user, &provider, provider.exports.size());
         user.owned_uses.push_back(use);
         provider.users_of_me.insert(provider.users_of_me.begin(), use.get());
         republish_locked(user, use.get(), true, garbage);
@@ -218,7 +257,13 @@ struct Registry::Impl {
         auto it = std::find_if(user.owned_uses.begin(), user.owned_uses.end(),
                                [&](const auto& p) { return p.get() == &use; });
         if (it != user.owned_uses.end()) {
-            garbage.push_back(std::move(*it));
+            if (dynamic_count(use) != 0)
+                zombies.push_back({std::move(*it), shared_from_registry(*use.provider),
+                                   user.kind() == UserKind::Module
+                                       ? shared_from_registry(static_cast<const Module&>(user))
+                                       : nullptr});
+            else
+                garbage.push_back(std::move(*it));
             user.owned_uses.erase(it);
         }
     }
@@ -235,26 +280,142 @@ struct Registry::Impl {
         garbage.clear();
     }
 
+    // ---- tracking -------------------------------------------------------
+
+    std::atomic<TrackLevel> level{TrackLevel::Counts};
+    // True while RAII handles must take the slow path: the stacks level, or
+    // observers of gets and puts. Written under `recording_mutex`.
+    std::atomic<bool> recording{false};
+    std::mutex recording_mutex;
+    core::StackDepot depot;
+    core::Symbolizer symbolizer;
+    // Pairs unlinked while they still counted references (a forced unload, a
+    // leak), with their modules: RAII handles may still lower their
+    // counters, so they live as long as the registry.
+    struct Zombie {
+        std::shared_ptr<Use> use;
+        std::shared_ptr<Module> provider;
+        std::shared_ptr<Module> user;  // null unless the user is a module
+    };
+    std::vector<Zombie> zombies UMOD_GUARDED_BY(mutex);
+
+    void update_recording() {
+        std::lock_guard lock(recording_mutex);
+        recording.store(level.load() == TrackLevel::Stacks || get_put_observers.load() > 0);
+    }
+
+    core::StackLedger& ledger_of(Use& use) {
+        core::StackLedger* ledger = use.ledger.load(std::memory_order_acquire);
+        if (ledger != nullptr) return *ledger;
+        auto* fresh = new core::StackLedger(use.slots, options.quarantine);
+        if (use.ledger.compare_exchange_strong(ledger, fresh, std::memory_order_acq_rel)) return *fresh;
+        delete fresh;
+        return *ledger;
+    }
+
+    // Raises `slot` of `use` unless its provider is no longer Live; at the
+    // stacks level records `stack` with it. Requires an RCU read section or
+    // the registry mutex.
+    bool raise(Use& use, std::size_t slot, const core::StackRecord* stack) {
+        std::atomic<std::uint64_t>& counter = use.per_symbol[slot];
+        std::unique_lock<std::mutex> record;
+        if (stack != nullptr) record = std::unique_lock(ledger_of(use).mutex);
+        // Raise first, then check the provider is still Live: an unload sets
+        // Going and then waits for every read section, so either it sees this
+        // reference or this get sees Going and backs off.
+        counter.fetch_add(1, std::memory_order_seq_cst);
+        if (use.provider->state.load(std::memory_order_seq_cst) != ModuleState::Live) {
+            counter.fetch_sub(1, std::memory_order_relaxed);
+            return false;
+        }
+        if (stack != nullptr) use.ledger.load(std::memory_order_relaxed)->outstanding[slot].push_back(stack);
+        return true;
+    }
+
+    // Lowers one reference of `use` for `slot` (see slots_for_put); at the
+    // stacks level records the release against the newest acquisition.
+    // Requires an RCU read section or the registry mutex.
+    bool lower(Use& use, std::size_t slot, TrackLevel track, const core::StackRecord* stack) {
+        auto [first, second] = slots_for_put(use, slot, track);
+        if (stack == nullptr)
+            return slot_release(use.per_symbol[first]) || slot_release(use.per_symbol[second]);
+        core::StackLedger& ledger = ledger_of(use);
+        std::lock_guard lock(ledger.mutex);
+        for (std::size_t s : {first, second}) {
+            if (!slot_release(use.per_symbol[s])) continue;
+            const core::StackRecord* acquired = nullptr;
+            if (!ledger.outstanding[s].empty()) {
+                acquired = ledger.outstanding[s].back();
+                ledger.outstanding[s].pop_back();
+            }
+            ledger.remember({s, acquired, stack});
+            return true;
+        }
+        return false;
+    }
+
+    const core::StackRecord* capture_if_stacks(TrackLevel track, const void* frame) {
+        return track == TrackLevel::Stacks ? depot.capture(frame) : nullptr;
+    }
+
+    // References still held, grouped by where they were taken, for reports:
+    // collected under a lock, symbolized after it (see core/symbolize.h).
+    struct RawGroup {
+        std::string symbol;
+        std::uint64_t count = 0;
+        const core::StackRecord* stack = nullptr;
+    };
+    static std::vector<RawGroup> acquisitions_of(const Use& use);
+    void attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw);
+    StackTrace symbolize(const core::StackRecord* stack) {
+        return stack ? symbolizer.symbolize(stack->frames) : StackTrace{};
+    }
+
     // ---- references -----------------------------------------------------
 
-    Expected<void*> get(std::string_view name, std::string_view type, bool typed, User* who);
-    Expected<void*> get_slow(std::string_view name, std::string_view type, bool typed, User& user);
+    // A reference as taken: its address and the counter raised (none for
+    // the host's own exports).
+    struct Acquired {
+        void* address = nullptr;
+        Use* use = nullptr;
+        std::size_t slot = 0;
+    };
+    Expected<Acquired> get(std::string_view name, std::string_view type, bool typed, User* who,
+                           const void* frame);
+    Expected<Acquired> get_slow(std::string_view name, std::string_view type, bool typed, User& user,
+                                TrackLevel track, const void* frame);
     Status check_get_locked(const ExportEntry* entry, std::string_view name, std::string_view type,
                             bool typed, User& user) UMOD_REQUIRES(mutex);
-    Status acquire_slow(User& user, Module& provider, std::size_t slot);
+    Expected<Acquired> acquire_module(User& user, Module& provider, const void* frame);
     // What a put undoes: a symbol by name (provider null), or a provider's slot.
     struct ReleaseTarget {
         std::string_view symbol;
         Module* provider = nullptr;
         std::size_t slot = 0;
     };
-    Status release(User& user, const ReleaseTarget& target);
-    Status unmatched(User& user, std::string_view provider, std::string_view symbol);
+    Status release(User& user, const ReleaseTarget& target, const void* frame);
+    // What an unmatched put's report shows at the stacks level.
+    struct PutEvidence {
+        const core::StackRecord* put = nullptr;
+        std::vector<core::StackLedger::Release> releases;  // newest first
+    };
+    Status unmatched(User& user, std::string_view provider, std::string_view symbol, const PutEvidence& evidence);
+    HeldReference held(const Acquired& got, Registry& registry) {
+        if (got.use == nullptr) return HeldReference{.address = got.address};
+        return HeldReference{.address = got.address, .counter = &got.use->per_symbol[got.slot],
+                             .recording = &recording, .registry = &registry, .pair = got.use,
+                             .slot = static_cast<std::uint32_t>(got.slot)};
+    }
 
     // ---- load/unload ----------------------------------------------------
 
     Expected<ModuleHandle> load(ModuleImage image);
     Expected<UnloadReport> unload(std::string_view name, UnloadOptions options);
+    // unload() without its refusal: sets `refused` (and the raw stacks of its
+    // holders, to be symbolized once the mutex is released) instead.
+    Expected<UnloadReport> unload_or_refuse(std::string_view name, UnloadOptions options,
+                                            std::optional<ModuleInUse>& refused,
+                                            std::vector<std::vector<RawGroup>>& refused_stacks);
     std::vector<Leak> release_user_uses(Module& module);
     std::vector<Use*> unlink_user_uses_locked(Module& module, std::vector<std::shared_ptr<void>>& garbage)
         UMOD_REQUIRES(mutex);
@@ -264,37 +425,31 @@ struct Registry::Impl {
 // ---------------------------------------------------------------------------
 // References
 
-Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type, bool typed,
-                                    User* who) {
+Expected<Registry::Impl::Acquired> Registry::Impl::get(std::string_view name, std::string_view type,
+                                                     bool typed, User* who, const void* frame) {
     User& user = resolve_user(who);
-    void* address = nullptr;
+    TrackLevel track = level.load(std::memory_order_relaxed);
+    Acquired got;
     std::string provider_name;  // filled only when someone observes gets
     {
         rcu::ReadGuard read;
         const ExportEntry* entry = index.find(name);
         if (entry == nullptr || typed) goto slow;
         Module* provider = entry->owner;
-        if (provider == nullptr) return const_cast<void*>(entry->address);
+        if (provider == nullptr) return Acquired{.address = const_cast<void*>(entry->address)};
         const UseTable* table = user.uses.load(std::memory_order_acquire);
         Use* use = table ? table->find(provider) : nullptr;
         if (use == nullptr) goto slow;
-        // Raise the count first, then check the provider is still Live: an
-        // unload sets Going and then waits for every read section, so either
-        // it sees this reference or this get sees Going and backs off.
-        std::atomic<std::uint64_t>& slot = use->per_symbol[entry->ordinal];
-        slot.fetch_add(1, std::memory_order_seq_cst);
-        if (provider->state.load(std::memory_order_seq_cst) != ModuleState::Live) {
-            slot.fetch_sub(1, std::memory_order_relaxed);
-            goto slow;
-        }
-        address = const_cast<void*>(entry->address);
-        if (get_put_observers.load(std::memory_order_relaxed) == 0) return address;
+        std::size_t slot = slot_for_get(*use, entry->ordinal, track);
+        if (!raise(*use, slot, capture_if_stacks(track, frame))) goto slow;
+        got = {const_cast<void*>(entry->address), use, slot};
+        if (get_put_observers.load(std::memory_order_relaxed) == 0) return got;
         provider_name = provider->name();
     }
     emit(Event{.kind = EventKind::Get, .user = user.name(), .provider = provider_name, .symbol = name});
-    return address;
+    return got;
 slow:
-    return get_slow(name, type, typed, user);
+    return get_slow(name, type, typed, user, track, frame);
 }
 
 Status Registry::Impl::check_get_locked(const ExportEntry* entry, std::string_view name,
@@ -328,32 +483,46 @@ Status Registry::Impl::check_get_locked(const ExportEntry* entry, std::string_vi
     return {};
 }
 
-Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view type, bool typed,
-                                         User& user) {
+Expected<Registry::Impl::Acquired> Registry::Impl::get_slow(std::string_view name, std::string_view type,
+                                                          bool typed, User& user, TrackLevel track,
+                                                          const void* frame) {
     std::vector<std::shared_ptr<void>> garbage;
-    void* address = nullptr;
+    Acquired got;
     Module* provider = nullptr;
     std::string symbol;
+    const core::StackRecord* stack = capture_if_stacks(track, frame);
     {
         std::unique_lock lock(mutex);
         const ExportEntry* entry = index.find(name);
         if (Status ok = check_get_locked(entry, name, type, typed, user); !ok) return ok.error();
-        address = const_cast<void*>(entry->address);
+        got.address = const_cast<void*>(entry->address);
         provider = entry->owner;
-        if (provider == nullptr) return address;  // the host's own exports are not counted
+        if (provider == nullptr) return got;  // the host's own exports are not counted
         Use* use = find_use_locked(user, provider);
         if (use == nullptr) use = &make_use_locked(user, *provider, garbage);
-        use->per_symbol[entry->ordinal].fetch_add(1, std::memory_order_seq_cst);
+        got.use = use;
+        got.slot = slot_for_get(*use, entry->ordinal, track);
+        (void)raise(*use, got.slot, stack);  // Live: checked under the mutex
         symbol = entry->name;
     }
     collect(garbage);
     emit(Event{.kind = EventKind::Get, .user = user.name(), .provider = provider->name(),
                .symbol = symbol});
-    return address;
+    return got;
 }
 
-Status Registry::Impl::acquire_slow(User& user, Module& provider, std::size_t slot) {
+Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Module& provider,
+                                                                const void* frame) {
+    const core::StackRecord* stack = capture_if_stacks(level.load(std::memory_order_relaxed), frame);
+    std::size_t slot = provider.exports.size();  // the "(module)" slot
+    {
+        rcu::ReadGuard read;
+        const UseTable* table = user.uses.load(std::memory_order_acquire);
+        Use* use = table ? table->find(&provider) : nullptr;
+        if (use != nullptr && raise(*use, slot, stack)) return Acquired{nullptr, use, slot};
+    }
     std::vector<std::shared_ptr<void>> garbage;
+    Acquired got;
     {
         std::lock_guard lock(mutex);
         ModuleState state = provider.state.load();
@@ -363,15 +532,20 @@ Status Registry::Impl::acquire_slow(User& user, Module& provider, std::size_t sl
                                         std::string(to_string(state))});
         Use* use = find_use_locked(user, &provider);
         if (use == nullptr) use = &make_use_locked(user, provider, garbage);
-        use->per_symbol[slot].fetch_add(1, std::memory_order_seq_cst);
+        (void)raise(*use, slot, stack);
+        got = {nullptr, use, slot};
     }
     collect(garbage);
-    return {};
+    return got;
 }
 
-Status Registry::Impl::unmatched(User& user, std::string_view provider, std::string_view symbol) {
-    Error error = Error::with<UnmatchedPut>(
-        EINVAL, UnmatchedPut{user.name(), std::string(provider), std::string(symbol)});
+Status Registry::Impl::unmatched(User& user, std::string_view provider, std::string_view symbol,
+                                 const PutEvidence& evidence) {
+    UnmatchedPut report{user.name(), std::string(provider), std::string(symbol), {}, {}};
+    report.put_stack = symbolize(evidence.put);
+    for (const auto& release : evidence.releases)
+        report.recent_releases.push_back({symbolize(release.acquired), symbolize(release.released)});
+    Error error = Error::with<UnmatchedPut>(EINVAL, std::move(report));
     emit(Event{.kind = EventKind::UnmatchedPut, .user = user.name(), .provider = provider,
                .symbol = symbol, .error = &error, .text = error.message()});
     if (options.unmatched_put == UnmatchedPutPolicy::Abort) {
@@ -381,10 +555,13 @@ Status Registry::Impl::unmatched(User& user, std::string_view provider, std::str
     return error;
 }
 
-Status Registry::Impl::release(User& user, const ReleaseTarget& target) {
+Status Registry::Impl::release(User& user, const ReleaseTarget& target, const void* frame) {
+    TrackLevel track = level.load(std::memory_order_relaxed);
+    const core::StackRecord* stack = capture_if_stacks(track, frame);
     std::string provider_name;  // copied out of the read section when needed
-    std::string symbol;
+    std::string symbol(target.symbol);
     bool matched = false;
+    PutEvidence evidence{.put = stack, .releases = {}};
     {
         rcu::ReadGuard read;
         Module* provider = target.provider;
@@ -397,17 +574,64 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target) {
                 slot = entry->ordinal;
             }
         }
-        if (provider == nullptr) return unmatched(user, "", target.symbol);
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        Use* use = table ? table->find(provider) : nullptr;
-        matched = use != nullptr && slot < use->slots && slot_release(use->per_symbol[slot]);
-        if (matched && get_put_observers.load(std::memory_order_relaxed) == 0) return {};
-        provider_name = provider->name();
-        symbol = slot < provider->exports.size() ? provider->exports[slot].name : std::string(kModuleSlot);
+        if (provider != nullptr) {
+            const UseTable* table = user.uses.load(std::memory_order_acquire);
+            Use* use = table ? table->find(provider) : nullptr;
+            matched = use != nullptr && slot < use->slots && lower(*use, slot, track, stack);
+            if (matched && get_put_observers.load(std::memory_order_relaxed) == 0) return {};
+            provider_name = provider->name();
+            symbol = slot < provider->exports.size() ? provider->exports[slot].name : std::string(kModuleSlot);
+            if (!matched && use != nullptr && stack != nullptr) {
+                if (core::StackLedger* ledger = use->ledger.load(std::memory_order_acquire)) {
+                    std::lock_guard lock(ledger->mutex);
+                    for (std::size_t i = 0; i < ledger->filled; ++i) {
+                        const auto& r = ledger->quarantine[(ledger->next + ledger->quarantine.size() - 1 - i) %
+                                                           ledger->quarantine.size()];
+                        if (r.slot == slot || (r.slot == use->untracked_slot() && slot != use->module_slot()))
+                            evidence.releases.push_back(r);
+                    }
+                }
+            }
+        }
     }
-    if (!matched) return unmatched(user, provider_name, symbol);
+    if (!matched) return unmatched(user, provider_name, symbol, evidence);
     emit(Event{.kind = EventKind::Put, .user = user.name(), .provider = provider_name, .symbol = symbol});
     return {};
+}
+
+// Where `use`'s references still held were taken: for each slot, its newest
+// recorded acquisitions (as many as it counts), grouped by stack, and what
+// its count has beyond them (taken while stacks were not recorded).
+std::vector<Registry::Impl::RawGroup> Registry::Impl::acquisitions_of(const Use& use) {
+    std::vector<RawGroup> groups;
+    core::StackLedger* ledger = use.ledger.load(std::memory_order_acquire);
+    if (ledger == nullptr) return groups;
+    std::lock_guard lock(ledger->mutex);
+    for (std::size_t slot = 0; slot < use.slots; ++slot) {
+        std::uint64_t count = use.per_symbol[slot].load(std::memory_order_relaxed);
+        if (count == 0) continue;
+        const auto& recorded = ledger->outstanding[slot];
+        std::size_t taken = std::min<std::size_t>(recorded.size(), count);
+        std::vector<RawGroup> of_slot;
+        for (std::size_t i = recorded.size() - taken; i < recorded.size(); ++i) {
+            auto it = std::find_if(of_slot.begin(), of_slot.end(),
+                                   [&](const RawGroup& g) { return g.stack == recorded[i]; });
+            if (it == of_slot.end())
+                of_slot.push_back({std::string(slot_name(use, slot)), 1, recorded[i]});
+            else
+                ++it->count;
+        }
+        if (count > taken) of_slot.push_back({std::string(slot_name(use, slot)), count - taken, nullptr});
+        groups.insert(groups.end(), of_slot.begin(), of_slot.end());
+    }
+    std::stable_sort(groups.begin(), groups.end(),
+                     [](const RawGroup& a, const RawGroup& b) { return a.count > b.count; });
+    return groups;
+}
+
+void Registry::Impl::attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw) {
+    for (const RawGroup& group : raw)
+        holder.acquired.push_back({group.symbol, group.count, symbolize(group.stack)});
 }
 
 // ---------------------------------------------------------------------------
@@ -656,6 +880,8 @@ std::vector<Leak> Registry::Impl::leaks_of(Module& module, const std::vector<Use
         HolderCounts counts = holder_counts(*use);
         if (counts.dynamic > 0) {
             counts.static_uses = 0;
+            // Symbolized now: the leaking module's code is still mapped.
+            attach_acquisitions(counts, acquisitions_of(*use));
             leaks.push_back(Leak{module.name(), use->provider->name(), counts});
         }
         zero_counts(*use);
@@ -668,8 +894,22 @@ std::vector<Leak> Registry::Impl::leaks_of(Module& module, const std::vector<Use
 // Unload
 
 Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptions options_) {
+    std::optional<ModuleInUse> refused;
+    std::vector<std::vector<RawGroup>> refused_stacks;
+    auto report = unload_or_refuse(name, options_, refused, refused_stacks);
+    if (!refused) return report;
+    // Symbolized outside the registry mutex (see core/symbolize.h).
+    for (std::size_t i = 0; i < refused->holders.size(); ++i)
+        attach_acquisitions(refused->holders[i], refused_stacks[i]);
+    return Error::with<ModuleInUse>(EWOULDBLOCK, std::move(*refused));
+}
+
+Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, UnloadOptions options_,
+                                                        std::optional<ModuleInUse>& refused,
+                                                        std::vector<std::vector<RawGroup>>& refused_stacks) {
     std::shared_ptr<Module> module;
     UnloadReport report;
+    std::vector<std::vector<RawGroup>> forced_stacks;
     {
         std::unique_lock lock(mutex);
         Module* mod = find_locked(name);
@@ -680,11 +920,18 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
         if (state != ModuleState::Live)
             return Error::with<ModuleBusy>(
                 EBUSY, ModuleBusy{mod->name(), "it is " + std::string(to_string(state))});
-        auto holders_of = [&] {
+        auto holders_of = [&](std::vector<std::vector<RawGroup>>& stacks) {
             std::vector<HolderCounts> out;
-            for (const Use* use : mod->users_of_me)
-                if (is_active(*use)) out.push_back(holder_counts(*use));
+            for (const Use* use : mod->users_of_me) {
+                if (!is_active(*use)) continue;
+                out.push_back(holder_counts(*use));
+                stacks.push_back(acquisitions_of(*use));
+            }
             return out;
+        };
+        auto refuse = [&](bool waited) {
+            refused = ModuleInUse{mod->name(), holders_of(refused_stacks), waited};
+            return Error(EWOULDBLOCK, "refused");  // replaced by unload()
         };
         auto has_references = [&] {
             return std::any_of(mod->users_of_me.begin(), mod->users_of_me.end(),
@@ -692,8 +939,7 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
         };
         bool has_static_users = std::any_of(mod->users_of_me.begin(), mod->users_of_me.end(),
                                             [](const Use* u) { return u->static_use; });
-        if (has_static_users)
-            return Error::with<ModuleInUse>(EWOULDBLOCK, ModuleInUse{mod->name(), holders_of(), false});
+        if (has_static_users) return refuse(false);
         if (mod->init && !mod->exit && options_.mode != UnloadMode::Force)
             return Error::with<ModuleBusy>(
                 EBUSY, ModuleBusy{mod->name(), "it has an init function but no exit function"});
@@ -718,19 +964,20 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
                 lock.unlock();
                 rcu::synchronize();
                 lock.lock();
-                report.forced = holders_of();
+                report.forced = holders_of(forced_stacks);
                 if (!report.forced.empty()) taints = "F";
                 break;
             }
             if (options_.wait.count() == 0 || std::chrono::steady_clock::now() >= deadline)
-                return Error::with<ModuleInUse>(
-                    EWOULDBLOCK, ModuleInUse{mod->name(), holders_of(), options_.wait.count() != 0});
+                return refuse(options_.wait.count() != 0);
             // Puts take no lock, so poll: a short sleep per round.
             state_changed.wait_for(lock, std::chrono::milliseconds(1));
         }
     }
     state_changed.notify_all();
     Module& mod = *module;
+    // The holders' code is still mapped: symbolize where they took their references.
+    for (std::size_t i = 0; i < report.forced.size(); ++i) attach_acquisitions(report.forced[i], forced_stacks[i]);
 
     if (mod.exit) mod.exit();
 
@@ -768,7 +1015,25 @@ Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptio
 // ---------------------------------------------------------------------------
 // Registry
 
-Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(options)) {}
+namespace {
+
+// The level a registry starts at: the options', else $UMOD_TRACK's, else Counts.
+TrackLevel initial_track_level(const RegistryOptions& options) {
+    if (options.track) return *options.track;
+    const char* text = std::getenv("UMOD_TRACK");
+    if (text == nullptr || *text == '\0') return TrackLevel::Counts;
+    auto level = parse_track_level(text);
+    if (level) return *level;
+    std::fprintf(stderr, "umod: %s; tracking counts\n", level.error().message().c_str());
+    return TrackLevel::Counts;
+}
+
+}  // namespace
+
+Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(options)) {
+    impl_->level.store(initial_track_level(options));
+    impl_->update_recording();
+}
 
 Registry::~Registry() {
     // Users before providers: always unload a module nobody links to.
@@ -850,19 +1115,29 @@ User* Registry::holder(std::string_view name) {
     return it->second.get();
 }
 
-Expected<void*> Registry::symbol_get(std::string_view name, User* user) {
-    return impl_->get(name, {}, false, user);
+// Each entry point below records, at the stacks level, the stack above its
+// own frame unless told where the caller's begins.
+#define UMOD_CALLER_FRAME(given) ((given) != nullptr ? (given) : __builtin_frame_address(0))
+
+Expected<void*> Registry::symbol_get(std::string_view name, User* user, const void* caller_frame) {
+    auto got = impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame));
+    if (!got) return got.error();
+    return got->address;
 }
 
-Expected<void*> Registry::symbol_get_typed(std::string_view name, std::string_view type, User* user) {
-    return impl_->get(name, type, true, user);
+Expected<void*> Registry::symbol_get_typed(std::string_view name, std::string_view type, User* user,
+                                           const void* caller_frame) {
+    auto got = impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame));
+    if (!got) return got.error();
+    return got->address;
 }
 
-Status Registry::symbol_put(std::string_view name, User* user) {
-    return impl_->release(impl_->resolve_user(user), {.symbol = name});
+Status Registry::symbol_put(std::string_view name, User* user, const void* caller_frame) {
+    return impl_->release(impl_->resolve_user(user), {.symbol = name}, UMOD_CALLER_FRAME(caller_frame));
 }
 
-Status Registry::symbol_put_addr(const void* address, User* user) {
+Status Registry::symbol_put_addr(const void* address, User* user, const void* caller_frame) {
+    const void* frame = UMOD_CALLER_FRAME(caller_frame);
     User& who = impl_->resolve_user(user);
     Module* provider = nullptr;
     std::string symbol;
@@ -887,7 +1162,7 @@ Status Registry::symbol_put_addr(const void* address, User* user) {
         return Error::with<NotAnExportAddress>(EFAULT, NotAnExportAddress{address});
     // Resolved under the lock; the pair (if any) keeps the provider alive, and
     // an unload racing with this put makes it unmatched, as it should.
-    return impl_->release(who, {.symbol = symbol});
+    return impl_->release(who, {.symbol = symbol}, frame);
 }
 
 namespace {
@@ -930,70 +1205,158 @@ void Registry::remember(SymbolCache& cache, std::string_view name, User& who) {
     if (use != nullptr) fill_cache(cache, this, generation, entry, use);
 }
 
-void* Registry::symbol_get_cached(std::string_view name, SymbolCache& cache, User* user) {
+// The cached paths serve the counts and off levels without observers; the
+// stacks level and observed gets take the plain path.
+void* Registry::symbol_get_cached(std::string_view name, SymbolCache& cache, User* user, const void* caller_frame) {
     Impl& impl = *impl_;
+    const void* frame = UMOD_CALLER_FRAME(caller_frame);
     User& who = impl.resolve_user(user);
-    if (impl.get_put_observers.load(std::memory_order_relaxed) == 0) {
-        rcu::ReadGuard read;
-        ExportEntry* entry = nullptr;
-        Use* use = nullptr;
-        if (read_cache(cache, this, impl.generation.load(std::memory_order_seq_cst), entry, use)) {
-            std::atomic<std::uint64_t>& slot = use->per_symbol[entry->ordinal];
-            slot.fetch_add(1, std::memory_order_seq_cst);  // then check Live: see Impl::get
-            if (entry->owner->state.load(std::memory_order_seq_cst) == ModuleState::Live)
-                return const_cast<void*>(entry->address);
-            slot.fetch_sub(1, std::memory_order_relaxed);
-        }
-    }
-    auto got = impl.get(name, {}, false, user);
-    if (!got) return nullptr;
-    remember(cache, name, who);
-    return *got;
-}
-
-bool Registry::symbol_put_cached(std::string_view name, SymbolCache& cache, User* user) {
-    Impl& impl = *impl_;
-    if (impl.get_put_observers.load(std::memory_order_relaxed) == 0) {
+    TrackLevel track = impl.level.load(std::memory_order_relaxed);
+    if (!impl.recording.load(std::memory_order_relaxed)) {
         rcu::ReadGuard read;
         ExportEntry* entry = nullptr;
         Use* use = nullptr;
         if (read_cache(cache, this, impl.generation.load(std::memory_order_seq_cst), entry, use) &&
-            slot_release(use->per_symbol[entry->ordinal]))
+            impl.raise(*use, slot_for_get(*use, entry->ordinal, track), nullptr))
+            return const_cast<void*>(entry->address);
+    }
+    auto got = impl.get(name, {}, false, user, frame);
+    if (!got) return nullptr;
+    remember(cache, name, who);
+    return got->address;
+}
+
+bool Registry::symbol_put_cached(std::string_view name, SymbolCache& cache, User* user, const void* caller_frame) {
+    Impl& impl = *impl_;
+    const void* frame = UMOD_CALLER_FRAME(caller_frame);
+    TrackLevel track = impl.level.load(std::memory_order_relaxed);
+    if (!impl.recording.load(std::memory_order_relaxed)) {
+        rcu::ReadGuard read;
+        ExportEntry* entry = nullptr;
+        Use* use = nullptr;
+        if (read_cache(cache, this, impl.generation.load(std::memory_order_seq_cst), entry, use) &&
+            impl.lower(*use, entry->ordinal, track, nullptr))
             return true;
     }
-    if (!symbol_put(name, user)) return false;
-    remember(cache, name, impl.resolve_user(user));
+    User& who = impl.resolve_user(user);
+    if (!impl.release(who, {.symbol = name}, frame)) return false;
+    remember(cache, name, who);
     return true;
 }
 
-Status Registry::try_module_get(Module* provider, User* user) {
-    User& who = impl_->resolve_user(user);
-    std::size_t slot = provider->exports.size();
+Status Registry::try_module_get(Module* provider, User* user, const void* caller_frame) {
+    auto got = impl_->acquire_module(impl_->resolve_user(user), *provider, UMOD_CALLER_FRAME(caller_frame));
+    if (!got) return got.error();
+    return {};
+}
+
+Status Registry::module_put(Module* provider, User* user, const void* caller_frame) {
+    return impl_->release(impl_->resolve_user(user),
+                          {.symbol = kModuleSlot, .provider = provider, .slot = provider->exports.size()},
+                          UMOD_CALLER_FRAME(caller_frame));
+}
+
+Expected<HeldReference> Registry::acquire(std::string_view name, User* user, const void* caller_frame) {
+    auto got = impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame));
+    if (!got) return got.error();
+    return impl_->held(*got, *this);
+}
+
+Expected<HeldReference> Registry::acquire_typed(std::string_view name, std::string_view type, User* user,
+                                                const void* caller_frame) {
+    auto got = impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame));
+    if (!got) return got.error();
+    return impl_->held(*got, *this);
+}
+
+Expected<HeldReference> Registry::acquire_module(Module* provider, User* user, const void* caller_frame) {
+    auto got = impl_->acquire_module(impl_->resolve_user(user), *provider, UMOD_CALLER_FRAME(caller_frame));
+    if (!got) return got.error();
+    return impl_->held(*got, *this);
+}
+
+// A held reference keeps its provider from unloading (short of force), so its
+// pair is alive and needs no Live check; after a forced unload the pair is a
+// zombie whose counts nobody reads.
+void Registry::duplicate_recorded(const HeldReference& held) {
+    Impl& impl = *held.registry->impl_;
+    Use& use = *static_cast<Use*>(held.pair);
+    const core::StackRecord* stack =
+        impl.capture_if_stacks(impl.level.load(std::memory_order_relaxed), __builtin_frame_address(0));
     {
-        rcu::ReadGuard read;
-        const UseTable* table = who.uses.load(std::memory_order_acquire);
-        Use* use = table ? table->find(provider) : nullptr;
-        if (use != nullptr) {
-            use->per_symbol[slot].fetch_add(1, std::memory_order_seq_cst);  // see Impl::get
-            if (provider->state.load(std::memory_order_seq_cst) == ModuleState::Live) return {};
-            use->per_symbol[slot].fetch_sub(1, std::memory_order_relaxed);
+        std::unique_lock<std::mutex> record;
+        if (stack != nullptr) record = std::unique_lock(impl.ledger_of(use).mutex);
+        held.counter->fetch_add(1, std::memory_order_relaxed);
+        if (stack != nullptr) use.ledger.load(std::memory_order_relaxed)->outstanding[held.slot].push_back(stack);
+    }
+    if (impl.get_put_observers.load(std::memory_order_relaxed) != 0)
+        impl.emit(Event{.kind = EventKind::Get, .user = use.user->name(), .provider = use.provider->name(),
+                        .symbol = slot_name(use, held.slot)});
+}
+
+void Registry::release_recorded(const HeldReference& held) {
+    Impl& impl = *held.registry->impl_;
+    Use& use = *static_cast<Use*>(held.pair);
+    const core::StackRecord* stack =
+        impl.capture_if_stacks(impl.level.load(std::memory_order_relaxed), __builtin_frame_address(0));
+    {
+        std::unique_lock<std::mutex> record;
+        core::StackLedger* ledger = stack != nullptr ? &impl.ledger_of(use) : nullptr;
+        if (ledger != nullptr) record = std::unique_lock(ledger->mutex);
+        held.counter->fetch_sub(1, std::memory_order_release);
+        if (ledger != nullptr) {
+            auto& outstanding = ledger->outstanding[held.slot];
+            const core::StackRecord* acquired = nullptr;
+            if (!outstanding.empty()) {
+                acquired = outstanding.back();
+                outstanding.pop_back();
+            }
+            ledger->remember({held.slot, acquired, stack});
         }
     }
-    return impl_->acquire_slow(who, *provider, slot);
+    if (impl.get_put_observers.load(std::memory_order_relaxed) != 0)
+        impl.emit(Event{.kind = EventKind::Put, .user = use.user->name(), .provider = use.provider->name(),
+                        .symbol = slot_name(use, held.slot)});
 }
 
-Status Registry::module_put(Module* provider, User* user) {
-    return impl_->release(impl_->resolve_user(user),
-                          {.symbol = kModuleSlot, .provider = provider, .slot = provider->exports.size()});
+void Registry::set_tracking(TrackLevel next) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        TrackLevel previous = impl_->level.exchange(next);
+        if (previous == TrackLevel::Stacks && next != TrackLevel::Stacks) {
+            // Puts below the stacks level do not keep the records: drop them
+            // now rather than report stale ones later. Counts stay.
+            auto forget = [](User& user) {
+                for (const auto& use : user.owned_uses)
+                    if (core::StackLedger* ledger = use->ledger.load(std::memory_order_acquire)) {
+                        std::lock_guard record(ledger->mutex);
+                        for (auto& slot : ledger->outstanding) slot.clear();
+                    }
+            };
+            for (const auto& m : impl_->modules) forget(*m);
+            for (const auto& [name, holder] : impl_->holders) forget(*holder);
+            forget(impl_->anonymous);
+        }
+    }
+    impl_->update_recording();
 }
+
+TrackLevel Registry::tracking() const { return impl_->level.load(std::memory_order_relaxed); }
 
 Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) const {
-    std::lock_guard lock(impl_->mutex);
-    Module* mod = impl_->find_locked(name);
-    if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
     std::vector<HolderCounts> out;
-    for (const Use* use : mod->users_of_me)
-        if (is_active(*use)) out.push_back(holder_counts(*use));
+    std::vector<std::vector<Impl::RawGroup>> stacks;
+    {
+        std::lock_guard lock(impl_->mutex);
+        Module* mod = impl_->find_locked(name);
+        if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
+        for (const Use* use : mod->users_of_me) {
+            if (!is_active(*use)) continue;
+            out.push_back(holder_counts(*use));
+            stacks.push_back(Impl::acquisitions_of(*use));
+        }
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) impl_->attach_acquisitions(out[i], stacks[i]);
     return out;
 }
 
@@ -1032,6 +1395,7 @@ void Registry::subscribe(Observer& observer, ObserveGetPut get_put) {
     impl_->observers.emplace_back(&observer, get_put);
     impl_->any_observers.fetch_add(1);
     if (get_put == ObserveGetPut::Yes) impl_->get_put_observers.fetch_add(1);
+    impl_->update_recording();
 }
 
 void Registry::unsubscribe(Observer& observer) {
@@ -1045,6 +1409,7 @@ void Registry::unsubscribe(Observer& observer) {
             ++it;
         }
     }
+    impl_->update_recording();
 }
 
 }  // namespace umod

@@ -1,0 +1,233 @@
+#include "core/symbolize.h"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <elfutils/libdwfl.h>
+#include <link.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+
+#include "elf/elf_file.h"
+#include "elf/mapped_file.h"
+
+namespace umod::core {
+
+struct Symbolizer::ObjectSymbols {
+    struct Function {
+        std::uint64_t start = 0;
+        std::uint64_t size = 0;
+        std::string name;
+    };
+    struct stat identity {};
+    std::vector<Function> functions;  // sorted by start
+
+    // The function whose range holds `vaddr`, or nullptr.
+    const Function* find(std::uint64_t vaddr) const {
+        auto it = std::upper_bound(functions.begin(), functions.end(), vaddr,
+                                   [](std::uint64_t a, const Function& f) { return a < f.start; });
+        if (it == functions.begin()) return nullptr;
+        --it;
+        return vaddr < it->start + it->size ? &*it : nullptr;
+    }
+};
+
+namespace {
+
+bool same_file(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+std::string demangle(std::string_view name) {
+    if (!name.starts_with("_Z")) return std::string(name);
+    std::string mangled(name);
+    int status = 0;
+    char* plain = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
+    if (plain == nullptr) return mangled;
+    std::string out(plain);
+    std::free(plain);
+    return out;
+}
+
+// The main program's load bias and path: dladdr names it by argv[0], or not at all.
+struct MainProgram {
+    std::uintptr_t bias = 0;
+    std::string path;
+};
+
+const MainProgram& main_program() {
+    static const MainProgram program = [] {
+        MainProgram p;
+        dl_iterate_phdr(
+            [](dl_phdr_info* info, std::size_t, void* data) {
+                static_cast<MainProgram*>(data)->bias = info->dlpi_addr;
+                return 1;  // the first object is the program
+            },
+            &p);
+        char buffer[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+        if (n > 0) p.path.assign(buffer, static_cast<std::size_t>(n));
+        return p;
+    }();
+    return program;
+}
+
+std::string base_name(std::string_view path) {
+    std::size_t slash = path.rfind('/');
+    return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+// libdw, opened on the first report that needs source lines, with its own
+// symbol scope: linked into the process, its dependencies (zlib's crc32...)
+// would come first in the global scope and shadow module exports.
+struct LibDw {
+    void* handle = nullptr;
+    decltype(&dwfl_begin) begin = nullptr;
+    decltype(&dwfl_report_begin) report_begin = nullptr;
+    decltype(&dwfl_linux_proc_report) proc_report = nullptr;
+    decltype(&dwfl_report_end) report_end = nullptr;
+    decltype(&dwfl_addrmodule) addrmodule = nullptr;
+    decltype(&dwfl_module_getsrc) module_getsrc = nullptr;
+    decltype(&dwfl_lineinfo) lineinfo = nullptr;
+    decltype(&dwfl_end) end = nullptr;
+    Dwfl_Callbacks callbacks{};
+    char* debuginfo_path = nullptr;
+
+    template <class F>
+    bool bind(F& f, const char* name) {
+        f = reinterpret_cast<F>(dlsym(handle, name));
+        return f != nullptr;
+    }
+
+    // Null when libdw is not installed: reports then go without file:line.
+    static const LibDw* get() {
+        static const LibDw* instance = [] {
+            static LibDw dw;
+            dw.handle = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+            if (dw.handle == nullptr) return static_cast<const LibDw*>(nullptr);
+            bool ok = dw.bind(dw.begin, "dwfl_begin") && dw.bind(dw.report_begin, "dwfl_report_begin") &&
+                      dw.bind(dw.proc_report, "dwfl_linux_proc_report") &&
+                      dw.bind(dw.report_end, "dwfl_report_end") && dw.bind(dw.addrmodule, "dwfl_addrmodule") &&
+                      dw.bind(dw.module_getsrc, "dwfl_module_getsrc") && dw.bind(dw.lineinfo, "dwfl_lineinfo") &&
+                      dw.bind(dw.end, "dwfl_end") &&
+                      dw.bind(dw.callbacks.find_elf, "dwfl_linux_proc_find_elf") &&
+                      dw.bind(dw.callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
+            dw.callbacks.debuginfo_path = &dw.debuginfo_path;
+            return ok ? static_cast<const LibDw*>(&dw) : nullptr;
+        }();
+        return instance;
+    }
+};
+
+// Source lines for the addresses, through libdw over the process's mappings.
+class LineTables {
+public:
+    LineTables() : dw_(LibDw::get()) {
+        if (dw_ == nullptr) return;
+        dwfl_ = dw_->begin(&dw_->callbacks);
+        if (dwfl_ == nullptr) return;
+        dw_->report_begin(dwfl_);
+        if (dw_->proc_report(dwfl_, getpid()) != 0) {
+            dw_->end(dwfl_);
+            dwfl_ = nullptr;
+            return;
+        }
+        dw_->report_end(dwfl_, nullptr, nullptr);
+    }
+    ~LineTables() {
+        if (dwfl_) dw_->end(dwfl_);
+    }
+    LineTables(const LineTables&) = delete;
+    LineTables& operator=(const LineTables&) = delete;
+
+    void fill(std::uintptr_t address, StackFrame& frame) {
+        if (dwfl_ == nullptr) return;
+        Dwfl_Module* module = dw_->addrmodule(dwfl_, address);
+        Dwfl_Line* line = module ? dw_->module_getsrc(module, address) : nullptr;
+        int number = 0;
+        const char* file = line ? dw_->lineinfo(line, nullptr, &number, nullptr, nullptr, nullptr) : nullptr;
+        if (file == nullptr || number <= 0) return;
+        frame.file = file;
+        frame.line = static_cast<unsigned>(number);
+    }
+
+private:
+    const LibDw* dw_;
+    Dwfl* dwfl_ = nullptr;
+};
+
+}  // namespace
+
+Symbolizer::Symbolizer() = default;
+Symbolizer::~Symbolizer() = default;
+
+std::shared_ptr<const Symbolizer::ObjectSymbols> Symbolizer::symbols_of(const std::string& path) {
+    struct stat identity {};
+    if (stat(path.c_str(), &identity) != 0) return nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = objects_.find(path);
+        if (it != objects_.end() && same_file(it->second->identity, identity)) return it->second;
+    }
+    auto symbols = std::make_shared<ObjectSymbols>();
+    symbols->identity = identity;
+    if (auto file = elf::MappedFile::open(path)) {
+        if (auto elf = elf::ElfFile::parse(file->bytes())) {
+            const elf::Section* table = elf->section(".symtab");
+            if (table == nullptr) table = elf->section(".dynsym");
+            auto entries = table ? elf->symbols(*table) : Expected<std::vector<elf::Symbol>>(std::vector<elf::Symbol>{});
+            if (entries) {
+                for (const elf::Symbol& s : *entries)
+                    if ((s.type == STT_FUNC || s.type == STT_GNU_IFUNC) && s.shndx != SHN_UNDEF && s.size != 0)
+                        symbols->functions.push_back({s.value, s.size, demangle(s.name)});
+                std::sort(symbols->functions.begin(), symbols->functions.end(),
+                          [](const auto& a, const auto& b) { return a.start < b.start; });
+            }
+        }
+    }
+    std::lock_guard lock(mutex_);
+    objects_[path] = symbols;
+    return symbols;
+}
+
+StackTrace Symbolizer::symbolize(std::span<const std::uintptr_t> addresses) {
+    StackTrace trace;
+    trace.reserve(addresses.size());
+    LineTables lines;
+    for (std::uintptr_t address : addresses) {
+        StackFrame frame;
+        frame.address = address;
+        // A return address may be just past a call that ends its function:
+        // look up the call instruction itself.
+        std::uintptr_t call = address - 1;
+        Dl_info info{};
+        if (dladdr(reinterpret_cast<void*>(call), &info) != 0 && info.dli_fbase != nullptr) {
+            auto base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+            const MainProgram& program = main_program();
+            std::string path = info.dli_fname ? info.dli_fname : "";
+            if (base == program.bias || path.empty()) path = program.path;
+            frame.object = base_name(path);
+            frame.offset = address - base;
+            if (auto symbols = symbols_of(path)) {
+                if (const auto* function = symbols->find(call - base)) {
+                    frame.function = function->name;
+                    frame.offset = address - base - function->start;
+                }
+            }
+            if (frame.function.empty() && info.dli_sname != nullptr && info.dli_saddr != nullptr) {
+                frame.function = demangle(info.dli_sname);
+                frame.offset = address - reinterpret_cast<std::uintptr_t>(info.dli_saddr);
+            }
+        }
+        lines.fill(call, frame);
+        trace.push_back(std::move(frame));
+    }
+    return trace;
+}
+
+}  // namespace umod::core

@@ -24,6 +24,12 @@ std::string holders(const RegistrySnapshot& snapshot, std::string_view module);
 // The whole graph as JSON (modules, exports, uses with counts, holders).
 std::string json(const RegistrySnapshot& snapshot);
 
+// Reports as JSON objects, for tools and logs: an error with its code,
+// message and, for an unmatched put or a refused unload, its structured
+// payload with the recorded stacks; a leak with its acquisition groups.
+std::string json(const Error& error);
+std::string json(const Leak& leak);
+
 // The graph in Graphviz DOT: solid edges for static uses, dashed for dynamic
 // references, labelled with counts.
 std::string dot(const RegistrySnapshot& snapshot);

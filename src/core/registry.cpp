@@ -365,7 +365,7 @@ struct Registry::Impl {
         std::uint64_t count = 0;
         const core::StackRecord* stack = nullptr;
     };
-    static std::vector<RawGroup> acquisitions_of(const Use& use);
+    std::vector<RawGroup> acquisitions_of(const Use& use) const;
     void attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw);
     StackTrace symbolize(const core::StackRecord* stack) {
         return stack ? symbolizer.symbolize(stack->frames) : StackTrace{};
@@ -602,10 +602,11 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target, const vo
 // Where `use`'s references still held were taken: for each slot, its newest
 // recorded acquisitions (as many as it counts), grouped by stack, and what
 // its count has beyond them (taken while stacks were not recorded).
-std::vector<Registry::Impl::RawGroup> Registry::Impl::acquisitions_of(const Use& use) {
+// Nothing below the stacks level.
+std::vector<Registry::Impl::RawGroup> Registry::Impl::acquisitions_of(const Use& use) const {
     std::vector<RawGroup> groups;
     core::StackLedger* ledger = use.ledger.load(std::memory_order_acquire);
-    if (ledger == nullptr) return groups;
+    if (ledger == nullptr || level.load(std::memory_order_relaxed) != TrackLevel::Stacks) return groups;
     std::lock_guard lock(ledger->mutex);
     for (std::size_t slot = 0; slot < use.slots; ++slot) {
         std::uint64_t count = use.per_symbol[slot].load(std::memory_order_relaxed);
@@ -1353,7 +1354,7 @@ Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) con
         for (const Use* use : mod->users_of_me) {
             if (!is_active(*use)) continue;
             out.push_back(holder_counts(*use));
-            stacks.push_back(Impl::acquisitions_of(*use));
+            stacks.push_back(impl_->acquisitions_of(*use));
         }
     }
     for (std::size_t i = 0; i < out.size(); ++i) impl_->attach_acquisitions(out[i], stacks[i]);

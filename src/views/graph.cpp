@@ -1,6 +1,8 @@
 // Holders text, JSON and DOT views of the use graph.
 #include <umod/views.h>
 
+#include <cstring>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -18,7 +20,62 @@ std::string_view license_name(ExportLicense license) {
     return license == ExportLicense::GplOnly ? "gpl" : "any";
 }
 
+nlohmann::json frame_json(const StackFrame& f) {
+    nlohmann::json j = {{"address", f.address}, {"object", f.object}, {"function", f.function},
+                        {"offset", f.offset}, {"text", describe_frame(f)}};
+    if (!f.file.empty()) {
+        j["file"] = f.file;
+        j["line"] = f.line;
+    }
+    return j;
+}
+
+nlohmann::json stack_json(const StackTrace& stack) {
+    nlohmann::json frames = nlohmann::json::array();
+    for (const StackFrame& f : stack) frames.push_back(frame_json(f));
+    return frames;
+}
+
+nlohmann::json holder_json(const HolderCounts& h) {
+    nlohmann::json symbols = nlohmann::json::object();
+    for (const auto& s : h.symbols) symbols[s.name] = s.count;
+    nlohmann::json j = {{"user", h.user}, {"kind", h.kind}, {"static", h.static_uses},
+                        {"dynamic", h.dynamic}, {"symbols", symbols}};
+    if (!h.acquired.empty()) {
+        nlohmann::json groups = nlohmann::json::array();
+        for (const StackGroup& g : h.acquired)
+            groups.push_back({{"symbol", g.symbol}, {"count", g.count}, {"stack", stack_json(g.stack)}});
+        j["acquired"] = groups;
+    }
+    return j;
+}
+
 }  // namespace
+
+std::string json(const Error& error) {
+    const char* name = strerrorname_np(error.code());
+    nlohmann::json j = {{"code", error.code()}, {"errno", name ? name : ""}, {"message", error.message()}};
+    if (const auto* put = error.detail<UnmatchedPut>()) {
+        nlohmann::json releases = nlohmann::json::array();
+        for (const auto& r : put->recent_releases)
+            releases.push_back({{"acquired", stack_json(r.acquired)}, {"released", stack_json(r.released)}});
+        j["unmatched_put"] = {{"user", put->user}, {"provider", put->provider}, {"symbol", put->symbol},
+                              {"put_stack", stack_json(put->put_stack)}, {"recent_releases", releases}};
+    }
+    if (const auto* in_use = error.detail<ModuleInUse>()) {
+        nlohmann::json holders = nlohmann::json::array();
+        for (const HolderCounts& h : in_use->holders) holders.push_back(holder_json(h));
+        j["module_in_use"] = {{"module", in_use->module}, {"waited", in_use->waited}, {"holders", holders}};
+    }
+    return j.dump(2) + "\n";
+}
+
+std::string json(const Leak& leak) {
+    nlohmann::json j = {{"leak", {{"user", leak.user}, {"provider", leak.provider},
+                                  {"references", holder_json(leak.references)}}},
+                        {"message", describe_leak(leak)}};
+    return j.dump(2) + "\n";
+}
 
 std::string holders(const RegistrySnapshot& snapshot, std::string_view module) {
     const ModuleSnapshot* m = find(snapshot, module);
@@ -43,12 +100,7 @@ std::string json(const RegistrySnapshot& snapshot) {
         for (const auto& e : m.exports)
             exports.push_back({{"name", e.name}, {"license", license_name(e.license)}, {"namespace", e.ns}});
         json holders = json::array();
-        for (const HolderCounts& h : m.holders) {
-            json symbols = json::object();
-            for (const auto& s : h.symbols) symbols[s.name] = s.count;
-            holders.push_back({{"user", h.user}, {"kind", h.kind}, {"static", h.static_uses},
-                               {"dynamic", h.dynamic}, {"symbols", symbols}});
-        }
+        for (const HolderCounts& h : m.holders) holders.push_back(holder_json(h));
         modules.push_back({{"name", m.name},
                            {"state", to_string(m.state)},
                            {"size", m.size},

@@ -253,7 +253,8 @@ struct HeldReference {
     const std::atomic<bool>* recording = nullptr;   // the registry's "record each reference" switch
     Registry* registry = nullptr;
     void* pair = nullptr;                           // the (user, provider) pair; opaque
-    std::uint32_t slot = 0;
+    std::uint32_t slot = 0;                         // the counter's
+    std::uint32_t symbol_slot = 0;                  // the symbol's own counter (may differ at the off level)
 };
 
 // A call site's memory of its last lookup, for <umod/module.h>'s symbol_get
@@ -354,10 +355,16 @@ public:
     }
     static void release(const HeldReference& held) {
         if (held.counter == nullptr) return;
-        if (!held.recording->load(std::memory_order_relaxed))
-            held.counter->fetch_sub(1, std::memory_order_release);
-        else
-            release_recorded(held);
+        if (!held.recording->load(std::memory_order_relaxed)) {
+            std::uint64_t count = held.counter->load(std::memory_order_relaxed);
+            while (count != 0)
+                if (held.counter->compare_exchange_weak(count, count - 1, std::memory_order_release,
+                                                        std::memory_order_relaxed))
+                    return;
+        }
+        // Recording, or a plain put at another level took this counter's
+        // reference: the pair's other counter has it.
+        release_recorded(held);
     }
     // Their slow paths (stacks level, or Get/Put observers); the recorded
     // stack starts at their caller.

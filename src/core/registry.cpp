@@ -378,7 +378,8 @@ struct Registry::Impl {
     struct Acquired {
         void* address = nullptr;
         Use* use = nullptr;
-        std::size_t slot = 0;
+        std::size_t slot = 0;         // the counter raised
+        std::size_t symbol_slot = 0;  // the symbol's own (the off level raises the pair's)
     };
     Expected<Acquired> get(std::string_view name, std::string_view type, bool typed, User* who,
                            const void* frame);
@@ -404,7 +405,8 @@ struct Registry::Impl {
         if (got.use == nullptr) return HeldReference{.address = got.address};
         return HeldReference{.address = got.address, .counter = &got.use->per_symbol[got.slot],
                              .recording = &recording, .registry = &registry, .pair = got.use,
-                             .slot = static_cast<std::uint32_t>(got.slot)};
+                             .slot = static_cast<std::uint32_t>(got.slot),
+                             .symbol_slot = static_cast<std::uint32_t>(got.symbol_slot)};
     }
 
     // ---- load/unload ----------------------------------------------------
@@ -442,7 +444,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::get(std::string_view name, st
         if (use == nullptr) goto slow;
         std::size_t slot = slot_for_get(*use, entry->ordinal, track);
         if (!raise(*use, slot, capture_if_stacks(track, frame))) goto slow;
-        got = {const_cast<void*>(entry->address), use, slot};
+        got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
         if (get_put_observers.load(std::memory_order_relaxed) == 0) return got;
         provider_name = provider->name();
     }
@@ -502,6 +504,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::get_slow(std::string_view nam
         if (use == nullptr) use = &make_use_locked(user, *provider, garbage);
         got.use = use;
         got.slot = slot_for_get(*use, entry->ordinal, track);
+        got.symbol_slot = entry->ordinal;
         (void)raise(*use, got.slot, stack);  // Live: checked under the mutex
         symbol = entry->name;
     }
@@ -519,7 +522,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Mo
         rcu::ReadGuard read;
         const UseTable* table = user.uses.load(std::memory_order_acquire);
         Use* use = table ? table->find(&provider) : nullptr;
-        if (use != nullptr && raise(*use, slot, stack)) return Acquired{nullptr, use, slot};
+        if (use != nullptr && raise(*use, slot, stack)) return Acquired{nullptr, use, slot, slot};
     }
     std::vector<std::shared_ptr<void>> garbage;
     Acquired got;
@@ -533,7 +536,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Mo
         Use* use = find_use_locked(user, &provider);
         if (use == nullptr) use = &make_use_locked(user, provider, garbage);
         (void)raise(*use, slot, stack);
-        got = {nullptr, use, slot};
+        got = {nullptr, use, slot, slot};
     }
     collect(garbage);
     return got;
@@ -1292,7 +1295,7 @@ void Registry::duplicate_recorded(const HeldReference& held) {
     }
     if (impl.get_put_observers.load(std::memory_order_relaxed) != 0)
         impl.emit(Event{.kind = EventKind::Get, .user = use.user->name(), .provider = use.provider->name(),
-                        .symbol = slot_name(use, held.slot)});
+                        .symbol = slot_name(use, held.symbol_slot)});
 }
 
 void Registry::release_recorded(const HeldReference& held) {
@@ -1300,24 +1303,35 @@ void Registry::release_recorded(const HeldReference& held) {
     Use& use = *static_cast<Use*>(held.pair);
     const core::StackRecord* stack =
         impl.capture_if_stacks(impl.level.load(std::memory_order_relaxed), __builtin_frame_address(0));
+    // Its own counter first, then the one a put at another level would have
+    // used instead; neither is lowered below zero (after a forced unload
+    // both may be).
+    std::size_t other = held.slot == use.untracked_slot() ? held.symbol_slot
+                        : held.slot == use.module_slot()  ? held.slot
+                                                          : use.untracked_slot();
+    bool released = false;
     {
         std::unique_lock<std::mutex> record;
         core::StackLedger* ledger = stack != nullptr ? &impl.ledger_of(use) : nullptr;
         if (ledger != nullptr) record = std::unique_lock(ledger->mutex);
-        held.counter->fetch_sub(1, std::memory_order_release);
-        if (ledger != nullptr) {
-            auto& outstanding = ledger->outstanding[held.slot];
-            const core::StackRecord* acquired = nullptr;
-            if (!outstanding.empty()) {
-                acquired = outstanding.back();
-                outstanding.pop_back();
+        for (std::size_t slot : {std::size_t{held.slot}, other}) {
+            if (!slot_release(use.per_symbol[slot])) continue;
+            released = true;
+            if (ledger != nullptr) {
+                auto& outstanding = ledger->outstanding[slot];
+                const core::StackRecord* acquired = nullptr;
+                if (!outstanding.empty()) {
+                    acquired = outstanding.back();
+                    outstanding.pop_back();
+                }
+                ledger->remember({slot, acquired, stack});
             }
-            ledger->remember({held.slot, acquired, stack});
+            break;
         }
     }
-    if (impl.get_put_observers.load(std::memory_order_relaxed) != 0)
+    if (released && impl.get_put_observers.load(std::memory_order_relaxed) != 0)
         impl.emit(Event{.kind = EventKind::Put, .user = use.user->name(), .provider = use.provider->name(),
-                        .symbol = slot_name(use, held.slot)});
+                        .symbol = slot_name(use, held.symbol_slot)});
 }
 
 void Registry::set_tracking(TrackLevel next) {

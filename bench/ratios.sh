@@ -1,5 +1,6 @@
 #!/bin/sh
 # Prints one line per performance goal:  <goal-id> <measured> <bar> PASS|FAIL
+# (figures kept without a bar print as  <goal-id> <measured> - RECORD).
 #
 # Every benchmark binary (build/release/bench/<area>/bench_*) runs its
 # benchmarks side by side in one process and prints its goals as

@@ -51,7 +51,7 @@ std::string_view kind_name(UserKind kind) {
 }
 
 // Decrements a per-symbol count unless it is zero.
-bool slot_release(std::atomic<std::uint64_t>& slot) {
+inline __attribute__((always_inline)) bool slot_release(std::atomic<std::uint64_t>& slot) {
     std::uint64_t count = slot.load(std::memory_order_relaxed);
     while (count > 0)
         if (slot.compare_exchange_weak(count, count - 1, std::memory_order_relaxed)) return true;
@@ -316,29 +316,38 @@ struct Registry::Impl {
     // Raises `slot` of `use` unless its provider is no longer Live; at the
     // stacks level records `stack` with it. Requires an RCU read section or
     // the registry mutex.
-    bool raise(Use& use, std::size_t slot, const core::StackRecord* stack) {
+    __attribute__((always_inline)) bool raise(Use& use, std::size_t slot, const core::StackRecord* stack) {
+        if (stack != nullptr) return raise_recorded(use, slot, stack);
+        return raise_counter(use, slot);
+    }
+    // Raise first, then check the provider is still Live: an unload sets
+    // Going and then waits for every read section, so either it sees this
+    // reference or this get sees Going and backs off.
+    __attribute__((always_inline)) static bool raise_counter(Use& use, std::size_t slot) {
         std::atomic<std::uint64_t>& counter = use.per_symbol[slot];
-        std::unique_lock<std::mutex> record;
-        if (stack != nullptr) record = std::unique_lock(ledger_of(use).mutex);
-        // Raise first, then check the provider is still Live: an unload sets
-        // Going and then waits for every read section, so either it sees this
-        // reference or this get sees Going and backs off.
         counter.fetch_add(1, std::memory_order_seq_cst);
-        if (use.provider->state.load(std::memory_order_seq_cst) != ModuleState::Live) {
-            counter.fetch_sub(1, std::memory_order_relaxed);
-            return false;
-        }
-        if (stack != nullptr) use.ledger.load(std::memory_order_relaxed)->outstanding[slot].push_back(stack);
+        if (use.provider->state.load(std::memory_order_seq_cst) == ModuleState::Live) return true;
+        counter.fetch_sub(1, std::memory_order_relaxed);
+        return false;
+    }
+    bool raise_recorded(Use& use, std::size_t slot, const core::StackRecord* stack) {
+        core::StackLedger& ledger = ledger_of(use);
+        std::lock_guard lock(ledger.mutex);
+        if (!raise_counter(use, slot)) return false;
+        ledger.outstanding[slot].push_back(stack);
         return true;
     }
 
     // Lowers one reference of `use` for `slot` (see slots_for_put); at the
     // stacks level records the release against the newest acquisition.
     // Requires an RCU read section or the registry mutex.
-    bool lower(Use& use, std::size_t slot, TrackLevel track, const core::StackRecord* stack) {
+    __attribute__((always_inline)) bool lower(Use& use, std::size_t slot, TrackLevel track,
+                                              const core::StackRecord* stack) {
         auto [first, second] = slots_for_put(use, slot, track);
-        if (stack == nullptr)
-            return slot_release(use.per_symbol[first]) || slot_release(use.per_symbol[second]);
+        if (stack != nullptr) return lower_recorded(use, first, second, stack);
+        return slot_release(use.per_symbol[first]) || slot_release(use.per_symbol[second]);
+    }
+    bool lower_recorded(Use& use, std::size_t first, std::size_t second, const core::StackRecord* stack) {
         core::StackLedger& ledger = ledger_of(use);
         std::lock_guard lock(ledger.mutex);
         for (std::size_t s : {first, second}) {
@@ -381,10 +390,15 @@ struct Registry::Impl {
         std::size_t slot = 0;         // the counter raised
         std::size_t symbol_slot = 0;  // the symbol's own (the off level raises the pair's)
     };
-    Expected<Acquired> get(std::string_view name, std::string_view type, bool typed, User* who,
-                           const void* frame);
-    Expected<Acquired> get_slow(std::string_view name, std::string_view type, bool typed, User& user,
-                                TrackLevel track, const void* frame);
+    // symbol_get; `got` tells what was raised.
+    Expected<void*> get(std::string_view name, std::string_view type, bool typed, User* who, const void* frame,
+                        Acquired& got);
+    // get() with stacks, observers and the locked path for new pairs.
+    __attribute__((noinline)) Expected<void*> get_reported(std::string_view name, std::string_view type,
+                                                           bool typed, User* who, TrackLevel track,
+                                                           const void* frame, Acquired& got);
+    Expected<void*> get_slow(std::string_view name, std::string_view type, bool typed, User& user,
+                             TrackLevel track, const void* frame, Acquired& got);
     Status check_get_locked(const ExportEntry* entry, std::string_view name, std::string_view type,
                             bool typed, User& user) UMOD_REQUIRES(mutex);
     Expected<Acquired> acquire_module(User& user, Module& provider, const void* frame);
@@ -395,6 +409,9 @@ struct Registry::Impl {
         std::size_t slot = 0;
     };
     Status release(User& user, const ReleaseTarget& target, const void* frame);
+    // release() with stacks, observers and the unmatched report.
+    __attribute__((noinline)) Status release_reported(User& user, const ReleaseTarget& target, TrackLevel track,
+                                                      const void* frame);
     // What an unmatched put's report shows at the stacks level.
     struct PutEvidence {
         const core::StackRecord* put = nullptr;
@@ -427,31 +444,52 @@ struct Registry::Impl {
 // ---------------------------------------------------------------------------
 // References
 
-Expected<Registry::Impl::Acquired> Registry::Impl::get(std::string_view name, std::string_view type,
-                                                     bool typed, User* who, const void* frame) {
-    User& user = resolve_user(who);
+// The hot path: an untyped get on an existing pair, nobody observing, no
+// stacks. Anything else, or any doubt, takes get_reported().
+Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type, bool typed, User* who,
+                                    const void* frame, Acquired& got) {
     TrackLevel track = level.load(std::memory_order_relaxed);
-    Acquired got;
+    if (!typed && track != TrackLevel::Stacks && get_put_observers.load(std::memory_order_relaxed) == 0) {
+        User& user = resolve_user(who);
+        rcu::ReadGuard read;
+        const ExportEntry* entry = index.find(name);
+        if (entry != nullptr && entry->owner == nullptr) return const_cast<void*>(entry->address);
+        const UseTable* table = user.uses.load(std::memory_order_acquire);
+        Use* use = entry != nullptr && table != nullptr ? table->find(entry->owner) : nullptr;
+        if (use != nullptr) {
+            std::size_t slot = slot_for_get(*use, entry->ordinal, track);
+            if (raise_counter(*use, slot)) {
+                got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
+                return got.address;
+            }
+        }
+    }
+    return get_reported(name, type, typed, who, track, frame, got);
+}
+
+Expected<void*> Registry::Impl::get_reported(std::string_view name, std::string_view type, bool typed,
+                                             User* who, TrackLevel track, const void* frame, Acquired& got) {
+    User& user = resolve_user(who);
     std::string provider_name;  // filled only when someone observes gets
     {
         rcu::ReadGuard read;
         const ExportEntry* entry = index.find(name);
         if (entry == nullptr || typed) goto slow;
         Module* provider = entry->owner;
-        if (provider == nullptr) return Acquired{.address = const_cast<void*>(entry->address)};
+        if (provider == nullptr) return const_cast<void*>(entry->address);
         const UseTable* table = user.uses.load(std::memory_order_acquire);
         Use* use = table ? table->find(provider) : nullptr;
         if (use == nullptr) goto slow;
         std::size_t slot = slot_for_get(*use, entry->ordinal, track);
         if (!raise(*use, slot, capture_if_stacks(track, frame))) goto slow;
         got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
-        if (get_put_observers.load(std::memory_order_relaxed) == 0) return got;
+        if (get_put_observers.load(std::memory_order_relaxed) == 0) return got.address;
         provider_name = provider->name();
     }
     emit(Event{.kind = EventKind::Get, .user = user.name(), .provider = provider_name, .symbol = name});
-    return got;
+    return got.address;
 slow:
-    return get_slow(name, type, typed, user, track, frame);
+    return get_slow(name, type, typed, user, track, frame, got);
 }
 
 Status Registry::Impl::check_get_locked(const ExportEntry* entry, std::string_view name,
@@ -485,11 +523,9 @@ Status Registry::Impl::check_get_locked(const ExportEntry* entry, std::string_vi
     return {};
 }
 
-Expected<Registry::Impl::Acquired> Registry::Impl::get_slow(std::string_view name, std::string_view type,
-                                                          bool typed, User& user, TrackLevel track,
-                                                          const void* frame) {
+Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view type, bool typed,
+                                         User& user, TrackLevel track, const void* frame, Acquired& got) {
     std::vector<std::shared_ptr<void>> garbage;
-    Acquired got;
     Module* provider = nullptr;
     std::string symbol;
     const core::StackRecord* stack = capture_if_stacks(track, frame);
@@ -499,7 +535,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::get_slow(std::string_view nam
         if (Status ok = check_get_locked(entry, name, type, typed, user); !ok) return ok.error();
         got.address = const_cast<void*>(entry->address);
         provider = entry->owner;
-        if (provider == nullptr) return got;  // the host's own exports are not counted
+        if (provider == nullptr) return got.address;  // the host's own exports are not counted
         Use* use = find_use_locked(user, provider);
         if (use == nullptr) use = &make_use_locked(user, *provider, garbage);
         got.use = use;
@@ -511,7 +547,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::get_slow(std::string_view nam
     collect(garbage);
     emit(Event{.kind = EventKind::Get, .user = user.name(), .provider = provider->name(),
                .symbol = symbol});
-    return got;
+    return got.address;
 }
 
 Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Module& provider,
@@ -558,11 +594,34 @@ Status Registry::Impl::unmatched(User& user, std::string_view provider, std::str
     return error;
 }
 
+// The hot path: a matched put, nobody observing, no stacks. Anything else
+// takes release_reported().
 Status Registry::Impl::release(User& user, const ReleaseTarget& target, const void* frame) {
     TrackLevel track = level.load(std::memory_order_relaxed);
+    if (track != TrackLevel::Stacks && get_put_observers.load(std::memory_order_relaxed) == 0) {
+        rcu::ReadGuard read;
+        Module* provider = target.provider;
+        std::size_t slot = target.slot;
+        if (provider == nullptr) {
+            const ExportEntry* entry = index.find(target.symbol);
+            if (entry != nullptr && entry->owner == nullptr) return {};  // the host's exports are not counted
+            if (entry != nullptr) {
+                provider = entry->owner;
+                slot = entry->ordinal;
+            }
+        }
+        const UseTable* table = user.uses.load(std::memory_order_acquire);
+        Use* use = provider != nullptr && table != nullptr ? table->find(provider) : nullptr;
+        if (use != nullptr && slot < use->slots && lower(*use, slot, track, nullptr)) return {};
+    }
+    return release_reported(user, target, track, frame);
+}
+
+Status Registry::Impl::release_reported(User& user, const ReleaseTarget& target, TrackLevel track,
+                                        const void* frame) {
     const core::StackRecord* stack = capture_if_stacks(track, frame);
     std::string provider_name;  // copied out of the read section when needed
-    std::string symbol(target.symbol);
+    std::string symbol;         // the same; stays empty on the fast path
     bool matched = false;
     PutEvidence evidence{.put = stack, .releases = {}};
     {
@@ -577,7 +636,9 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target, const vo
                 slot = entry->ordinal;
             }
         }
-        if (provider != nullptr) {
+        if (provider == nullptr) {
+            symbol = target.symbol;
+        } else {
             const UseTable* table = user.uses.load(std::memory_order_acquire);
             Use* use = table ? table->find(provider) : nullptr;
             matched = use != nullptr && slot < use->slots && lower(*use, slot, track, stack);
@@ -1124,16 +1185,14 @@ User* Registry::holder(std::string_view name) {
 #define UMOD_CALLER_FRAME(given) ((given) != nullptr ? (given) : __builtin_frame_address(0))
 
 Expected<void*> Registry::symbol_get(std::string_view name, User* user, const void* caller_frame) {
-    auto got = impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame));
-    if (!got) return got.error();
-    return got->address;
+    Impl::Acquired got;
+    return impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame), got);
 }
 
 Expected<void*> Registry::symbol_get_typed(std::string_view name, std::string_view type, User* user,
                                            const void* caller_frame) {
-    auto got = impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame));
-    if (!got) return got.error();
-    return got->address;
+    Impl::Acquired got;
+    return impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame), got);
 }
 
 Status Registry::symbol_put(std::string_view name, User* user, const void* caller_frame) {
@@ -1224,10 +1283,11 @@ void* Registry::symbol_get_cached(std::string_view name, SymbolCache& cache, Use
             impl.raise(*use, slot_for_get(*use, entry->ordinal, track), nullptr))
             return const_cast<void*>(entry->address);
     }
-    auto got = impl.get(name, {}, false, user, frame);
+    Impl::Acquired acquired;
+    auto got = impl.get(name, {}, false, user, frame, acquired);
     if (!got) return nullptr;
     remember(cache, name, who);
-    return got->address;
+    return *got;
 }
 
 bool Registry::symbol_put_cached(std::string_view name, SymbolCache& cache, User* user, const void* caller_frame) {
@@ -1261,16 +1321,18 @@ Status Registry::module_put(Module* provider, User* user, const void* caller_fra
 }
 
 Expected<HeldReference> Registry::acquire(std::string_view name, User* user, const void* caller_frame) {
-    auto got = impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame));
+    Impl::Acquired acquired;
+    auto got = impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame), acquired);
     if (!got) return got.error();
-    return impl_->held(*got, *this);
+    return impl_->held(acquired, *this);
 }
 
 Expected<HeldReference> Registry::acquire_typed(std::string_view name, std::string_view type, User* user,
                                                 const void* caller_frame) {
-    auto got = impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame));
+    Impl::Acquired acquired;
+    auto got = impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame), acquired);
     if (!got) return got.error();
-    return impl_->held(*got, *this);
+    return impl_->held(acquired, *this);
 }
 
 Expected<HeldReference> Registry::acquire_module(Module* provider, User* user, const void* caller_frame) {

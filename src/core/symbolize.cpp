@@ -82,9 +82,9 @@ std::string base_name(std::string_view path) {
     return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
-// libdw, opened on the first report that needs source lines, with its own
-// symbol scope: linked into the process, its dependencies (zlib's crc32...)
-// would come first in the global scope and shadow module exports.
+// libdw, opened once (see Symbolizer::preload) with its own symbol scope:
+// linked into the process, its dependencies (zlib's crc32...) would come
+// first in the global scope and shadow module exports.
 struct LibDw {
     void* handle = nullptr;
     decltype(&dwfl_begin) begin = nullptr;
@@ -104,11 +104,29 @@ struct LibDw {
         return f != nullptr;
     }
 
+    std::vector<std::string> private_objects;  // loaded with it, in its scope only
+
+    static std::vector<std::string> loaded_objects() {
+        std::vector<std::string> names;
+        dl_iterate_phdr(
+            [](dl_phdr_info* info, std::size_t, void* out) {
+                if (info->dlpi_name != nullptr && *info->dlpi_name != '\0')
+                    static_cast<std::vector<std::string>*>(out)->push_back(info->dlpi_name);
+                return 0;
+            },
+            &names);
+        return names;
+    }
+
     // Null when libdw is not installed: reports then go without file:line.
     static const LibDw* get() {
         static const LibDw* instance = [] {
             static LibDw dw;
+            std::vector<std::string> before = loaded_objects();
             dw.handle = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+            for (std::string& name : loaded_objects())
+                if (std::find(before.begin(), before.end(), name) == before.end())
+                    dw.private_objects.push_back(std::move(name));
             if (dw.handle == nullptr) return static_cast<const LibDw*>(nullptr);
             bool ok = dw.bind(dw.begin, "dwfl_begin") && dw.bind(dw.report_begin, "dwfl_report_begin") &&
                       dw.bind(dw.proc_report, "dwfl_linux_proc_report") &&
@@ -162,6 +180,14 @@ private:
 };
 
 }  // namespace
+
+void Symbolizer::preload() { (void)LibDw::get(); }
+
+bool Symbolizer::is_private_object(std::string_view path) {
+    const LibDw* dw = LibDw::get();
+    return dw != nullptr &&
+           std::find(dw->private_objects.begin(), dw->private_objects.end(), path) != dw->private_objects.end();
+}
 
 Symbolizer::Symbolizer() = default;
 Symbolizer::~Symbolizer() = default;

@@ -1,10 +1,13 @@
 // umod run [SCRIPT|-] — the scripted host. One command per line:
 //   insmod PATH [name=value...]     rmmod NAME [--force] [--wait=MS]
-//   lsmod    proc-modules    holders NAME    modinfo PATH
+//   lsmod    proc-modules    holders NAME    json    dot    modinfo PATH
 //   call MODULE SYMBOL              (calls the module's exported int SYMBOL(void))
+//   track off|counts|stacks         (the tracking level; UMOD_TRACK sets the first)
+//   report text|json                (how reports and errors are printed)
 //   echo TEXT    # comment
 // A line starting with '!' expects the command to fail. Reports the registry
-// raises (unmatched put, leak, unload hazards) are printed as they happen.
+// raises (unmatched put, leak, unload hazards) are printed as they happen; at
+// the stacks level with where each reference was taken and dropped.
 // Exit status: 0 only if every command met its expectation.
 #include <cerrno>
 #include <cstdio>
@@ -27,10 +30,23 @@ namespace umod::tool {
 
 namespace {
 
-// Prints the registry's reports as they happen.
+// Prints the registry's reports as they happen, as text or JSON.
 class ReportPrinter final : public Observer {
 public:
+    bool json = false;
+
     void on_event(const Event& e) override {
+        if (json && e.kind == EventKind::UnmatchedPut && e.error != nullptr) {
+            std::fputs(views::json(*e.error).c_str(), stdout);
+            std::fflush(stdout);
+            return;
+        }
+        if (json && e.kind == EventKind::Leak && e.leaked != nullptr) {
+            Leak leak{std::string(e.user), std::string(e.provider), *e.leaked};
+            std::fputs(views::json(leak).c_str(), stdout);
+            std::fflush(stdout);
+            return;
+        }
         switch (e.kind) {
             case EventKind::UnmatchedPut:
             case EventKind::Leak:
@@ -63,6 +79,8 @@ public:
     Host() { registry_.subscribe(printer_); }
     ~Host() { registry_.unsubscribe(printer_); }
 
+    bool json_reports() const { return printer_.json; }
+
     Status run(const std::vector<std::string>& w, const std::string& rest) {
         const std::string& cmd = w[0];
         if (cmd == "echo") {
@@ -88,7 +106,24 @@ public:
             if (!report) return report.error();
             if (report->unmap.unmapped) std::printf("  %s unloaded, code unmapped\n", w[1].c_str());
             for (const auto& held : report->forced)
-                std::printf("  [forced] %s\n", describe_holder(held).c_str());
+                std::printf("  [forced] %s%s\n", describe_holder(held).c_str(),
+                            describe_acquisitions(held, w[1]).c_str());
+            return {};
+        }
+        if (cmd == "track") {
+            if (w.size() != 2) return fail(EINVAL, "usage: track off|counts|stacks");
+            auto level = parse_track_level(w[1]);
+            if (!level) return level.error();
+            registry_.set_tracking(*level);
+            return {};
+        }
+        if (cmd == "report") {
+            if (w.size() != 2 || (w[1] != "text" && w[1] != "json")) return fail(EINVAL, "usage: report text|json");
+            printer_.json = w[1] == "json";
+            return {};
+        }
+        if (cmd == "dot") {
+            std::fputs(views::dot(registry_.snapshot()).c_str(), stdout);
             return {};
         }
         if (cmd == "lsmod") {
@@ -101,8 +136,14 @@ public:
         }
         if (cmd == "holders") {
             if (w.size() < 2) return fail(EINVAL, "usage: holders NAME");
-            if (!registry_.find(w[1])) return Error::with(ENOENT, NoSuchModule{w[1]});
+            auto holders = registry_.holders(w[1]);
+            if (!holders) return holders.error();
             std::fputs(views::holders(registry_.snapshot(), w[1]).c_str(), stdout);
+            // At the stacks level: where each reference still held was taken.
+            for (const HolderCounts& h : *holders) {
+                std::string where = describe_acquisitions(h, w[1]);
+                if (!where.empty()) std::printf("%s\n", where.c_str() + 1);
+            }
             return {};
         }
         if (cmd == "json") {
@@ -190,8 +231,12 @@ int run_main(std::string_view prog, std::span<char* const> args) {
             if (words[0] != "echo") std::printf("%s %s\n", expect_failure ? "!>" : ">", line.c_str());
             std::fflush(stdout);
             Status status = host.run(words, rest);
-            if (!status) {
+            if (!status && host.json_reports()) {
+                std::fputs(views::json(status.error()).c_str(), stdout);
+            } else if (!status) {
                 std::printf("  error %s: %s\n", strerrorname_np(status.error().code()), status.error().message().c_str());
+            }
+            if (!status) {
                 if (!expect_failure) {
                     std::printf("  (line %d: unexpected failure)\n", lineno);
                     ++failures;

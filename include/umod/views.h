@@ -14,7 +14,9 @@ namespace umod::views {
 //   "name size refcount users-or-dash state 0xaddress[ (taints)]\n"
 std::string proc_modules(const RegistrySnapshot& snapshot);
 
-// kmod's lsmod: "Module                  Size  Used by" and one line per module.
+// kmod's lsmod: "Module                  Size  Used by" and one line per module;
+// users that hold only dynamic references (modules, named holders such as
+// "ui", "(anonymous)") follow as " +dynamic ext4,ui".
 std::string lsmod(const RegistrySnapshot& snapshot);
 
 // Who holds `module`, with static and dynamic counts and per-symbol counts.

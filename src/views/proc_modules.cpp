@@ -48,6 +48,12 @@ std::string lsmod(const RegistrySnapshot& snapshot) {
         out += fmt::format("{:<19} {:>8}  {}", m.name, m.size, m.refcount);
         for (std::size_t i = 0; i < m.static_users.size(); ++i)
             out += (i ? "," : " ") + m.static_users[i];
+        // Beyond kmod: who holds dynamic references (modules, named holders
+        // and anonymous users) without linking to it.
+        std::string dynamic;
+        for (const HolderCounts& h : m.holders)
+            if (h.static_uses == 0 && h.dynamic != 0) dynamic += (dynamic.empty() ? "" : ",") + h.user;
+        if (!dynamic.empty()) out += " +dynamic " + dynamic;
         out += "\n";
     }
     return out;

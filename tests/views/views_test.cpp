@@ -41,7 +41,7 @@ TEST_F(ViewsTest, Lsmod) {
               "Module                  Size  Used by\n"
               "fs                      4096  0\n"
               "net                     8192  0\n"
-              "crc                    20480  3 fs,net\n");
+              "crc                    20480  3 fs,net +dynamic ui\n");
 }
 
 TEST_F(ViewsTest, Holders) {
@@ -71,7 +71,9 @@ TEST_F(ViewsTest, Json) {
 }
 
 TEST_F(ViewsTest, DotDistinguishesStaticAndDynamicEdges) {
+    ASSERT_TRUE(registry.symbol_get("crc32", registry.find("fs").user()));  // a dynamic edge of a module too
     std::string dot = views::dot(registry.snapshot());
+    EXPECT_NE(dot.find("\"fs\" -> \"crc\" [style=dashed, label=\"1\"];"), std::string::npos) << dot;
     EXPECT_NE(dot.find("\"net\" -> \"crc\" [style=solid, label=\"static\"];"), std::string::npos) << dot;
     EXPECT_NE(dot.find("\"net\" -> \"crc\" [style=dashed, label=\"1\"];"), std::string::npos) << dot;
     EXPECT_NE(dot.find("\"ui\" -> \"crc\" [style=dashed, label=\"2\"];"), std::string::npos) << dot;

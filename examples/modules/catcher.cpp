@@ -53,3 +53,12 @@ extern "C" int catcher_typed(void) {
     return wrong == nullptr ? sum : -2;
 }
 EXPORT_SYMBOL(catcher_typed);
+
+// RAII: the reference lives as long as the handles; nothing to put by hand.
+extern "C" int catcher_ref(void) {
+    auto add = umod::symbol_ref<int(int, int)>("thrower::add");
+    if (!add) return -1;
+    auto copy = *add;  // a second reference
+    return copy(20, 22);
+}
+EXPORT_SYMBOL(catcher_ref);

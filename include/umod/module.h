@@ -18,6 +18,9 @@
 #define UMOD_MODULE_H
 
 #ifdef __cplusplus
+#if __cplusplus >= 202002L
+#include <umod/ref.h> /* umod::symbol_ref: C++20, like the host API */
+#endif
 #include <umod/type_name.h>
 extern "C" {
 #endif
@@ -167,6 +170,19 @@ template <class T>
 T *symbol_get_typed(const char *symbol, struct module *user = THIS_MODULE) {
 	return reinterpret_cast<T *>(__umod_symbol_get_typed(symbol, type_name<T>(), user));
 }
+
+#if __cplusplus >= 202002L
+/* RAII: a typed reference held by the module as long as the SymbolRef lives
+ * (see <umod/ref.h>); copies take more, nothing to put by hand. Release it
+ * before the module's exit returns: a reference still held then is a leak. */
+template <class T>
+__attribute__((always_inline)) inline Expected<SymbolRef<T>> symbol_ref(const char *symbol,
+                                                                        struct module *user = THIS_MODULE) {
+	auto *registry = static_cast<Registry *>(user->umod_registry);
+	if (registry == nullptr) return Error(ENOENT, std::string(symbol) + ": module not loaded by umod");
+	return SymbolRef<T>::acquire(*registry, symbol, static_cast<User *>(user->umod_self));
+}
+#endif
 }  // namespace umod
 #endif
 

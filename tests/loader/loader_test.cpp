@@ -216,6 +216,7 @@ TEST_F(LoaderTest, CxxExceptionsRttiAndStaticConstructorsCrossModules) {
     EXPECT_EQ(call("catcher_sides"), 4);
     EXPECT_EQ(call("catcher_vector"), 4);
     EXPECT_EQ(call("catcher_typed"), 5);  // and the mismatched lookup refused
+    EXPECT_EQ(call("catcher_ref"), 42);   // two RAII references, both released
     auto holders = registry.holders("thrower");
     ASSERT_TRUE(holders);
     ASSERT_EQ(holders->size(), 1u);

@@ -226,6 +226,19 @@ TEST_F(TrackTest, UnmatchedPutShowsThePutAndTheLastReleaseWithItsGet) {
     EXPECT_TRUE(registry.unload("crc"));
 }
 
+TEST(TrackQuarantineTest, KeepsOnlyTheLastReleases) {
+    Registry registry{RegistryOptions{.track = TrackLevel::Stacks, .quarantine = 4}};
+    ASSERT_TRUE(registry.load(ImageBuilder("crc").exports("crc32").build()));
+    User* ui = registry.holder("ui");
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(grab_crc32(registry, ui));
+        ASSERT_TRUE(drop_crc32(registry, ui));
+    }
+    Status put = drop_crc32_again(registry, ui);
+    ASSERT_FALSE(put);
+    EXPECT_EQ(put.error().detail<UnmatchedPut>()->recent_releases.size(), 4u);
+}
+
 TEST_F(TrackTest, LeakAtUnloadIsGroupedByAcquisitionStack) {
     ASSERT_TRUE(registry.load(ImageBuilder("net")
                                   .imports("crc16")

@@ -738,6 +738,7 @@ Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
     std::string normal;
     std::vector<Module*> closure;
     std::set<Module*> seen;
+    std::set<std::pair<std::string, std::string>> alias_values;  // -w: (key, module) pairs indexed
     for (Module* m : modules) {
         closure.clear();
         seen.clear();
@@ -756,9 +757,11 @@ Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
         for (const std::string& a : m->aliases) {
             alias += "alias " + a + " " + m->name + "\n";
             if (options.dry_run) continue;  // no .bin files: kmod does not check them either
-            if (alias_normalize(a, normal))
+            if (alias_normalize(a, normal)) {
                 alias_bin.insert(normal, m->name, m->idx);
-            else
+                if (options.warn_duplicates && !alias_values.emplace(normal, m->name).second)
+                    log(kWarning, "duplicate module alias:\n%s %s\n", normal.c_str(), m->name.c_str());
+            } else
                 log(kWarning, "Unmatched bracket in %s\n", a.c_str());
         }
         for (const std::string& s : m->softdeps) softdep += "softdep " + m->name + " " + s + "\n";

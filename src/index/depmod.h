@@ -32,6 +32,7 @@ struct DepmodOptions {
     bool quick = false;                    // -A: do nothing when modules.dep is newer than every module
     int verbose = 0;                       // -v count: 1 prints each new dependency on `out`
     char symbol_prefix = 0;                // -P: a character the architecture puts before symbol names
+    bool warn_duplicates = false;          // -w: warn about a value indexed twice under one key
 };
 
 // Why depmod wrote nothing: modules that depend on one another in a loop.

@@ -5,7 +5,7 @@
 # unimplemented directives, continued lines, -C with files, directories and
 # /dev/null), -e -F System.map (unknown symbols, malformed lines), -E/-F
 # files that cannot be read, -A (up to date or not), -v, and module files
-# named after the version (relative, missing, duplicate). Every case: the ten
+# named after the version (relative, missing, duplicate), -w. Every case: the ten
 # files, stdout, stderr and exit status identical. Trees are built here from
 # small objects (gcc -c gives ET_REL files like .ko); no real tree is needed.
 set -u
@@ -108,6 +108,12 @@ run dup -n 1.0 @ROOT@/lib/modules/1.0/kernel/a/foo.ko @ROOT@/lib/modules/1.0/ext
 run dup -n 1.0 @ROOT@/lib/modules/1.0/kernel/a/foo.ko @ROOT@/lib/modules/1.0/kernel/a/foo.ko
 run dup -n 1.0 @ROOT@/lib/modules/1.0/nonexistent.ko
 run dup -n 1.0 "$tmp/conf2/a.conf"
+
+# -w: an alias a module gives twice (also after normalisation); not with -n.
+mk aliases kernel dupal "" "" "alias=foo-bar" "alias=foo_bar" "alias=x[" "alias=foo-bar"
+mk aliases kernel other "" "" "alias=foo-bar"
+run aliases -w -C /dev/null 1.0
+run aliases -w -n -C /dev/null 1.0
 
 # -A: up to date (nothing done), a newer module, no modules.dep, -n.
 rm -rf "$tmp/quick"; cp -a "$tmp/dup" "$tmp/quick"; depmod -b "$tmp/quick" -C /dev/null 1.0 2> /dev/null

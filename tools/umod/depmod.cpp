@@ -93,7 +93,7 @@ int depmod_main(std::string_view, std::span<char* const> args) {
                 }
                 options.symbol_prefix = optarg[0];
                 break;
-            case 'w': break;  // duplicates are indexed as kmod indexes them; not reported
+            case 'w': options.warn_duplicates = true; break;
             case 'V': std::printf("umod version %s (depmod: kmod version 30)\n", UMOD_VERSION); return 0;
             case 'h': help(); return 0;
             case kUmod: options.format = index::ModuleFormat::Umod; break;

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cxxabi.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
@@ -20,7 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <optional>
+#include <memory>
 #include <set>
 #include <string_view>
 #include <unordered_map>

@@ -406,8 +406,8 @@ Status add_named_modules(const DepmodOptions& options, const std::string& dirnam
 // The kernel's own exports: Module.symvers's vmlinux lines (-E) or
 // System.map's __ksymtab_ entries (-F), then the names the kernel loader
 // provides itself. ENOENT... if the file cannot be read.
-Status load_kernel_symbols(const DepmodOptions& options, std::unordered_map<std::string, SymbolOwner>& symbols,
-                           const Log& log) {
+Status load_kernel_symbols(const DepmodOptions& options, const std::string& dirname,
+                           std::unordered_map<std::string, SymbolOwner>& symbols, const Log& log) {
     const std::string& file = options.symvers.empty() ? options.system_map : options.symvers;
     std::FILE* in = std::fopen(file.c_str(), "r");
     if (in == nullptr) {
@@ -418,6 +418,13 @@ Status load_kernel_symbols(const DepmodOptions& options, std::unordered_map<std:
         if (!prefix_skipped && !name.empty() && name[0] == options.symbol_prefix) name.remove_prefix(1);
         symbols[std::string(name)] = {nullptr, crc};
     };
+    // kmod words a bad CRC with %m, the errno left by the last failed call:
+    // libkmod's open of modules.softdep, or strtoull's own.
+    int last_errno = 0;
+    if (int fd = open((dirname + "/modules.softdep").c_str(), O_RDONLY | O_CLOEXEC); fd >= 0)
+        close(fd);
+    else
+        last_errno = errno;
     char buffer[10240];
     unsigned line_number = 0;
     while (std::fgets(buffer, sizeof buffer, in) != nullptr) {
@@ -440,9 +447,10 @@ Status load_kernel_symbols(const DepmodOptions& options, std::unordered_map<std:
             char* end = nullptr;
             errno = 0;
             unsigned long long crc = std::strtoull(version.c_str(), &end, 16);
+            if (errno != 0) last_errno = errno;
             if (*end != '\0') {
                 log(kError, "%s:%u Invalid symbol version %s: %s\n", file.c_str(), line_number, version.c_str(),
-                    std::strerror(errno));
+                    std::strerror(last_errno));
                 continue;
             }
             add(fields[1], false, static_cast<std::uint32_t>(crc));
@@ -618,7 +626,7 @@ Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
     std::unordered_map<std::string, SymbolOwner> symbols;
     bool kernel_symbols = !options.symvers.empty() || !options.system_map.empty();
     if (kernel_symbols) {
-        if (auto loaded = load_kernel_symbols(options, symbols, log); !loaded) return loaded.error();
+        if (auto loaded = load_kernel_symbols(options, dirname, symbols, log); !loaded) return loaded.error();
     } else if (options.show_unknown) {
         log(kWarning, "-e needs -E or -F\n");
     }

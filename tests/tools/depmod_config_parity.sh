@@ -100,7 +100,24 @@ run dup -C /dev/null -e -F "$tmp/nonexistent" 1.0
 run dup -C /dev/null -e -E "$tmp/nonexistent" 1.0
 run dup -C /dev/null -e 1.0
 
-# Module files after the version.
+# -E: malformed Module.symvers lines (kmod's %m: errno left by its open of
+# modules.softdep, then strtoull's), three fields, blanks, a symbol prefix (-P).
+printf '0x1234abcd\tfoo_fn\tvmlinux\tEXPORT_SYMBOL\n0xzz\tksym_a\tvmlinux\tX\n0x1\tksym_b\tvmlinux\n0x00000001 ksym_b  vmlinux  X\n_foo\n' > "$tmp/symvers"
+printf '0xfffffffffffffffffffffff\tfoo_fn\tvmlinux\tX\n0xzz\tksym_a\tvmlinux\tX\n' > "$tmp/symvers.range"
+printf '0x1234abcd\t_foo_fn\tvmlinux\tEXPORT_SYMBOL\n' > "$tmp/symvers.prefixed"
+run dup -C /dev/null -e -E "$tmp/symvers" 1.0
+rm -rf "$tmp/indexed"; cp -a "$tmp/dup" "$tmp/indexed"; depmod -b "$tmp/indexed" -C /dev/null 1.0 2> /dev/null
+run indexed -C /dev/null -e -E "$tmp/symvers" 1.0
+run indexed -C /dev/null -e -E "$tmp/symvers.range" 1.0
+run dup -C /dev/null -e -P _ -E "$tmp/symvers.prefixed" 1.0
+run dup -C /dev/null -P ab 1.0
+# modules.builtin lines that do not start with a letter; brackets in modules.builtin.modinfo.
+printf 'kernel/foo/builtin1.ko\n1bad\n\nok.ko' > "$tmp/indexed/lib/modules/1.0/modules.builtin"
+printf 'a.alias=x[\0b.alias=y\0' > "$tmp/indexed/lib/modules/1.0/modules.builtin.modinfo"
+run indexed -C /dev/null 1.0
+
+# Module files after the version (ignored with -a).
+run dup -a -C /dev/null 1.0 @ROOT@/lib/modules/1.0/kernel/a/foo.ko
 run dup -C /dev/null 1.0 @ROOT@/lib/modules/1.0/kernel/b/bar.ko @ROOT@/lib/modules/1.0/kernel/a/foo.ko
 run dup -n 1.0 kernel/b/bar.ko
 run dup -n 1.0 "$tmp/ext1/mods/foo.ko" @ROOT@/lib/modules/1.0/kernel/b/bar.ko

@@ -421,7 +421,8 @@ Status load_kernel_symbols(const DepmodOptions& options, const std::string& dirn
     // kmod words a bad CRC with %m, the errno left by the last failed call:
     // libkmod's open of modules.softdep, or strtoull's own.
     int last_errno = 0;
-    if (int fd = open((dirname + "/modules.softdep").c_str(), O_RDONLY | O_CLOEXEC); fd >= 0)
+    const std::string softdep = dirname + "/modules.softdep";
+    if (int fd = open(softdep.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0)
         close(fd);
     else
         last_errno = errno;

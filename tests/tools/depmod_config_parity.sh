@@ -145,5 +145,15 @@ run quick -A -C /dev/null 1.0
 [ -e "$tmp/u/lib/modules/1.0/modules.alias" ] || { echo "quick: -A did not rebuild an outdated index"; status=1; }
 run dup -A -C /dev/null 1.0
 
+# Entries that are neither files nor directories, dangling links, a linked
+# directory, build/: in the walk and in -A's (which names such an entry by the
+# last path it wrote, as kmod does).
+rm -rf "$tmp/odd"; cp -a "$tmp/dup" "$tmp/odd"; d=$tmp/odd/lib/modules/1.0
+ln -s /nonexistent "$d/kernel/a/dangling.ko"; ln -s /dev/null "$d/kernel/null.ko"; ln -s kernel/a "$d/linked"
+mkdir -p "$d/build"; cp "$d/kernel/a/foo.ko" "$d/build/"
+run odd -C /dev/null 1.0
+depmod -b "$tmp/odd" -C /dev/null 1.0 2> /dev/null; touch -d '2030-01-01' "$d/modules.dep"
+run odd -A -C /dev/null 1.0
+
 [ $status = 0 ] && echo "depmod: configuration, -F, -A, -v and module files identical to kmod"
 exit $status

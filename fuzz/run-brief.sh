@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the ELF fuzzer with clang (libFuzzer, ASan, UBSan) and runs it
 # briefly on the seed corpus: fuzz/corpus/elf plus, when built, umod's example
-# modules and, when present, a few real .ko files. Usage: fuzz/run-brief.sh [SECONDS]
+# modules and, when present, a few real .ko files; then the depmod.d parser
+# (fuzz/corpus/depmod_config). Usage: fuzz/run-brief.sh [SECONDS]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -27,3 +28,18 @@ if [ $status != 0 ]; then
 	exit 1
 fi
 echo "fuzz: no crash, leak or hang in ${seconds}s"
+
+# depmod.d's parser, a quarter of the time on its own corpus.
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-I"$root/include" -I"$root/src" \
+	"$root/fuzz/depmod_config_fuzz.cpp" "$root/src/index/depmod_config.cpp" -o "$out/depmod_config_fuzz"
+mkdir -p "$out/config_corpus"
+cp "$root"/fuzz/corpus/depmod_config/* "$out/config_corpus/"
+quarter=$(( seconds / 4 > 10 ? seconds / 4 : 10 ))
+(cd "$out" && ./depmod_config_fuzz -max_total_time="$quarter" -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 config_corpus > config_fuzz.log 2>&1) || {
+	tail -n 12 "$out/config_fuzz.log"
+	echo "fuzz: the depmod.d fuzzer failed; the input is in $out (crash-*, leak-*, timeout-*)"
+	exit 1
+}
+echo "fuzz: depmod.d parser, no crash, leak or hang in ${quarter}s"

@@ -1,23 +1,26 @@
-// depmod as kmod 30 does it (see shared/reference/kmod-formats.md §5): find
-// the modules, order them (hash order, then modules.order), read their
-// exports and imports with the ELF layer, resolve dependencies, sort them
-// topologically, and write every file through a temporary name.
+// depmod as kmod 30 does it (see shared/reference/kmod-formats.md §5): read
+// the configuration, find the modules (keeping one copy of each name), order
+// them (hash order, then modules.order), read their exports and imports with
+// the ELF layer, resolve dependencies, sort them topologically, and write
+// every file through a temporary name.
 #include "index/depmod.h"
 
 #include <dirent.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cxxabi.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdarg>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
+#include <memory>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -27,20 +30,48 @@
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/mapped_file.h"
+#include "elf/umod_module.h"
+#include "index/depmod_config.h"
 #include "index/index_file.h"
 #include "index/kmod_hash.h"
 #include "index/modprobe.h"
 
 namespace umod::index {
 
+void describe_error(const DependencyCycles& cycles, std::string& out) {
+    out += fmt::format("Found {} modules in dependency cycles!", cycles.modules);
+}
+
 namespace {
 
-struct Symbol;
+// kmod's log priorities (syslog's) and its tool log, "depmod: WARNING: ...".
+enum Priority { kFatal = 2, kError = 3, kWarning = 4, kNotice = 5, kInfo = 6 };
+
+class Log {
+public:
+    Log(std::FILE* file, int verbosity) : file_(file), verbosity_(verbosity) {}
+    int verbosity() const { return verbosity_; }
+    [[gnu::format(printf, 3, 4)]] void operator()(Priority priority, const char* format, ...) const {
+        if (priority > verbosity_ || file_ == nullptr) return;
+        static constexpr const char* kNames[] = {"", "", "FATAL", "ERROR", "WARNING", "NOTICE", "INFO"};
+        std::fprintf(file_, "depmod: %s: ", kNames[priority]);
+        va_list args;
+        va_start(args, format);
+        std::vfprintf(file_, format, args);
+        va_end(args);
+    }
+
+private:
+    std::FILE* file_;
+    int verbosity_;
+};
+
+Error fatal(int code, std::string message) { return Error(code, std::move(message)); }
 
 struct Module {
     std::string name;
     std::string path;     // absolute
-    std::string relpath;  // relative to the module directory
+    std::string relpath;  // relative to the module directory; empty outside it
     int sort_idx = 1;
     std::uint32_t idx = 0;
     std::vector<std::pair<std::string, std::uint32_t>> exports;  // name, crc
@@ -55,6 +86,10 @@ struct Module {
     std::vector<Module*> deps;  // first-reference order
     int users = 0;
     std::uint32_t dep_sort_idx = 0;
+    bool read = false;  // exports, imports and modinfo are filled in
+
+    // The name modules.dep gives it: relative inside the module directory.
+    const std::string& listed_path() const { return relpath.empty() ? path : relpath; }
 };
 
 struct SymbolOwner {
@@ -62,48 +97,29 @@ struct SymbolOwner {
     std::uint32_t crc;
 };
 
-bool is_module_file(std::string_view name) {
+bool is_module_file(std::string_view name, ModuleFormat format) {
+    if (format == ModuleFormat::Umod) return name.size() > 3 && name.ends_with(".so");
     return name.ends_with(".ko") || name.ends_with(".ko.xz") || name.ends_with(".ko.zst");
 }
 
-// Recursive readdir in the directory's own order, as kmod walks it.
-void discover(const std::string& root, const std::string& rel, std::vector<Module>& found,
-              std::unordered_map<std::string, std::size_t>& by_name) {
-    std::string dir = rel.empty() ? root : root + "/" + rel;
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) return;
-    while (dirent* e = readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n == "." || n == ".." || n == "build" || n == "source") continue;
-        std::string child = rel.empty() ? std::string(n) : rel + "/" + std::string(n);
-        unsigned char type = e->d_type;
-        if (type == DT_UNKNOWN) {
-            struct stat st {};
-            if (stat((root + "/" + child).c_str(), &st) == 0) type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
-        }
-        if (type == DT_DIR) {
-            discover(root, child, found, by_name);
-        } else if (is_module_file(n)) {
-            Module m;
-            m.name = module_name_of_path(n);
-            m.relpath = child;
-            m.path = root + "/" + child;
-            auto it = by_name.find(m.name);
-            if (it == by_name.end()) {
-                by_name[m.name] = found.size();
-                found.push_back(std::move(m));
-            } else if (child.starts_with("updates/") && !found[it->second].relpath.starts_with("updates/")) {
-                found[it->second] = std::move(m);  // updates/ overrides
-            }
-        }
-    }
-    closedir(d);
+// The loader's name for a umod module file (umod::module_name_from_path):
+// the base name without ".so", '-' as '_'.
+std::string umod_module_name(std::string_view path) {
+    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    if (path.size() > 3 && path.ends_with(".so")) path.remove_suffix(3);
+    std::string name(path);
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
 }
 
-// Exports, imports and modinfo of one module, as libkmod-elf reads them.
-bool read_module(Module& m, elf::ReadBuffer& buffer, std::FILE* err) {
+// Exports, imports and modinfo of a Linux module, as libkmod-elf reads them.
+bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
     std::vector<std::byte> unpacked;
     std::span<const std::byte> bytes;
+    auto failed = [&](int code) {
+        log(kError, "failed to load symbols from %s: %s\n", m.path.c_str(), std::strerror(code));
+        return false;
+    };
     auto compression = elf::compression_of(m.path);
     if (compression == elf::Compression::None) {
         // Only the sections read below (and the section tables).
@@ -111,34 +127,18 @@ bool read_module(Module& m, elf::ReadBuffer& buffer, std::FILE* err) {
                                          {".modinfo", ".symtab", ".strtab", "__versions", "__kcrctab",
                                           "__kcrctab_gpl", "__ksymtab_strings"},
                                          0);
-        if (!parts) {
-            std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
-                         std::strerror(parts.error().code()));
-            return false;
-        }
+        if (!parts) return failed(parts.error().code());
         bytes = *parts;
     } else {
         auto file = elf::MappedFile::open(m.path);
-        if (!file) {
-            std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
-                         std::strerror(file.error().code()));
-            return false;
-        }
+        if (!file) return failed(file.error().code());
         auto d = elf::decompress(file->bytes(), compression);
-        if (!d) {
-            std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
-                         std::strerror(d.error().code()));
-            return false;
-        }
+        if (!d) return failed(d.error().code());
         unpacked = std::move(*d);
         bytes = unpacked;
     }
     auto elf = elf::ElfFile::parse(bytes);
-    if (!elf) {
-        std::fprintf(err, "depmod: ERROR: failed to load symbols from %s: %s\n", m.path.c_str(),
-                     std::strerror(ENOEXEC));
-        return false;
-    }
+    if (!elf) return failed(ENOEXEC);
     if (const elf::Section* modinfo = elf->section(".modinfo")) {
         if (auto data = elf->contents(*modinfo)) {
             for (auto [key, value] : elf::parse_modinfo(*data)) {
@@ -207,32 +207,304 @@ bool read_module(Module& m, elf::ReadBuffer& buffer, std::FILE* err) {
     return true;
 }
 
+// The loader's second name for a C++ export: "ns::add" for "_ZN2ns3addEii"
+// (demangled, parameters cut); empty for a C name.
+std::string qualified_name(const std::string& link_name) {
+    if (!link_name.starts_with("_Z")) return {};
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(link_name.c_str(), nullptr, nullptr, &status);
+    if (status != 0 || demangled == nullptr) return {};
+    std::string name = demangled;
+    std::free(demangled);
+    if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
+    return name;
+}
+
+// Exports, imports and modinfo of a umod module, from its umod tables. An
+// export is indexed under its link name and under the other name the
+// registry answers to (C++ qualified name, or the name EXPORT_SYMBOL wrote).
+// Imports are its undefined dynamic symbols; those no module exports (libc's)
+// add nothing. Its name is MODULE_NAME's when it has one, as the loader's.
+bool read_umod_module(Module& m, const Log& log) {
+    m.read = true;
+    auto failed = [&](const Error& e) {
+        log(kError, "failed to load symbols from %s: %s\n", m.path.c_str(), e.message().c_str());
+        return false;
+    };
+    auto file = elf::MappedFile::open(m.path);
+    if (!file) return failed(file.error());
+    auto elf = elf::ElfFile::parse(file->bytes());
+    if (!elf) return failed(elf.error());
+    auto info = elf::read_umod_module(*elf);
+    if (!info) return failed(info.error());
+    for (const auto& [key, value] : info->modinfo) {
+        if (key == "alias") m.aliases.push_back(value);
+        if (key == "softdep") m.softdeps.push_back(value);
+        if (key == "name") m.name = value;
+    }
+    for (const elf::UmodExport& e : info->exports) {
+        m.exports.emplace_back(e.link_name, 0);
+        std::string other = qualified_name(e.link_name);
+        if (other.empty() && e.written_name != e.link_name) other = e.written_name;
+        if (!other.empty()) m.exports.emplace_back(std::move(other), 0);
+    }
+    for (const std::string& u : info->undefined)
+        if (!u.starts_with("__umod_")) m.imports.push_back({u, 0, false});
+    return true;
+}
+
+// The recursive walk kmod does: readdir order; ".", "..", build, source and
+// the `exclude` names skipped; one copy of each module name, chosen by the
+// configuration.
+class ModuleWalk {
+public:
+    ModuleWalk(const DepmodConfig& config, const std::string& dirname, ModuleFormat format, const Log& log,
+               std::vector<std::unique_ptr<Module>>& found)
+        : config_(config), dirname_(dirname), format_(format), log_(log), found_(found) {}
+
+    // ENOENT... if `root` cannot be opened (reported).
+    Status walk(const std::string& root) {
+        DIR* dir = opendir(root.c_str());
+        if (dir == nullptr) {
+            int code = errno;
+            log_(kError, "could not open directory %s: %s\n", root.c_str(), std::strerror(code));
+            return Error(code, std::strerror(code));
+        }
+        std::string path = root + "/";
+        walk_dir(dir, path);
+        closedir(dir);
+        return {};
+    }
+
+private:
+    bool excluded(std::string_view name) const {
+        if (name == "." || name == ".." || name == "build" || name == "source") return true;
+        return std::find(config_.excludes.begin(), config_.excludes.end(), name) != config_.excludes.end();
+    }
+
+    void walk_dir(DIR* dir, std::string& path) {
+        std::size_t base = path.size();
+        int dfd = dirfd(dir);
+        while (dirent* entry = readdir(dir)) {
+            std::string_view name = entry->d_name;
+            if (excluded(name)) continue;
+            path.resize(base);
+            path += name;
+            bool is_dir;
+            if (entry->d_type == DT_REG) {
+                is_dir = false;
+            } else if (entry->d_type == DT_DIR) {
+                is_dir = true;
+            } else {
+                struct stat st {};
+                if (fstatat(dfd, entry->d_name, &st, 0) < 0) {
+                    log_(kError, "fstatat(%d, %s): %s\n", dfd, entry->d_name, std::strerror(errno));
+                    continue;
+                }
+                if (S_ISREG(st.st_mode)) {
+                    is_dir = false;
+                } else if (S_ISDIR(st.st_mode)) {
+                    is_dir = true;
+                } else {
+                    log_(kError, "unsupported file type %s: %o\n", path.c_str(),
+                         static_cast<unsigned>(st.st_mode & S_IFMT));
+                    continue;
+                }
+            }
+            if (is_dir) {
+                int fd = openat(dfd, entry->d_name, O_RDONLY);
+                if (fd < 0) {
+                    log_(kError, "openat(%d, %s, O_RDONLY): %s\n", dfd, entry->d_name, std::strerror(errno));
+                    continue;
+                }
+                DIR* sub = fdopendir(fd);
+                if (sub == nullptr) {
+                    log_(kError, "fdopendir(%d): %s\n", fd, std::strerror(errno));
+                    close(fd);
+                    continue;
+                }
+                path += '/';
+                walk_dir(sub, path);
+                closedir(sub);
+            } else if (is_module_file(name, format_)) {
+                add_file(path);
+            }
+        }
+        path.resize(base);
+    }
+
+    void add_file(const std::string& path) {
+        auto m = std::make_unique<Module>();
+        m->path = path;
+        if (path.size() > dirname_.size() && path.starts_with(dirname_) && path[dirname_.size()] == '/')
+            m->relpath = path.substr(dirname_.size() + 1);
+        if (format_ == ModuleFormat::Umod) {
+            m->name = umod_module_name(path);
+            read_umod_module(*m, log_);  // MODULE_NAME may rename it
+        } else {
+            m->name = module_name_of_path(path);
+        }
+        auto it = by_name_.find(m->name);
+        if (it == by_name_.end()) {
+            by_name_.emplace(m->name, found_.size());
+            found_.push_back(std::move(m));
+            return;
+        }
+        std::unique_ptr<Module>& existing = found_[it->second];
+        if (keep_existing_module(config_, dirname_, existing->path, path)) return;
+        existing = std::move(m);
+    }
+
+    const DepmodConfig& config_;
+    const std::string& dirname_;
+    ModuleFormat format_;
+    const Log& log_;
+    std::vector<std::unique_ptr<Module>>& found_;
+    std::unordered_map<std::string, std::size_t> by_name_;
+};
+
+// Module files named on the command line, as kmod adds them: absolute paths,
+// files that exist, one per name. A failure is kmod's FATAL message.
+Status add_named_modules(const DepmodOptions& options, const std::string& dirname,
+                         std::vector<std::unique_ptr<Module>>& found, const Log& log) {
+    std::unordered_map<std::string, Module*> by_name;
+    for (const std::string& path : options.module_files) {
+        if (!path.starts_with('/')) return fatal(EINVAL, fmt::format("{}: not absolute path.", path));
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0) {
+            int code = errno;
+            return fatal(code, fmt::format("could not create module {}: {}", path, std::strerror(code)));
+        }
+        auto m = std::make_unique<Module>();
+        m->path = path;
+        if (path.size() > dirname.size() && path.starts_with(dirname) && path[dirname.size()] == '/')
+            m->relpath = path.substr(dirname.size() + 1);
+        if (options.format == ModuleFormat::Umod) {
+            m->name = umod_module_name(path);
+            read_umod_module(*m, log);
+        } else {
+            m->name = module_name_of_path(path);
+        }
+        if (auto it = by_name.find(m->name); it != by_name.end()) {
+            if (it->second->path != path) {
+                // libkmod's own message, then depmod's.
+                log(kError,
+                    "../libkmod/libkmod-module.c:428 kmod_module_new_from_path() kmod_module '%s' already exists "
+                    "with different path: new-path='%s' old-path='%s'\n",
+                    m->name.c_str(), path.c_str(), it->second->path.c_str());
+                return fatal(EEXIST, fmt::format("could not create module {}: {}", path, std::strerror(EEXIST)));
+            }
+            log(kError, "hash_add_unique %s: %s\n", m->name.c_str(), std::strerror(EEXIST));
+            return fatal(EEXIST, fmt::format("could not add module {}: {}", path, std::strerror(EEXIST)));
+        }
+        by_name.emplace(m->name, m.get());
+        found.push_back(std::move(m));
+    }
+    return {};
+}
+
+// The kernel's own exports: Module.symvers's vmlinux lines (-E) or
+// System.map's __ksymtab_ entries (-F), then the names the kernel loader
+// provides itself. ENOENT... if the file cannot be read.
+Status load_kernel_symbols(const DepmodOptions& options, const std::string& dirname,
+                           std::unordered_map<std::string, SymbolOwner>& symbols, const Log& log) {
+    const std::string& file = options.symvers.empty() ? options.system_map : options.symvers;
+    std::FILE* in = std::fopen(file.c_str(), "r");
+    if (in == nullptr) {
+        int code = errno;
+        return fatal(code, fmt::format("could not load {}: {}", file, std::strerror(code)));
+    }
+    auto add = [&](std::string_view name, bool prefix_skipped, std::uint32_t crc) {
+        if (!prefix_skipped && !name.empty() && name[0] == options.symbol_prefix) name.remove_prefix(1);
+        symbols[std::string(name)] = {nullptr, crc};
+    };
+    // kmod words a bad CRC with %m, the errno left by the last failed call:
+    // libkmod's open of modules.softdep, or strtoull's own.
+    int last_errno = 0;
+    const std::string softdep = dirname + "/modules.softdep";
+    if (int fd = open(softdep.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0)
+        close(fd);
+    else
+        last_errno = errno;
+    char buffer[10240];
+    unsigned line_number = 0;
+    while (std::fgets(buffer, sizeof buffer, in) != nullptr) {
+        ++line_number;
+        std::string_view line = buffer;
+        if (!options.symvers.empty()) {
+            // "0xCRC\tname\tvmlinux\t...", fields split on blanks and tabs only.
+            std::string_view fields[3];
+            std::size_t pos = 0;
+            int n = 0;
+            for (; n < 3; ++n) {
+                pos = line.find_first_not_of(" \t", pos);
+                if (pos == std::string_view::npos) break;
+                std::size_t end = std::min(line.find_first_of(" \t", pos), line.size());
+                fields[n] = line.substr(pos, end - pos);
+                pos = end;
+            }
+            if (n < 3 || fields[2] != "vmlinux") continue;
+            std::string version(fields[0]);
+            char* end = nullptr;
+            errno = 0;
+            unsigned long long crc = std::strtoull(version.c_str(), &end, 16);
+            if (errno != 0) last_errno = errno;
+            if (*end != '\0') {
+                log(kError, "%s:%u Invalid symbol version %s: %s\n", file.c_str(), line_number, version.c_str(),
+                    std::strerror(last_errno));
+                continue;
+            }
+            add(fields[1], false, static_cast<std::uint32_t>(crc));
+        } else {
+            // "ADDRESS TYPE NAME": the third field, from the second blank on.
+            std::size_t first = line.find(' ');
+            std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+            if (second == std::string_view::npos) {
+                log(kError, "%s:%u: invalid line: %s\n", file.c_str(), line_number, buffer);
+                continue;
+            }
+            std::string_view name = line.substr(second + 1);
+            if (!name.empty() && name[0] == options.symbol_prefix) name.remove_prefix(1);
+            if (!name.starts_with("__ksymtab_")) continue;
+            name.remove_prefix(10);
+            if (auto nl = name.find('\n'); nl != std::string_view::npos) name = name.substr(0, nl);
+            add(name, true, 0);
+        }
+    }
+    std::fclose(in);
+    add("__this_module", true, 0);
+    add("_GLOBAL_OFFSET_TABLE_", true, 0);
+    if (!symbols.contains("TOC.")) add("TOC.", true, 0);
+    return {};
+}
+
 // Writes `content` to dir/name through a temporary file renamed into place.
-bool write_file(const std::string& dir, const std::string& name, const std::string& content, std::FILE* err) {
+Status write_file(const std::string& dir, const std::string& name, const std::string& content) {
     std::string final_path = dir + "/" + name;
     std::string tmp = fmt::format("{}.{}.tmp", final_path, getpid());
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << content;
         if (!out.flush()) {
-            std::fprintf(err, "depmod: ERROR: could not write %s: %s\n", tmp.c_str(), std::strerror(errno));
+            int code = errno != 0 ? errno : EIO;
             std::remove(tmp.c_str());
-            return false;
+            return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
         }
     }
     if (std::rename(tmp.c_str(), final_path.c_str()) != 0) {
-        std::fprintf(err, "depmod: ERROR: could not rename %s: %s\n", tmp.c_str(), std::strerror(errno));
+        int code = errno;
         std::remove(tmp.c_str());
-        return false;
+        return fatal(code, fmt::format("renameat({}, {}, {}, {}): {}", dir, tmp, dir, name, std::strerror(code)));
     }
-    return true;
+    return {};
 }
 
 // Modules left unsorted are in cycles or depend on one. As kmod does: from
 // each unsorted module not yet known to be in a cycle (array order), walk its
 // unsorted dependencies depth first, last dependency first, and report every
 // path that comes back to it.
-void report_cycles(std::vector<Module>& modules, const std::vector<int>& users, std::FILE* err) {
+DependencyCycles find_cycles(std::vector<Module*>& modules, const std::vector<int>& users) {
+    DependencyCycles result;
     std::vector<char> in_cycle(modules.size(), 0);
     std::vector<Module*> path;
     std::vector<char> on_path(modules.size(), 0);
@@ -244,12 +516,13 @@ void report_cycles(std::vector<Module>& modules, const std::vector<int>& users, 
             Module* d = *it;
             if (users[d->idx] == 0) continue;  // sorted: in no cycle
             if (d == start) {
-                std::string text;
+                std::vector<std::string> cycle;
                 for (Module* p : path) {
-                    text += p->name + " -> ";
+                    cycle.push_back(p->name);
                     in_cycle[p->idx] = 1;
                 }
-                std::fprintf(err, "depmod: ERROR: Cycle detected: %s%s\n", text.c_str(), d->name.c_str());
+                cycle.push_back(d->name);
+                result.cycles.push_back(std::move(cycle));
             } else if (!on_path[d->idx]) {
                 walk(d);
             }
@@ -257,42 +530,143 @@ void report_cycles(std::vector<Module>& modules, const std::vector<int>& users, 
         on_path[m->idx] = 0;
         path.pop_back();
     };
-    for (Module& m : modules) {
-        if (users[m.idx] == 0 || in_cycle[m.idx]) continue;
-        start = &m;
-        walk(&m);
+    for (Module* m : modules) {
+        if (users[m->idx] == 0 || in_cycle[m->idx]) continue;
+        start = m;
+        walk(m);
     }
-    std::size_t count = static_cast<std::size_t>(std::count(in_cycle.begin(), in_cycle.end(), 1));
-    std::fprintf(err, "depmod: ERROR: Found %zu modules in dependency cycles!\n", count);
+    result.modules = static_cast<std::size_t>(std::count(in_cycle.begin(), in_cycle.end(), 1));
+    return result;
+}
+
+// -A's walk: false as soon as a module file is newer than `mtime`. kmod's
+// messages, including its path buffer (an entry that is neither a directory
+// nor a regular file is reported under the last path written to it).
+bool up_to_date_dir(DIR* dir, time_t mtime, std::string& path, std::size_t base, ModuleFormat format,
+                    const Log& log) {
+    int dfd = dirfd(dir);
+    while (dirent* entry = readdir(dir)) {
+        std::string_view name = entry->d_name;
+        if (name == "." || name == ".." || name == "build" || name == "source") continue;
+        struct stat st {};
+        if (fstatat(dfd, entry->d_name, &st, 0) < 0) {
+            log(kError, "fstatat(%d, %s): %s\n", dfd, entry->d_name, std::strerror(errno));
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            path.resize(base);
+            path += name;
+            int fd = openat(dfd, entry->d_name, O_RDONLY);
+            if (fd < 0) {
+                log(kError, "openat(%d, %s, O_RDONLY): %s\n", dfd, entry->d_name, std::strerror(errno));
+                continue;
+            }
+            DIR* sub = fdopendir(fd);
+            if (sub == nullptr) {
+                log(kError, "fdopendir(%d): %s\n", fd, std::strerror(errno));
+                close(fd);
+                continue;
+            }
+            path += '/';
+            bool fresh = up_to_date_dir(sub, mtime, path, path.size(), format, log);
+            closedir(sub);
+            if (!fresh) return false;
+        } else if (S_ISREG(st.st_mode)) {
+            if (!is_module_file(name, format)) continue;
+            path.resize(base);
+            path += name;
+            if (st.st_mtime > mtime) return false;
+        } else {
+            log(kError, "unsupported file type %s: %o\n", path.c_str(), static_cast<unsigned>(st.st_mode & S_IFMT));
+        }
+    }
+    return true;
+}
+
+Expected<bool> up_to_date(const std::string& dirname, ModuleFormat format, const Log& log) {
+    DIR* dir = opendir(dirname.c_str());
+    if (dir == nullptr) {
+        int code = errno;
+        log(kError, "could not open directory %s: %s\n", dirname.c_str(), std::strerror(code));
+        return Error(code, fmt::format("could not open directory {}: {}", dirname, std::strerror(code)));
+    }
+    struct stat st {};
+    if (fstatat(dirfd(dir), "modules.dep", &st, 0) != 0) {
+        int code = errno;
+        log(kError, "could not fstatat(%s, modules.dep): %s\n", dirname.c_str(), std::strerror(code));
+        closedir(dir);
+        return Error(code, fmt::format("could not fstatat({}, modules.dep): {}", dirname, std::strerror(code)));
+    }
+    std::string path = dirname + "/";
+    bool fresh = up_to_date_dir(dir, st.st_mtime, path, path.size(), format, log);
+    closedir(dir);
+    return fresh;
 }
 
 }  // namespace
 
-int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
+Expected<bool> index_up_to_date(const std::string& dirname, ModuleFormat format, std::FILE* log) {
+    return up_to_date(dirname, format, Log(log, kWarning));
+}
+
+Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
+    const Log log(err, kWarning + options.verbose);
+    const bool kernel = options.format == ModuleFormat::Kernel;
     std::string base = options.basedir.empty() ? "" : std::filesystem::absolute(options.basedir).string();
     std::string dirname = base + "/lib/modules/" + options.kernel_version;
 
-    std::vector<Module> modules;
-    std::unordered_map<std::string, std::size_t> by_name;
-    discover(dirname, "", modules, by_name);
+    bool all = options.module_files.empty();
+    if (options.quick) {
+        if (options.dry_run) return {};
+        if (auto fresh = up_to_date(dirname, options.format, log); fresh && *fresh) return {};
+        all = true;
+    }
+
+    // The symbol table: the kernel's (from -E or -F), then module exports
+    // (later wins).
+    std::unordered_map<std::string, SymbolOwner> symbols;
+    bool kernel_symbols = !options.symvers.empty() || !options.system_map.empty();
+    if (kernel_symbols) {
+        if (auto loaded = load_kernel_symbols(options, dirname, symbols, log); !loaded) return loaded.error();
+    } else if (options.show_unknown) {
+        log(kWarning, "-e needs -E or -F\n");
+    }
+    const bool print_unknown = options.show_unknown && kernel_symbols && kernel;
+    const bool check_versions = print_unknown && !options.symvers.empty();
+
+    std::vector<std::unique_ptr<Module>> found;
+    if (all) {
+        DepmodConfig config = read_depmod_config(options.config_paths, options.kernel_version, log.verbosity(), err);
+        ModuleWalk walk(config, dirname, options.format, log, found);
+        if (auto searched = walk.walk(dirname); !searched)
+            return fatal(searched.error().code(), fmt::format("could not search modules: {}", searched.error().message()));
+        for (auto ext = config.externals.rbegin(); ext != config.externals.rend(); ++ext)
+            (void)walk.walk(*ext);  // a missing external directory is reported and skipped
+    } else if (auto added = add_named_modules(options, dirname, found, log); !added) {
+        return added.error();
+    }
 
     // Order: kmod's hash iteration order, then modules.order (stable).
+    std::vector<Module*> modules;
+    modules.reserve(found.size());
+    for (auto& m : found) modules.push_back(m.get());
     std::sort(modules.begin(), modules.end(),
-              [](const Module& a, const Module& b) { return hash_order_less(a.name, b.name, 512); });
+              [](const Module* a, const Module* b) { return hash_order_less(a->name, b->name, 512); });
     {
         std::ifstream order(dirname + "/modules.order");
         if (!order) {
-            std::fprintf(err, "depmod: WARNING: could not open modules.order at %s: %s\n", dirname.c_str(),
-                         std::strerror(errno));
+            if (kernel)
+                log(kWarning, "could not open modules.order at %s: %s\n", dirname.c_str(), std::strerror(errno));
         } else {
             std::vector<std::string> lines;
             for (std::string line; std::getline(order, line);) lines.push_back(line);
             int total = static_cast<int>(lines.size()) + 1;
             std::unordered_map<std::string, Module*> by_relpath;
-            for (Module& m : modules) {
-                std::string rel = m.relpath;
-                if (auto ko = rel.find(".ko"); ko != std::string::npos) rel.resize(ko + 3);
-                by_relpath[rel] = &m;
+            for (Module* m : modules) {
+                if (m->relpath.empty()) continue;
+                std::string rel = m->relpath;
+                if (auto ko = rel.find(".ko"); kernel && ko != std::string::npos) rel.resize(ko + 3);
+                by_relpath[rel] = m;
             }
             for (int i = 0; i < static_cast<int>(lines.size()); ++i)
                 if (auto it = by_relpath.find(lines[static_cast<std::size_t>(i)]); it != by_relpath.end())
@@ -300,48 +674,48 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
         }
     }
     std::stable_sort(modules.begin(), modules.end(),
-                     [](const Module& a, const Module& b) { return a.sort_idx < b.sort_idx; });
-    for (std::uint32_t i = 0; i < modules.size(); ++i) modules[i].idx = i;
+                     [](const Module* a, const Module* b) { return a->sort_idx < b->sort_idx; });
+    for (std::uint32_t i = 0; i < modules.size(); ++i) modules[i]->idx = i;
 
     elf::ReadBuffer buffer;
-    for (Module& m : modules) read_module(m, buffer, err);
-
-    // The symbol table: the kernel's (from -E), then module exports (later wins).
-    std::unordered_map<std::string, SymbolOwner> symbols;
-    if (!options.symvers.empty()) {
-        std::ifstream symvers(options.symvers);
-        for (std::string line; std::getline(symvers, line);) {
-            std::istringstream fields(line);
-            std::string crc, name, owner;
-            fields >> crc >> name >> owner;
-            if (owner == "vmlinux") symbols[name] = {nullptr, static_cast<std::uint32_t>(std::stoul(crc, nullptr, 16))};
-        }
-    } else if (options.show_unknown) {
-        std::fprintf(err, "depmod: WARNING: -e needs -E or -F\n");
+    for (Module* m : modules) {
+        if (kernel)
+            read_kernel_module(*m, buffer, log);
+        else if (!m->read)
+            read_umod_module(*m, log);
     }
-    for (const char* special : {"__this_module", "_GLOBAL_OFFSET_TABLE_", "TOC."}) symbols[special] = {nullptr, 0};
-    for (Module& m : modules)
-        for (const auto& [name, crc] : m.exports) symbols[name] = {&m, crc};
 
-    for (Module& m : modules) {
-        for (const Module::Import& imp : m.imports) {
+    auto strip_prefix = [&](std::string_view name) {
+        if (!name.empty() && name[0] == options.symbol_prefix) name.remove_prefix(1);
+        return name;
+    };
+    for (Module* m : modules)
+        for (const auto& [name, crc] : m->exports) symbols[std::string(strip_prefix(name))] = {m, crc};
+
+    std::string lookup;
+    for (Module* m : modules) {
+        for (const Module::Import& imp : m->imports) {
             std::string_view name = imp.name;
             if (!name.empty() && name[0] == '.') name.remove_prefix(1);
-            auto it = symbols.find(std::string(name));
+            name = strip_prefix(name);
+            lookup.assign(name);
+            auto it = symbols.find(lookup);
             if (it == symbols.end()) {
-                if (options.show_unknown && !options.symvers.empty() && !imp.weak)
-                    std::fprintf(err, "depmod: WARNING: %s needs unknown symbol %.*s\n", m.path.c_str(),
-                                 static_cast<int>(name.size()), name.data());
+                if (print_unknown && !imp.weak)
+                    log(kWarning, "%s needs unknown symbol %s\n", m->path.c_str(), imp.name.c_str());
                 continue;
             }
-            if (options.show_unknown && !options.symvers.empty() && !imp.weak && imp.crc != it->second.crc)
-                std::fprintf(err, "depmod: WARNING: %s disagrees about version of symbol %.*s\n", m.path.c_str(),
-                             static_cast<int>(name.size()), name.data());
+            if (check_versions && !imp.weak && imp.crc != it->second.crc)
+                log(kWarning, "%s disagrees about version of symbol %s\n", m->path.c_str(), imp.name.c_str());
             Module* owner = it->second.owner;
-            if (owner == nullptr || owner == &m) continue;
-            if (std::find(m.deps.begin(), m.deps.end(), owner) == m.deps.end()) {
-                m.deps.push_back(owner);
+            if (owner == nullptr) continue;
+            if (std::find(m->deps.begin(), m->deps.end(), owner) == m->deps.end()) {
+                m->deps.push_back(owner);
                 ++owner->users;
+                if (options.verbose > 0) {
+                    std::fprintf(out, "%s needs \"%s\": %s\n", m->path.c_str(), it->first.c_str(), owner->path.c_str());
+                    std::fflush(out);
+                }
             }
         }
     }
@@ -349,9 +723,9 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
     // Topological order: Kahn's algorithm with a LIFO stack.
     std::vector<Module*> stack;
     std::vector<int> users(modules.size());
-    for (Module& m : modules) {
-        users[m.idx] = m.users;
-        if (m.users == 0) stack.push_back(&m);
+    for (Module* m : modules) {
+        users[m->idx] = m->users;
+        if (m->users == 0) stack.push_back(m);
     }
     std::uint32_t n = 0;
     while (!stack.empty()) {
@@ -361,65 +735,72 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
         for (Module* dep : m->deps)
             if (--users[dep->idx] == 0) stack.push_back(dep);
     }
-    if (n < modules.size()) {
-        report_cycles(modules, users, err);
-        return 1;  // nothing is written
-    }
+    if (n < modules.size()) return Error::with(ELOOP, find_cycles(modules, users));  // nothing is written
 
     // The text files.
     std::string dep, alias = "# Aliases extracted from modules themselves.\n",
                      softdep = "# Soft dependencies extracted from modules themselves.\n",
                      symbols_text = "# Aliases for symbols, used by symbol_request().\n", devname;
+    std::vector<std::pair<std::string, std::string>> devname_errors;  // reported last, as kmod writes devname last
     IndexBuilder dep_bin, alias_bin, symbols_bin;
     std::string normal;
-    for (Module& m : modules) {
-        std::vector<Module*> closure;
-        std::vector<Module*> todo(m.deps.rbegin(), m.deps.rend());
-        std::set<Module*> seen;
+    std::vector<Module*> closure;
+    std::set<Module*> seen;
+    std::set<std::pair<std::string, std::string>> alias_values;  // -w: (key, module) pairs indexed
+    for (Module* m : modules) {
+        closure.clear();
+        seen.clear();
         std::function<void(Module*)> visit = [&](Module* d) {
             if (!seen.insert(d).second) return;
             closure.push_back(d);
             for (Module* dd : d->deps) visit(dd);
         };
-        for (Module* d : m.deps) visit(d);
+        for (Module* d : m->deps) visit(d);
         std::sort(closure.begin(), closure.end(),
                   [](const Module* a, const Module* b) { return a->dep_sort_idx < b->dep_sort_idx; });
-        std::string line = m.relpath + ":";
-        for (Module* d : closure) line += " " + d->relpath;
+        std::string line = m->listed_path() + ":";
+        for (Module* d : closure) line += " " + d->listed_path();
         dep += line + "\n";
-        dep_bin.insert(m.name, line, m.idx);
-        for (const std::string& a : m.aliases) {
-            alias += "alias " + a + " " + m.name + "\n";
+        dep_bin.insert(m->name, line, m->idx);
+        for (const std::string& a : m->aliases) {
+            alias += "alias " + a + " " + m->name + "\n";
             if (options.dry_run) continue;  // no .bin files: kmod does not check them either
-            if (alias_normalize(a, normal))
-                alias_bin.insert(normal, m.name, m.idx);
-            else
-                std::fprintf(err, "depmod: WARNING: Unmatched bracket in %s\n", a.c_str());
+            if (alias_normalize(a, normal)) {
+                alias_bin.insert(normal, m->name, m->idx);
+                if (options.warn_duplicates && !alias_values.emplace(normal, m->name).second)
+                    log(kWarning, "duplicate module alias:\n%s %s\n", normal.c_str(), m->name.c_str());
+            } else
+                log(kWarning, "Unmatched bracket in %s\n", a.c_str());
         }
-        for (const std::string& s : m.softdeps) softdep += "softdep " + m.name + " " + s + "\n";
+        for (const std::string& s : m->softdeps) softdep += "softdep " + m->name + " " + s + "\n";
         std::string dev_name;
         char dev_type = 0;
         unsigned major = 0, minor = 0;
-        for (const std::string& a : m.aliases) {
+        for (const std::string& a : m->aliases) {
+            unsigned maj = 0, min = 0;
             if (a.starts_with("devname:")) {
                 dev_name = a.substr(8);
-            } else if (std::sscanf(a.c_str(), "char-major-%u-%u", &major, &minor) == 2) {
-                dev_type = 'c';
-            } else if (std::sscanf(a.c_str(), "block-major-%u-%u", &major, &minor) == 2) {
-                dev_type = 'b';
+            } else if (std::sscanf(a.c_str(), "char-major-%u-%u", &maj, &min) == 2) {
+                dev_type = 'c', major = maj, minor = min;
+            } else if (std::sscanf(a.c_str(), "block-major-%u-%u", &maj, &min) == 2) {
+                dev_type = 'b', major = maj, minor = min;
             }
             if (!dev_name.empty() && dev_type != 0) break;
         }
         if (!dev_name.empty()) {
             if (dev_type == 0) {
-                std::fprintf(err, "depmod: ERROR: Module '%s' has devname (%s) but lacks major and minor information. Ignoring.\n",
-                             m.name.c_str(), dev_name.c_str());
+                devname_errors.emplace_back(m->name, dev_name);
             } else {
                 if (devname.empty()) devname = "# Device nodes to trigger on-demand module loading.\n";
-                devname += fmt::format("{} {} {}{}:{}\n", m.name, dev_name, dev_type, major, minor);
+                devname += fmt::format("{} {} {}{}:{}\n", m->name, dev_name, dev_type, major, minor);
             }
         }
     }
+    auto report_devname_errors = [&] {
+        for (const auto& [module, name] : devname_errors)
+            log(kError, "Module '%s' has devname (%s) but lacks major and minor information. Ignoring.\n",
+                module.c_str(), name.c_str());
+    };
     std::vector<std::pair<const std::string*, const SymbolOwner*>> sorted;
     for (const auto& [name, owner] : symbols)
         if (owner.owner != nullptr) sorted.emplace_back(&name, &owner);
@@ -433,43 +814,56 @@ int depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
     if (options.dry_run) {
         for (const std::string* text : {&dep, &alias, &softdep, &symbols_text, &devname})
             std::fwrite(text->data(), 1, text->size(), out);
-        return 0;
+        report_devname_errors();
+        return {};
     }
 
     // modules.builtin(.alias).bin from modules.builtin and modules.builtin.modinfo.
     IndexBuilder builtin_bin, builtin_alias_bin;
     bool have_builtin = false, have_builtin_modinfo = false;
-    if (std::ifstream builtin(dirname + "/modules.builtin"); builtin) {
+    if (std::FILE* builtin = std::fopen((dirname + "/modules.builtin").c_str(), "r")) {
         have_builtin = true;
-        for (std::string line; std::getline(builtin, line);) {
-            if (line.empty() || !std::isalpha(static_cast<unsigned char>(line[0]))) continue;
-            builtin_bin.insert(module_name_of_path(line), "", 0);
+        char line[4096];
+        while (std::fgets(line, sizeof line, builtin) != nullptr) {
+            if (!std::isalpha(static_cast<unsigned char>(line[0]))) {
+                log(kError, "Invalid modules.builtin line: %s\n", line);
+                continue;
+            }
+            std::string_view text = line;
+            if (text.ends_with('\n')) text.remove_suffix(1);
+            builtin_bin.insert(module_name_of_path(text), "", 0);
         }
-    } else {
-        std::fprintf(err, "depmod: WARNING: could not open modules.builtin at %s: %s\n", dirname.c_str(),
-                     std::strerror(errno));
+        std::fclose(builtin);
+    } else if (kernel) {
+        log(kWarning, "could not open modules.builtin at %s: %s\n", dirname.c_str(), std::strerror(errno));
     }
     have_builtin_modinfo =
         for_each_builtin_info(dirname, [&](std::string_view module, std::string_view key, std::string_view value) {
-            if (key == "alias" && alias_normalize(value, normal)) builtin_alias_bin.insert(normal, module, 0);
+            if (key != "alias") return;
+            if (alias_normalize(value, normal))
+                builtin_alias_bin.insert(normal, module, 0);
+            else
+                log(kWarning, "Unmatched bracket in %.*s\n", static_cast<int>(value.size()), value.data());
         });
-    if (!have_builtin_modinfo) {
-        std::fprintf(err, "depmod: WARNING: could not open modules.builtin.modinfo at %s: %s\n", dirname.c_str(),
-                     std::strerror(errno));
-    }
+    if (!have_builtin_modinfo && kernel)
+        log(kWarning, "could not open modules.builtin.modinfo at %s: %s\n", dirname.c_str(), std::strerror(errno));
+    report_devname_errors();
 
-    bool ok = write_file(dirname, "modules.dep", dep, err) &&
-              write_file(dirname, "modules.dep.bin", dep_bin.serialize(), err) &&
-              write_file(dirname, "modules.alias", alias, err) &&
-              write_file(dirname, "modules.alias.bin", alias_bin.serialize(), err) &&
-              write_file(dirname, "modules.softdep", softdep, err) &&
-              write_file(dirname, "modules.symbols", symbols_text, err) &&
-              write_file(dirname, "modules.symbols.bin", symbols_bin.serialize(), err) &&
-              write_file(dirname, "modules.builtin.bin", have_builtin ? builtin_bin.serialize() : "", err) &&
-              write_file(dirname, "modules.builtin.alias.bin",
-                         have_builtin_modinfo ? builtin_alias_bin.serialize() : "", err) &&
-              write_file(dirname, "modules.devname", devname, err);
-    return ok ? 0 : 1;
+    const std::pair<const char*, std::string> files[] = {
+        {"modules.dep", std::move(dep)},
+        {"modules.dep.bin", dep_bin.serialize()},
+        {"modules.alias", std::move(alias)},
+        {"modules.alias.bin", alias_bin.serialize()},
+        {"modules.softdep", std::move(softdep)},
+        {"modules.symbols", std::move(symbols_text)},
+        {"modules.symbols.bin", symbols_bin.serialize()},
+        {"modules.builtin.bin", have_builtin ? builtin_bin.serialize() : ""},
+        {"modules.builtin.alias.bin", have_builtin_modinfo ? builtin_alias_bin.serialize() : ""},
+        {"modules.devname", std::move(devname)},
+    };
+    for (const auto& [name, content] : files)
+        if (auto written = write_file(dirname, name, content); !written) return written;
+    return {};
 }
 
 }  // namespace umod::index

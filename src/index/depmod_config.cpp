@@ -1,0 +1,254 @@
+// depmod.d as kmod 30 reads it (see shared/reference/kmod-formats.md §5.1):
+// files listed from every path, sorted by name, a name read once; lines
+// joined by a backslash before the newline; four directives.
+#include "index/depmod_config.h"
+
+#include <dirent.h>
+#include <regex.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <optional>
+
+namespace umod::index {
+
+namespace {
+
+constexpr int kLogErr = 3, kLogInfo = 6;
+
+// kmod's tool log: "depmod: PRIORITY: message".
+[[gnu::format(printf, 4, 5)]] void log_at(std::FILE* log, int verbosity, int priority, const char* format, ...) {
+    if (priority > verbosity || log == nullptr) return;
+    std::fputs(priority == kLogErr ? "depmod: ERROR: " : "depmod: INFO: ", log);
+    va_list args;
+    va_start(args, format);
+    std::vfprintf(log, format, args);
+    va_end(args);
+}
+
+struct ConfigFile {
+    std::string name;  // sort key: the file's base name
+    std::string path;
+};
+
+// Adds a file in name order; a name already listed (from an earlier path) wins.
+void insert_sorted(std::vector<ConfigFile>& files, std::string name, std::string path) {
+    auto at = std::lower_bound(files.begin(), files.end(), name,
+                               [](const ConfigFile& f, const std::string& n) { return f.name < n; });
+    if (at != files.end() && at->name == name) return;
+    files.insert(at, ConfigFile{std::move(name), std::move(path)});
+}
+
+void list_files(std::vector<ConfigFile>& files, const std::string& path, int verbosity, std::FILE* log) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return;  // kmod: a debug message only
+    if (!S_ISDIR(st.st_mode)) {
+        auto slash = path.rfind('/');
+        insert_sorted(files, slash == std::string::npos ? path : path.substr(slash + 1), path);
+        return;
+    }
+    DIR* dir = opendir(path.c_str());
+    if (dir == nullptr) {
+        log_at(log, verbosity, kLogErr, "files list %s: %s\n", path.c_str(), std::strerror(errno));
+        return;
+    }
+    while (dirent* entry = readdir(dir)) {
+        std::string_view name = entry->d_name;
+        if (name.starts_with('.')) continue;
+        if (name.size() < 6 || !name.ends_with(".conf")) {
+            log_at(log, verbosity, kLogInfo, "All cfg files need .conf: %s/%s\n", path.c_str(), entry->d_name);
+            continue;
+        }
+        struct stat entry_st {};
+        if (fstatat(dirfd(dir), entry->d_name, &entry_st, 0) == 0 && S_ISDIR(entry_st.st_mode)) {
+            log_at(log, verbosity, kLogErr, "Directories inside directories are not supported: %s/%s\n",
+                   path.c_str(), entry->d_name);
+            continue;
+        }
+        insert_sorted(files, std::string(name), path + "/" + std::string(name));
+    }
+    closedir(dir);
+}
+
+// One logical line: a backslash joins the next physical line (both dropped)
+// or keeps the character after it. `line_number` ends on the line's last
+// physical line. nullopt at the end of the file.
+std::optional<std::string> read_wrapped_line(std::FILE* file, unsigned& line_number) {
+    std::string line;
+    unsigned lines = 0;
+    for (;;) {
+        int c = std::getc(file);
+        if (c == EOF && line.empty()) return std::nullopt;
+        if (c == EOF || c == '\n') {
+            line_number += lines + 1;
+            return line;
+        }
+        if (c == '\\') {
+            c = std::getc(file);
+            if (c == '\n') {
+                ++lines;
+                continue;
+            }
+        }
+        line.push_back(static_cast<char>(c));  // after a final backslash: EOF stored as a byte, as kmod does
+    }
+}
+
+// strtok_r(…, "\t ") over a line.
+class Tokens {
+public:
+    explicit Tokens(std::string_view line) : rest_(line) {}
+    std::optional<std::string> next() {
+        std::size_t start = rest_.find_first_not_of("\t ");
+        if (start == std::string_view::npos) return std::nullopt;
+        rest_.remove_prefix(start);
+        std::size_t end = std::min(rest_.find_first_of("\t "), rest_.size());
+        std::string token(rest_.substr(0, end));
+        rest_.remove_prefix(end == rest_.size() ? end : end + 1);
+        return token;
+    }
+
+private:
+    std::string_view rest_;
+};
+
+bool kernel_matches(std::string_view kernel_version, const std::string& pattern) {
+    if (pattern == "*") return true;
+    regex_t re;
+    if (regcomp(&re, pattern.c_str(), REG_EXTENDED | REG_NOSUB) != 0) return false;
+    std::string version(kernel_version);
+    bool match = regexec(&re, version.c_str(), 0, nullptr, 0) == 0;
+    regfree(&re);
+    return match;
+}
+
+void parse_file(DepmodConfig& config, const std::string& path, std::string_view kernel_version, int verbosity,
+                std::FILE* log) {
+    std::FILE* file = std::fopen(path.c_str(), "r");
+    if (file == nullptr) {
+        log_at(log, verbosity, kLogErr, "file parse %s: %s\n", path.c_str(), std::strerror(errno));
+        return;
+    }
+    unsigned line_number = 0;
+    while (auto line = read_wrapped_line(file, line_number)) {
+        if (line->empty() || (*line)[0] == '#') continue;
+        Tokens tokens(*line);
+        auto command = tokens.next();
+        if (!command) continue;
+        bool bad = false;
+        if (*command == "search") {
+            while (auto entry = tokens.next()) {
+                if (*entry == "built-in")
+                    config.searches.push_back({DepmodConfig::SearchKind::BuiltIn, {}});
+                else if (*entry == "external")
+                    config.searches.push_back({DepmodConfig::SearchKind::External, {}});
+                else
+                    config.searches.push_back({DepmodConfig::SearchKind::Path, std::move(*entry)});
+            }
+        } else if (*command == "override") {
+            auto module = tokens.next(), version = tokens.next(), subdir = tokens.next();
+            if (!module || !version || !subdir) {
+                bad = true;
+            } else if (!kernel_matches(kernel_version, *version)) {
+                log_at(log, verbosity, kLogInfo, "%s:%u: override kernel did not match %s\n", path.c_str(),
+                       line_number, version->c_str());
+            } else {
+                config.overrides.push_back(*subdir + "/" + *module);
+            }
+        } else if (*command == "external") {
+            auto version = tokens.next(), dir = tokens.next();
+            if (!version || !dir) {
+                bad = true;
+            } else if (!kernel_matches(kernel_version, *version)) {
+                log_at(log, verbosity, kLogInfo, "%s:%u: external directory did not match %s\n", path.c_str(),
+                       line_number, version->c_str());
+            } else {
+                config.externals.push_back(std::move(*dir));
+            }
+        } else if (*command == "exclude") {
+            while (auto entry = tokens.next()) config.excludes.push_back(std::move(*entry));
+        } else if (*command == "include" || *command == "make_map_files") {
+            log_at(log, verbosity, kLogInfo, "%s:%u: command %s not implemented yet\n", path.c_str(), line_number,
+                   command->c_str());
+        } else {
+            bad = true;
+        }
+        if (bad)
+            log_at(log, verbosity, kLogErr, "%s:%u: ignoring bad line starting with '%s'\n", path.c_str(),
+                   line_number, command->c_str());
+    }
+    std::fclose(file);
+}
+
+// True if `path` is `dir` followed by '/' and more.
+bool in_directory(std::string_view path, std::string_view dir) {
+    return path.size() > dir.size() && path[dir.size()] == '/' && path.starts_with(dir);
+}
+
+}  // namespace
+
+DepmodConfig read_depmod_config(std::span<const std::string> paths, std::string_view kernel_version, int verbosity,
+                                std::FILE* log) {
+    std::vector<ConfigFile> files;
+    if (paths.empty()) {
+        for (const char* dir : kDepmodConfigDirs) list_files(files, dir, verbosity, log);
+    } else {
+        for (const std::string& path : paths) list_files(files, path, verbosity, log);
+    }
+    DepmodConfig config;
+    for (const ConfigFile& f : files) parse_file(config, f.path, kernel_version, verbosity, log);
+    if (config.searches.empty()) config.searches.push_back({DepmodConfig::SearchKind::Path, "updates"});
+    return config;
+}
+
+bool keep_existing_module(const DepmodConfig& config, std::string_view dirname, std::string_view old_path,
+                          std::string_view new_path) {
+    // kmod compares each path cut after the module name's length in the file
+    // name ("dir/foo-bar" for dir/foo-bar.ko.xz), and relative to the module
+    // directory when it starts with it.
+    auto cut = [](std::string_view path) {
+        std::size_t base = path.rfind('/') + 1;  // npos + 1 == 0
+        std::size_t stem = path.find('.', base);
+        return stem == std::string_view::npos ? path : path.substr(0, stem);
+    };
+    auto relative = [&](std::string_view path) -> std::optional<std::string_view> {
+        if (!path.starts_with(dirname) || path.size() <= dirname.size()) return std::nullopt;
+        return path.substr(dirname.size() + 1);
+    };
+    std::string_view old_cut = cut(old_path), new_cut = cut(new_path);
+    auto old_rel = relative(old_cut), new_rel = relative(new_cut);
+
+    for (auto ov = config.overrides.rbegin(); ov != config.overrides.rend(); ++ov) {
+        if (new_rel && *new_rel == *ov) return false;
+        if (old_rel && *old_rel == *ov) return true;
+    }
+    int i = 0, builtin = -1, old_priority = -1, new_priority = -1;
+    for (auto se = config.searches.rbegin(); se != config.searches.rend(); ++se, ++i) {
+        switch (se->kind) {
+            case DepmodConfig::SearchKind::BuiltIn:
+                builtin = i;
+                break;
+            case DepmodConfig::SearchKind::External:
+                for (auto ext = config.externals.rbegin(); ext != config.externals.rend(); ++ext, ++i) {
+                    if (in_directory(new_cut, *ext)) new_priority = i;
+                    if (in_directory(old_cut, *ext)) old_priority = i;
+                }
+                break;
+            case DepmodConfig::SearchKind::Path:
+                // As kmod: an entry the new path matches is not tried on the old one.
+                if (new_rel && in_directory(*new_rel, se->path))
+                    new_priority = i;
+                else if (old_rel && in_directory(*old_rel, se->path))
+                    old_priority = i;
+                break;
+        }
+    }
+    if (new_priority < 0) new_priority = builtin;
+    if (old_priority < 0) old_priority = builtin;
+    return new_priority <= old_priority;
+}
+
+}  // namespace umod::index

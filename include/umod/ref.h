@@ -86,6 +86,14 @@ public:
         return (*get())(std::forward<Args>(args)...);
     }
 
+    // Inlined even without optimisation, so that a recorded stack starts
+    // in the function that copies or drops the handle.
+    UMOD_REF_INLINE SymbolRef(const SymbolRef& other) noexcept : HeldRef(other) {}
+    SymbolRef(SymbolRef&& other) noexcept = default;
+    SymbolRef& operator=(const SymbolRef& other) noexcept = default;
+    SymbolRef& operator=(SymbolRef&& other) noexcept = default;
+    UMOD_REF_INLINE ~SymbolRef() {}
+
 private:
     explicit SymbolRef(const HeldReference& held) noexcept : HeldRef(held) {}
 };
@@ -105,6 +113,12 @@ public:
     }
 
     explicit operator bool() const noexcept { return held().counter != nullptr; }
+
+    UMOD_REF_INLINE ModuleRef(const ModuleRef& other) noexcept : HeldRef(other) {}
+    ModuleRef(ModuleRef&& other) noexcept = default;
+    ModuleRef& operator=(const ModuleRef& other) noexcept = default;
+    ModuleRef& operator=(ModuleRef&& other) noexcept = default;
+    UMOD_REF_INLINE ~ModuleRef() {}
 
 private:
     explicit ModuleRef(const HeldReference& held) noexcept : HeldRef(held) {}

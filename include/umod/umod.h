@@ -346,14 +346,14 @@ public:
     // One more reference on `held`'s counter (a copy), and one less. Never
     // fail: a held reference keeps its provider loaded. After a forced unload
     // of the provider they change nothing that anyone reads.
-    static void duplicate(const HeldReference& held) {
+    __attribute__((always_inline)) static void duplicate(const HeldReference& held) {
         if (held.counter == nullptr) return;
         if (!held.recording->load(std::memory_order_relaxed))
             held.counter->fetch_add(1, std::memory_order_relaxed);
         else
             duplicate_recorded(held);
     }
-    static void release(const HeldReference& held) {
+    __attribute__((always_inline)) static void release(const HeldReference& held) {
         if (held.counter == nullptr) return;
         if (!held.recording->load(std::memory_order_relaxed)) {
             std::uint64_t count = held.counter->load(std::memory_order_relaxed);

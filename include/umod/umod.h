@@ -314,6 +314,17 @@ public:
     // ENOENT unknown; EBUSY provider loading or unloading; EPERM GPL-only to a
     // non-GPL module. Lock-free for an existing pair.
     Expected<void*> symbol_get(std::string_view name, User* user, const void* caller_frame = nullptr);
+    // symbol_get that first has a provider loaded when no module exports
+    // `name` (the kernel's symbol_request, which runs request_module
+    // "symbol:NAME"): it calls the request handler, outside any lock, then
+    // gets. ENOENT as symbol_get's when there is no handler or it loads none.
+    Expected<void*> symbol_request(std::string_view name, User* user, const void* caller_frame = nullptr);
+    // What symbol_request calls for a symbol nobody exports; it returns once
+    // it has loaded a provider, or failed. One handler per registry; an empty
+    // function removes it. See ModuleTree in <umod/loader.h>.
+    using RequestHandler = std::function<Status(std::string_view symbol)>;
+    void set_request_handler(RequestHandler handler);
+
     // As symbol_get, and EINVAL unless the export recorded type `type`.
     Expected<void*> symbol_get_typed(std::string_view name, std::string_view type, User* user, const void* caller_frame = nullptr);
     // Drops one reference taken by symbol_get. An unmatched put changes nothing

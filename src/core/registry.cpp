@@ -280,6 +280,10 @@ struct Registry::Impl {
         garbage.clear();
     }
 
+    // Guards `request_handler`; never held while it runs.
+    std::mutex request_mutex;
+    RequestHandler request_handler UMOD_GUARDED_BY(request_mutex);
+
     // ---- tracking -------------------------------------------------------
 
     std::atomic<TrackLevel> level{TrackLevel::Counts};
@@ -1188,6 +1192,30 @@ User* Registry::holder(std::string_view name) {
 Expected<void*> Registry::symbol_get(std::string_view name, User* user, const void* caller_frame) {
     Impl::Acquired got;
     return impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame), got);
+}
+
+Expected<void*> Registry::symbol_request(std::string_view name, User* user, const void* caller_frame) {
+    const void* frame = UMOD_CALLER_FRAME(caller_frame);
+    Impl::Acquired got;
+    auto first = impl_->get(name, {}, false, user, frame, got);
+    if (first || first.error().code() != ENOENT || exports(name)) return first;
+    RequestHandler handler;
+    {
+        std::lock_guard lock(impl_->request_mutex);
+        handler = impl_->request_handler;
+    }
+    if (!handler) return first;
+    if (Status loaded = handler(name); !loaded) {
+        std::string message = first.error().message() + "; requesting symbol:" + std::string(name) + " failed: " +
+                              loaded.error().message();
+        return Error(ENOENT, std::move(message));
+    }
+    return impl_->get(name, {}, false, user, frame, got);
+}
+
+void Registry::set_request_handler(RequestHandler handler) {
+    std::lock_guard lock(impl_->request_mutex);
+    impl_->request_handler = std::move(handler);
 }
 
 Expected<void*> Registry::symbol_get_typed(std::string_view name, std::string_view type, User* user,

@@ -57,8 +57,14 @@ void* __umod_symbol_get_typed(const char* symbol, const char* type, struct modul
     return got ? *got : nullptr;
 }
 
-// Without a module index to load providers from, a request is a get.
-void* __umod_symbol_request(const char* symbol, struct module* user) { return __umod_symbol_get(symbol, user); }
+// The registry's request handler (a ModuleTree's, when the host set one)
+// loads the provider first.
+void* __umod_symbol_request(const char* symbol, struct module* user) {
+    umod::Registry* registry = registry_of(user);
+    if (registry == nullptr) return nullptr;
+    auto got = (registry->symbol_request)(symbol, user_of(user), __builtin_frame_address(0));
+    return got ? *got : nullptr;
+}
 
 // Failures (unmatched puts) are reported by the registry as they happen.
 void __umod_symbol_put(const char* symbol, struct module* user) {

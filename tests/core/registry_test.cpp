@@ -467,3 +467,41 @@ TEST(RegistryTeardown, ReportsLeaksOfHoldersAndModules) {
 
 }  // namespace
 }  // namespace umod
+
+namespace umod {
+namespace {
+
+TEST_F(RegistryTest, SymbolRequestLoadsTheProviderThroughTheHandler) {
+    User* ui = registry.holder("ui");
+    // Without a handler, a request is a get.
+    auto none = registry.symbol_request("crc32", ui);
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().code(), ENOENT);
+
+    std::vector<std::string> requested;
+    registry.set_request_handler([&](std::string_view symbol) -> Status {
+        requested.emplace_back(symbol);
+        if (symbol != "crc32") return Error(ENOENT, "no module provides " + std::string(symbol));
+        auto loaded = registry.load(ImageBuilder("crc").exports("crc32").build());
+        if (!loaded) return loaded.error();
+        return {};
+    });
+    auto got = registry.symbol_request("crc32", ui);
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ(holder_of("crc", "ui").dynamic, 1u);
+    // Exported now: no second request.
+    ASSERT_TRUE(registry.symbol_request("crc32", ui));
+    EXPECT_EQ(requested, std::vector<std::string>{"crc32"});
+
+    auto missing = registry.symbol_request("crc64", ui);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code(), ENOENT);
+    EXPECT_EQ(missing.error().message(),
+              "no module exports crc64; requesting symbol:crc64 failed: no module provides crc64");
+    registry.set_request_handler({});
+    EXPECT_TRUE(registry.symbol_put("crc32", ui));
+    EXPECT_TRUE(registry.symbol_put("crc32", ui));
+}
+
+}  // namespace
+}  // namespace umod

@@ -10,6 +10,7 @@
 // unmaps, and checks the mapping is really gone.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,5 +39,41 @@ std::string module_name_from_path(std::string_view path);
 // bind to) are reported as Warning events.
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params = {});
+
+// A tree of umod modules indexed by `umod depmod --umod -b BASEDIR VERSION`:
+// modprobe in the runtime, over the same binary indexes and resolution rules
+// as `umod modprobe` (modules.dep.bin, modules.alias.bin, modules.symbols.bin,
+// soft dependencies). Probes and removals on one tree are serialised; the
+// registry stays usable from other threads meanwhile.
+class ModuleTree {
+public:
+    // `dirname` holds the indexes (BASEDIR/lib/modules/VERSION). ENOENT when
+    // it has no modules.dep.bin.
+    static Expected<std::unique_ptr<ModuleTree>> open(Registry& registry, std::string dirname);
+    ~ModuleTree();  // stops serving the registry's requests, if it did
+    ModuleTree(const ModuleTree&) = delete;
+    ModuleTree& operator=(const ModuleTree&) = delete;
+
+    // modprobe NAME: what NAME stands for (a module name, an alias,
+    // symbol:SYMBOL), with its dependencies, most basic first, and soft
+    // dependencies, each loaded unless it is already; `params` go to NAME's
+    // module. ENOENT when the index knows no such module. On a failure the
+    // modules this probe loaded are unloaded again, newest first.
+    Expected<ModuleHandle> probe(std::string_view name, std::span<const std::string> params = {});
+
+    // modprobe -r NAME: unloads NAME's module (Registry::unload's errors),
+    // then each of its dependencies that nothing uses any more.
+    Status remove(std::string_view name);
+
+    // Makes the registry's symbol_request load a missing symbol's provider
+    // from this tree (probe("symbol:NAME")), until this tree is destroyed.
+    void serve_requests();
+
+    struct Impl;
+
+private:
+    explicit ModuleTree(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace umod

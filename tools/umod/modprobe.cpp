@@ -252,7 +252,9 @@ private:
     const std::string& dirname_;
 };
 
-void show_config(const index::ModprobeConfig& config, const index::ModuleIndex& modules, const Options& o) {
+// kmod's show_config(): the configuration, then the alias and symbol indexes.
+// 1 if an index is corrupt (reported), else 0.
+int show_config(const index::ModprobeConfig& config, const index::ModuleIndex& modules, const Options& o) {
     for (const auto& b : config.blacklists) std::printf("blacklist %s\n", b.c_str());
     for (const auto& c : config.install_commands) std::printf("install %s %s\n", c.modname.c_str(), c.command.c_str());
     for (const auto& c : config.remove_commands) std::printf("remove %s %s\n", c.modname.c_str(), c.command.c_str());
@@ -276,13 +278,16 @@ void show_config(const index::ModprobeConfig& config, const index::ModuleIndex& 
         out += line;
         if (out.size() >= 65536) flush();
     };
+    int status = 0;
     for (index::IndexKind kind : {index::IndexKind::Alias, index::IndexKind::Symbols}) {
         if (Status s = modules.dump(kind, "alias ", write); !s) {
             flush();
             log(o, kLogErr, "%s\n", s.error().message().c_str());
+            status = 1;
         }
     }
     flush();
+    return status;
 }
 
 }  // namespace
@@ -391,10 +396,7 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
     auto modules = index::ModuleIndex::open(dirname);
     for (const Error& e : modules.load_errors()) print_load_error(o, e);
 
-    if (do_show_config) {
-        show_config(config, modules, o);
-        return 0;
-    }
+    if (do_show_config) return show_config(config, modules, o);
     index::ModprobeSession session(modules, config);
     session.on_softdep_lookup_failure([&](std::string_view name) {
         log(o, kLogErr,

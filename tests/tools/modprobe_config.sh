@@ -101,6 +101,21 @@ for config in "-C c/main" "-C c/main -C c/second" "-C c/second -C c/main" "-C c/
 	done
 done
 
+# Options from the environment, as kmod prepends them (quotes, empty words).
+for env in '-b' '-C c/main' '"-C c/main" -v' '-C  c/"ma"in' "'-q' -C c/second"; do
+	export MODPROBE_OPTIONS="$env"
+	for args in "-D cuse" "-D udf" "-D nosuch"; do
+		# shellcheck disable=SC2086
+		compare $tree_args $args
+	done
+	unset MODPROBE_OPTIONS
+done
+# The default configuration directories (this machine's), no -C.
+for args in "-D udf" "-R fs-vfat" "-c"; do
+	# shellcheck disable=SC2086
+	compare $tree_args $args
+done
+
 # --- broken indexes ------------------------------------------------------------
 for f in dep alias symbols builtin.alias builtin; do cp "$dir/modules.$f.bin" "$tmp/good.$f.bin"; done
 restore() { for f in dep alias symbols builtin.alias builtin; do cp "$tmp/good.$f.bin" "$dir/modules.$f.bin"; done; }

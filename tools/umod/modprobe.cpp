@@ -1,6 +1,7 @@
 // umod modprobe — kmod 30's modprobe, without loading anything:
 //   umod modprobe [-C CONFIG]... [-d ROOT] [-S VERSION] [-b] [-i] [-q|-v]
 //                 (-D | -R | -n | -c) [-a] NAME [OPTION=VALUE... | NAME...]
+// (options in $MODPROBE_OPTIONS come first, as kmod's).
 // Reads the module directory's binary indexes in place and the modprobe.d
 // configuration (/etc, /run, /usr/local/lib, /lib — or -C FILE|DIR), as
 // libkmod does, and prints what kmod's modprobe prints, byte for byte: the
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -290,6 +292,42 @@ int show_config(const index::ModprobeConfig& config, const index::ModuleIndex& m
     return status;
 }
 
+// kmod's prepend_options_from_env(): MODPROBE_OPTIONS split at spaces (each
+// space ends a word, so two in a row give an empty one); a word quoted whole
+// loses its quotes, and a quoted part inside a word loses its two quote
+// characters.
+std::vector<std::string> options_from_env() {
+    std::vector<std::string> words;
+    const char* env = std::getenv("MODPROBE_OPTIONS");
+    if (env == nullptr) return words;
+    std::string str = env;
+    std::size_t start = 0;
+    std::size_t quote = std::string::npos;
+    std::size_t s = 0;
+    for (; s < str.size(); ++s) {
+        if (quote == std::string::npos) {
+            if (str[s] == ' ') {
+                words.push_back(str.substr(start, s - start));
+                start = s + 1;
+            } else if (str[s] == '"' || str[s] == '\'') {
+                quote = s;
+            }
+        } else if (str[s] == str[quote]) {
+            if (quote == start) {
+                words.push_back(str.substr(start + 1, s - start - 1));
+                start = s + 1;
+            } else {
+                str.erase(s, 1);
+                str.erase(quote, 1);
+                s -= 2;
+            }
+            quote = std::string::npos;
+        }
+    }
+    if (start < s) words.push_back(str.substr(start, s - start));
+    return words;
+}
+
 }  // namespace
 
 int modprobe_main(std::string_view, std::span<char* const> args) {
@@ -298,7 +336,9 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
     std::string root, version;
     bool have_root = false, have_version = false;
     std::vector<std::string> config_paths;
+    std::vector<std::string> env_words = options_from_env();
     std::vector<char*> argv{const_cast<char*>("modprobe")};
+    for (std::string& w : env_words) argv.push_back(w.data());
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back(nullptr);
     static const option long_options[] = {

@@ -405,11 +405,13 @@ Expected<IndexReader> IndexReader::open(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
     struct stat st {};
-    if (fstat(fd, &st) != 0 || st.st_size < 12) {
+    if (fstat(fd, &st) != 0) {
         int code = errno;
         ::close(fd);
-        if (st.st_size >= 12 || code == 0) code = EINVAL;
-        if (code != EINVAL) return Error(code, path + ": " + std::strerror(code));
+        return Error(code, path + ": " + std::strerror(code));
+    }
+    if (st.st_size < 12) {
+        ::close(fd);
         return Error::with(EINVAL, IndexFormatError{path, IndexFormatError::Kind::TooShort, 0, 0, {}});
     }
     std::size_t size = static_cast<std::size_t>(st.st_size);

@@ -121,6 +121,7 @@ enum class CommandUse : std::uint8_t { Run, Ignore };  // modprobe -i: Ignore
 // threads may use them at once.
 class ModprobeSession {
 public:
+    // `index` and `config` must outlive the session (modules point into both).
     ModprobeSession(const ModuleIndex& index, const ModprobeConfig& config) : index_(index), config_(config) {}
     ModprobeSession(const ModprobeSession&) = delete;
     ModprobeSession& operator=(const ModprobeSession&) = delete;

@@ -230,7 +230,10 @@ Status ModprobeSession::lookup_chain(const std::string& normal, bool with_config
         }
         for (const ConfigCommand& c : config_.remove_commands) {
             if (c.modname != normal) continue;
-            out.push_back(module(normal, std::nullopt));
+            ProbeModule* m = module(normal, std::nullopt);
+            m->remove_known = true;
+            m->remove = &c.command;
+            out.push_back(m);
             return {};
         }
     }
@@ -252,6 +255,11 @@ Expected<std::vector<ProbeModule*>> ModprobeSession::lookup_indexes(std::string_
     std::vector<ProbeModule*> out;
     if (Status s = lookup_chain(normal, false, out); !s) return s.error();
     return out;
+}
+
+ProbeModule* ModprobeSession::lookup_name_only(std::string_view name) {
+    std::string normal = module_name_of_path(name);  // modname_normalize: '-' as '_', up to a '.'
+    return module(normal, std::nullopt);
 }
 
 Expected<std::vector<ProbeModule*>> ModprobeSession::lookup_name(std::string_view name) {
@@ -298,10 +306,17 @@ const std::string* ModprobeSession::install_command(ProbeModule& m) {
     return m.install;
 }
 
-const std::string* ModprobeSession::remove_command(const ProbeModule& m) const {
-    for (const ConfigCommand& c : config_.remove_commands)
-        if (fnmatch(c.modname.c_str(), m.name.c_str(), 0) == 0) return &c.command;
-    return nullptr;
+const std::string* ModprobeSession::remove_command(ProbeModule& m) {
+    if (!m.remove_known) {
+        m.remove_known = true;
+        for (const ConfigCommand& c : config_.remove_commands) {
+            if (fnmatch(c.modname.c_str(), m.name.c_str(), 0) == 0) {
+                m.remove = &c.command;
+                break;
+            }
+        }
+    }
+    return m.remove;
 }
 
 const std::optional<std::string>& ModprobeSession::options(ProbeModule& m) {

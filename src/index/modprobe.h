@@ -103,6 +103,8 @@ struct ProbeModule {
     std::vector<ProbeModule*> deps;     // load order: most basic first
     bool install_known = false;
     const std::string* install = nullptr;  // the install command, owned by the configuration
+    bool remove_known = false;
+    const std::string* remove = nullptr;   // the remove command, owned by the configuration
     bool options_known = false;
     std::optional<std::string> options;
 
@@ -139,6 +141,8 @@ public:
     Expected<std::vector<ProbeModule*>> lookup(std::string_view name);
     // The same without the configuration (modinfo's lookup in umod).
     Expected<std::vector<ProbeModule*>> lookup_indexes(std::string_view name);
+    // kmod_module_new_from_name: the module of that name (normalised), found or not.
+    ProbeModule* lookup_name_only(std::string_view name);
     // modinfo -m: by module name only, then the built-in indexes.
     Expected<std::vector<ProbeModule*>> lookup_name(std::string_view name);
 
@@ -154,7 +158,18 @@ public:
     // The first install command whose pattern matches the name, or nullptr.
     const std::string* install_command(ProbeModule& m);
     // The first remove command whose pattern matches the name, or nullptr.
-    const std::string* remove_command(const ProbeModule& m) const;
+    const std::string* remove_command(ProbeModule& m);
+    // The modules of the first softdep line whose pattern matches the name:
+    // its pre: and post: names looked up (names that cannot be are reported
+    // to on_softdep_lookup_failure and skipped).
+    Status softdeps(ProbeModule& m, std::vector<ProbeModule*>& pre, std::vector<ProbeModule*>& post) {
+        return softdep_lists(m, pre, post);
+    }
+    // The modules of its modules.dep line, most basic first.
+    Expected<std::vector<ProbeModule*>> dependencies(ProbeModule& m) {
+        if (Status s = load_dependencies(m); !s) return s.error();
+        return m.deps;
+    }
     // Every `options` line for its name or its alias, joined by spaces;
     // nullopt when none has any.
     const std::optional<std::string>& options(ProbeModule& m);

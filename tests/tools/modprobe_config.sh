@@ -3,7 +3,7 @@
 # configurations (-C) on the Debian cloud tree indexed by kmod's depmod: every
 # directive (alias, options, install, remove, blacklist, softdep), bad lines,
 # directory rules (sorting, same-name override, nested directories, hidden
-# files), and their effect on -D, -R, -n [-v], -b, -i, -a, -q and -c. Then
+# files), and their effect on -D, -R, -n [-v], -r, -b, -i, -a, -q and -c. Then
 # broken indexes: a missing, truncated, wrong-magic or wrong-version .bin must
 # give kmod's output; a .bin whose trie is corrupt (offsets past the end, a
 # loop) must give a clear error and exit 1, never a crash or a hang.
@@ -95,7 +95,10 @@ for config in "-C c/main" "-C c/main -C c/second" "-C c/second -C c/main" "-C c/
 		"-b -D cuse" "-D char-major-10-229" "-R char-major-10-229" "-D only-install" "-R only-install" \
 		"-D only-remove" "-R only-remove" "-D isofs" "-D xfs" "-i -D xfs" "-i -D fuse" "-D btrfs" \
 		"-n udf" "-n -v udf" "-n -v fuse" "-n -v ext4" "-n -v to-builtin" "-a -D udf nosuch fuse" \
-		"-q -D nosuch" "-D nosuch" "-R nosuch" "-D bad[" "-c"; do
+		"-q -D nosuch" "-D nosuch" "-R nosuch" "-D bad[" "-c" \
+		"-r -D udf" "-r -D isofs" "-r -n -v fuse" "-r -n -v udf" "-r -D ext4" "-r -n -v ext4" "-r -D nosuch" \
+		"-r -D only-remove" "-r -D --remove-holders udf" "-r -i -D udf" "-r -a -D udf nosuch fuse" \
+		"-r -n -v --first-time udf" "-r -D -w x udf" "-r -D btrfs" "-r -D my-udf"; do
 		# shellcheck disable=SC2086
 		compare $config $tree_args $args
 	done

@@ -1,14 +1,19 @@
 // umod modprobe — kmod 30's modprobe, without loading anything:
 //   umod modprobe [-C CONFIG]... [-d ROOT] [-S VERSION] [-b] [-i] [-q|-v]
 //                 (-D | -R | -n | -c) [-a] NAME [OPTION=VALUE... | NAME...]
-// (options in $MODPROBE_OPTIONS come first, as kmod's).
+//   umod modprobe [...] -r (-D | -n) [--remove-holders] NAME...
+// (options in $MODPROBE_OPTIONS come first, as kmod's). Nothing is loaded
+// or removed: -D and -n show what would be, reading the running kernel's
+// /sys/module as kmod does.
 // Reads the module directory's binary indexes in place and the modprobe.d
 // configuration (/etc, /run, /usr/local/lib, /lib — or -C FILE|DIR), as
 // libkmod does, and prints what kmod's modprobe prints, byte for byte: the
 // modules to insmod (with their options), install commands, built-ins, the
 // names an alias resolves to (-R), or the configuration (-c).
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -42,6 +47,8 @@ struct Options {
     bool ignore_commands = false; // -i
     bool use_blacklist = false;   // -b
     bool first_time = false;      // --first-time
+    bool remove_holders = false;  // --remove-holders
+    unsigned long long wait_msec = 0;  // -w
 };
 
 const char* priority_name(int priority) {
@@ -148,6 +155,29 @@ bool loaded_in_running_kernel(const std::string& name) {
     return n == 5 && std::memcmp(buf, "live\n", 5) == 0;
 }
 
+// kmod's SHOW(): to stdout at once (flushed), with -D or -v only.
+__attribute__((format(printf, 2, 3))) void show(const Options& o, const char* format, ...) {
+    if (!o.show && o.verbose <= kLogWarning) return;
+    va_list args;
+    va_start(args, format);
+    std::vprintf(format, args);
+    va_end(args);
+    std::fflush(stdout);
+}
+
+// A /sys/module/NAME/FILE of the running kernel: its text, or -errno.
+int read_sys_module(const std::string& name, const char* file, std::string& out) {
+    int fd = ::open(("/sys/module/" + name + "/" + file).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    char buf[64];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    int code = errno;
+    ::close(fd);
+    if (n < 0) return -code;
+    out.assign(buf, static_cast<std::size_t>(n));
+    return 0;
+}
+
 class Modprobe {
 public:
     Modprobe(const Options& o, index::ModprobeSession& session, const std::string& dirname)
@@ -182,7 +212,132 @@ public:
         return err;
     }
 
+    // kmod's rmmod() in a dry run: 0, or a negative errno.
+    int rmmod(const std::string& name) {
+        auto found = session_.lookup(name);
+        if (!found) {
+            if (found.error().detail<index::UnmatchedBracket>() == nullptr) return fail(found.error());
+            return -EINVAL;  // kmod returns the lookup's error without a word
+        }
+        int err = 0;
+        if (found->empty()) {
+            log(o_, o_.log_priority, "Module %s not found.\n", name.c_str());
+            err = -ENOENT;
+        }
+        for (ProbeModule* m : *found) {
+            auto r = rmmod_module(*m, o_.remove_holders, false);
+            if (!r) return fail(r.error());
+            err = *r;
+            if (err < 0) break;
+        }
+        return err;
+    }
+
 private:
+    enum : int { kBuiltin = 0, kLive, kComing, kGoing };
+
+    // kmod_module_get_initstate(): built in, or the running kernel's
+    // /sys/module/NAME/initstate (a directory without it: coming); -errno.
+    Expected<int> initstate(ProbeModule& m) {
+        auto builtin = session_.is_builtin(m);
+        if (!builtin) return builtin.error();
+        if (*builtin) return int{kBuiltin};
+        std::string state;
+        if (int err = read_sys_module(m.name, "initstate", state); err < 0) {
+            struct stat st {};
+            if (stat(("/sys/module/" + m.name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return int{kComing};
+            return err;
+        }
+        if (state == "live\n") return int{kLive};
+        if (state == "coming\n") return int{kComing};
+        if (state == "going\n") return int{kGoing};
+        return -EINVAL;
+    }
+
+    // kmod_module_get_refcnt(): /sys/module/NAME/refcnt, or -errno.
+    static int refcnt(const ProbeModule& m) {
+        std::string text;
+        if (int err = read_sys_module(m.name, "refcnt", text); err < 0) return err;
+        return std::atoi(text.c_str());
+    }
+
+    // kmod_module_get_holders(): /sys/module/NAME/holders, in directory order.
+    std::vector<ProbeModule*> holders(ProbeModule& m) {
+        std::vector<ProbeModule*> out;
+        std::string dir = "/sys/module/" + m.name + "/holders";
+        DIR* d = opendir(dir.c_str());
+        if (d == nullptr) {
+            log(o_, kLogErr, "../libkmod/libkmod-module.c:1998 kmod_module_get_holders() could not open '%s': %s\n",
+                dir.c_str(), std::strerror(errno));
+            return out;
+        }
+        while (dirent* e = readdir(d)) {
+            std::string_view n = e->d_name;
+            if (n == "." || n == "..") continue;
+            auto found = session_.lookup_name_only(n);
+            if (found) out.push_back(found);
+        }
+        closedir(d);
+        return out;
+    }
+
+    // Removes (shows) each, last first; errors stop the walk only if asked.
+    Expected<int> rmmod_list(const std::vector<ProbeModule*>& list, bool stop_on_errors) {
+        for (auto it = list.rbegin(); it != list.rend(); ++it) {
+            auto r = rmmod_module(**it, false, true);
+            if (!r) return r.error();
+            if (*r < 0 && stop_on_errors) return *r;
+        }
+        return 0;
+    }
+
+    // kmod's rmmod_do_module() in a dry run.
+    Expected<int> rmmod_module(ProbeModule& mod, bool with_holders, bool ignore_builtin) {
+        std::vector<ProbeModule*> pre, post;
+        const std::string* command = nullptr;
+        if (!o_.ignore_commands) {
+            if (Status s = session_.softdeps(mod, pre, post); !s) return s.error();
+            command = session_.remove_command(mod);
+        }
+        if (command == nullptr && !o_.ignore_loaded) {
+            auto state = initstate(mod);
+            if (!state) return state.error();
+            if (*state < 0) {
+                if (!o_.first_time) return 0;
+                log(o_, o_.log_priority, "Module %s is not in kernel.\n", mod.name.c_str());
+                return -ENOENT;
+            }
+            if (*state == kBuiltin) {
+                if (ignore_builtin) return 0;
+                log(o_, o_.log_priority, "Module %s is builtin.\n", mod.name.c_str());
+                return -ENOENT;
+            }
+        }
+        if (auto r = rmmod_list(post, false); !r) return r.error();
+        if (with_holders) {
+            auto r = rmmod_list(holders(mod), true);
+            if (!r) return r.error();
+            if (*r < 0) return *r;
+        }
+        if (command == nullptr && !o_.ignore_loaded && o_.wait_msec == 0 && refcnt(mod) > 0) {
+            log(o_, o_.log_priority, "Module %s is in use.\n", mod.name.c_str());
+            return -EBUSY;
+        }
+        if (command == nullptr) {
+            show(o_, "rmmod %s\n", mod.name.c_str());
+            auto deps = session_.dependencies(mod);
+            if (!deps) return deps.error();
+            for (ProbeModule* dep : *deps)
+                if (refcnt(*dep) == 0) show(o_, "rmmod %s\n", dep->name.c_str());
+        } else {
+            std::string cmd = *command;  // $CMDLINE_OPTS stands for no options here
+            for (std::size_t at; (at = cmd.find("$CMDLINE_OPTS")) != std::string::npos;) cmd.erase(at, 13);
+            show(o_, "remove %s\n", cmd.c_str());
+        }
+        if (auto r = rmmod_list(pre, false); !r) return r.error();
+        return 0;
+    }
+
     int fail(const Error& e) {
         log(o_, kLogErr, "%s\n", e.message().c_str());
         return -(e.code() != 0 ? e.code() : EINVAL);
@@ -379,7 +534,17 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
         switch (c) {
             case 'a': use_all = true; o.log_priority = kLogWarning; break;
             case 'r': do_remove = true; break;
-            case 'w': case 5: case 'f': case 2: case 1: case 's': break;  // removal, insertion, syslog: no effect here
+            case 5: o.remove_holders = true; break;
+            case 'w': {
+                char* end = nullptr;
+                o.wait_msec = std::strtoul(optarg, &end, 0);
+                if (*optarg == '\0' || *end != '\0') {
+                    std::fprintf(stderr, "modprobe: ERROR: unexpected wait value '%s'.\n", optarg);
+                    return 1;
+                }
+                break;
+            }
+            case 'f': case 2: case 1: case 's': break;  // insertion and syslog: no effect in a dry run
             case 3: o.first_time = true; break;
             case 'R': o.lookup_only = true; break;
             case 'i': o.ignore_commands = true; break;
@@ -407,13 +572,13 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
         std::fprintf(stderr, "modprobe: ERROR: missing parameters. See -h.\n");
         return 1;
     }
-    if (do_remove || unsupported_query) {
-        std::fprintf(stderr, "modprobe: ERROR: %s is not supported by umod modprobe\n",
-                     do_remove ? "removing modules" : "showing symbol versions");
+    if (unsupported_query) {
+        std::fprintf(stderr, "modprobe: ERROR: showing symbol versions is not supported by umod modprobe\n");
         return 1;
     }
-    if (!do_show_config && !o.dry_run && !o.lookup_only) {
-        std::fprintf(stderr, "modprobe: ERROR: loading kernel modules is not supported: use -D, -R, -n or -c\n");
+    if (!do_show_config && !o.dry_run && (do_remove || !o.lookup_only)) {
+        std::fprintf(stderr, "modprobe: ERROR: %s kernel modules is not supported: use -D, -R, -n or -c\n",
+                     do_remove ? "removing" : "loading");
         return 1;
     }
 
@@ -446,7 +611,10 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
     });
     Modprobe modprobe(o, session, dirname);
     int err = 0;
-    if (use_all) {
+    if (do_remove) {
+        for (const std::string& name : names)
+            if (int r = modprobe.rmmod(name); r < 0) err = r;
+    } else if (use_all) {
         for (const std::string& name : names)
             if (int r = modprobe.insmod(name, std::nullopt); r < 0) err = r;
     } else {

@@ -6,6 +6,7 @@
 # benchmarks side by side in one process and prints its goals as
 # "GOAL <goal-id> <measured> <bar> PASS|FAIL"; goals measured by a script
 # (bench/<area>/goals.sh, e.g. against another program) print the same.
+# bench/modprobe/goals.sh: modprobe.show_depends_vs_kmod (one process per name, as modprobe runs).
 # Build first: `make bench` does both. BUILD_DIR overrides build/release.
 # Exit status: 0 when every goal passes.
 set -u

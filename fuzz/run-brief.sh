@@ -1,15 +1,24 @@
 #!/bin/sh
-# Builds the ELF fuzzer with clang (libFuzzer, ASan, UBSan) and runs it
-# briefly on the seed corpus: fuzz/corpus/elf plus, when built, umod's example
-# modules and, when present, a few real .ko files; then the depmod.d parser
-# (fuzz/corpus/depmod_config). Usage: fuzz/run-brief.sh [SECONDS]
+# Builds a fuzzer with clang (libFuzzer, ASan, UBSan) and runs it briefly on
+# its seed corpus. elf (the default): fuzz/corpus/elf plus, when built, umod's
+# example modules and, when present, a few real .ko files; then the depmod.d
+# parser on fuzz/corpus/depmod_config. index: the .bin reader on
+# fuzz/corpus/index. Usage: fuzz/run-brief.sh [SECONDS] [elf|index]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
-out=$root/build/fuzz
+target=${2:-elf}
+out=$root/build/fuzz/$target
+[ "$target" = elf ] && out=$root/build/fuzz
 mkdir -p "$out/corpus"
-clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-I"$root/include" -I"$root/src" \
+flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$root/include -I$root/src"
+if [ "$target" = index ]; then
+	# shellcheck disable=SC2086
+	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" -o "$out/index_fuzz"
+	cp "$root"/fuzz/corpus/index/* "$out/corpus/"
+else
+# shellcheck disable=SC2086
+clang++ $flags \
 	"$root/fuzz/elf_fuzz.cpp" "$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" \
 	"$root/src/elf/kernel_module.cpp" -lfmt -lcrypto -o "$out/elf_fuzz"
 cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
@@ -19,15 +28,17 @@ for tree in ${UMOD_CLOUD_TREE:-} /work/trees/cloud; do
 	find "$tree/lib/modules" -name '*.ko' -size -40k | head -n 8 | while read -r ko; do cp "$ko" "$out/corpus/"; done
 	break
 done
+fi
 status=0
-(cd "$out" && ./elf_fuzz -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
+(cd "$out" && ./${target}_fuzz -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
 	-print_final_stats=1 corpus > fuzz.log 2>&1) || status=$?
 tail -n 12 "$out/fuzz.log"
 if [ $status != 0 ]; then
-	echo "fuzz: the ELF fuzzer failed (exit $status); the input is in $out (crash-*, leak-*, timeout-*)"
+	echo "fuzz: the $target fuzzer failed (exit $status); the input is in $out (crash-*, leak-*, timeout-*)"
 	exit 1
 fi
 echo "fuzz: no crash, leak or hang in ${seconds}s"
+[ "$target" = elf ] || exit 0
 
 # depmod.d's parser, a quarter of the time on its own corpus.
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

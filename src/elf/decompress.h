@@ -16,7 +16,8 @@ enum class Compression { None, Xz, Zstd, Gzip };
 Compression compression_of(std::string_view path);
 
 // The decompressed bytes. EINVAL for corrupt data; EPROTONOSUPPORT for gzip
-// (Debian's kmod is built without zlib and refuses it too).
+// (Debian's kmod is built without zlib and refuses it too); ELIBACC when
+// liblzma or libzstd (loaded on first use) cannot be loaded.
 Expected<std::vector<std::byte>> decompress(std::span<const std::byte> data, Compression compression);
 
 }  // namespace umod::elf

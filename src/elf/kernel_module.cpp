@@ -1,6 +1,8 @@
 #include "elf/kernel_module.h"
 
+#include <dlfcn.h>
 #include <openssl/objects.h>
+#include <openssl/opensslv.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
@@ -9,6 +11,7 @@
 #include <iterator>
 #include <memory>
 #include <string_view>
+#include <type_traits>
 
 namespace umod::elf {
 
@@ -38,34 +41,95 @@ std::string hash_name(int nid) {
     }
 }
 
+// libcrypto, loaded on the first signature rather than linked: linking it
+// costs every umod process about half a millisecond of dynamic linking — more
+// than a whole `umod modprobe -D` — and only signatures need it. Filled once
+// (a function-local static, so thread-safe) and read-only afterwards; null when
+// libcrypto cannot be loaded (the PKCS#7 fields then stay empty, as when the
+// blob does not parse). The library is never unloaded.
+struct Crypto {
+    decltype(&::d2i_PKCS7) d2i_PKCS7 = nullptr;
+    decltype(&::PKCS7_free) PKCS7_free = nullptr;
+    decltype(&::PKCS7_get_signer_info) PKCS7_get_signer_info = nullptr;
+    decltype(&::OPENSSL_sk_num) sk_num = nullptr;
+    decltype(&::OPENSSL_sk_value) sk_value = nullptr;
+    decltype(&::X509_NAME_get_index_by_NID) X509_NAME_get_index_by_NID = nullptr;
+    decltype(&::X509_NAME_get_entry) X509_NAME_get_entry = nullptr;
+    decltype(&::X509_NAME_ENTRY_get_data) X509_NAME_ENTRY_get_data = nullptr;
+    decltype(&::ASN1_STRING_get0_data) ASN1_STRING_get0_data = nullptr;
+    decltype(&::ASN1_STRING_length) ASN1_STRING_length = nullptr;
+    decltype(&::ASN1_INTEGER_to_BN) ASN1_INTEGER_to_BN = nullptr;
+    decltype(&::BN_free) BN_free = nullptr;
+    decltype(&::BN_num_bits) BN_num_bits = nullptr;
+    decltype(&::BN_bn2bin) BN_bn2bin = nullptr;
+    decltype(&::OBJ_obj2nid) OBJ_obj2nid = nullptr;
+};
+
+const Crypto* crypto() {
+    static const Crypto* const loaded = []() -> const Crypto* {
+#ifdef OPENSSL_VERSION_MAJOR
+        const std::string soname = "libcrypto.so." + std::to_string(OPENSSL_VERSION_MAJOR);
+#else
+        const std::string soname = "libcrypto.so.1.1";
+#endif
+        void* lib = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (lib == nullptr) return nullptr;
+        static Crypto c;
+        bool ok = true;
+        auto bind = [&](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+            ok = ok && fn != nullptr;
+        };
+        bind(c.d2i_PKCS7, "d2i_PKCS7");
+        bind(c.PKCS7_free, "PKCS7_free");
+        bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");
+        bind(c.sk_num, "OPENSSL_sk_num");
+        bind(c.sk_value, "OPENSSL_sk_value");
+        bind(c.X509_NAME_get_index_by_NID, "X509_NAME_get_index_by_NID");
+        bind(c.X509_NAME_get_entry, "X509_NAME_get_entry");
+        bind(c.X509_NAME_ENTRY_get_data, "X509_NAME_ENTRY_get_data");
+        bind(c.ASN1_STRING_get0_data, "ASN1_STRING_get0_data");
+        bind(c.ASN1_STRING_length, "ASN1_STRING_length");
+        bind(c.ASN1_INTEGER_to_BN, "ASN1_INTEGER_to_BN");
+        bind(c.BN_free, "BN_free");
+        bind(c.BN_num_bits, "BN_num_bits");
+        bind(c.BN_bn2bin, "BN_bn2bin");
+        bind(c.OBJ_obj2nid, "OBJ_obj2nid");
+        return ok ? &c : nullptr;
+    }();
+    return loaded;
+}
+
 // The PKCS#7 fields kmod prints; leaves them empty when the blob does not parse.
 void read_pkcs7(std::span<const std::byte> der, ModuleSignature& out) {
+    const Crypto* c = crypto();
+    if (c == nullptr) return;
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    std::unique_ptr<PKCS7, decltype(&PKCS7_free)> pkcs7(d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())),
-                                                         &PKCS7_free);
+    std::unique_ptr<PKCS7, decltype(&::PKCS7_free)> pkcs7(c->d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())),
+                                                           c->PKCS7_free);
     if (!pkcs7) return;
-    STACK_OF(PKCS7_SIGNER_INFO)* signers = PKCS7_get_signer_info(pkcs7.get());
-    if (signers == nullptr || sk_PKCS7_SIGNER_INFO_num(signers) < 1) return;
-    PKCS7_SIGNER_INFO* si = sk_PKCS7_SIGNER_INFO_value(signers, 0);
+    auto* signers = reinterpret_cast<const OPENSSL_STACK*>(c->PKCS7_get_signer_info(pkcs7.get()));
+    if (signers == nullptr || c->sk_num(signers) < 1) return;
+    auto* si = static_cast<PKCS7_SIGNER_INFO*>(c->sk_value(signers, 0));
     if (si == nullptr || si->issuer_and_serial == nullptr) return;
     X509_NAME* issuer = si->issuer_and_serial->issuer;
-    int index = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+    int index = c->X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
     if (index >= 0) {
-        ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, index));
-        out.signer.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
-                          static_cast<std::size_t>(ASN1_STRING_length(cn)));
+        ASN1_STRING* cn = c->X509_NAME_ENTRY_get_data(c->X509_NAME_get_entry(issuer, index));
+        out.signer.assign(reinterpret_cast<const char*>(c->ASN1_STRING_get0_data(cn)),
+                          static_cast<std::size_t>(c->ASN1_STRING_length(cn)));
     }
     if (const ASN1_INTEGER* serial = si->issuer_and_serial->serial) {
-        std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(ASN1_INTEGER_to_BN(serial, nullptr), &BN_free);
+        std::unique_ptr<BIGNUM, decltype(&::BN_free)> bn(c->ASN1_INTEGER_to_BN(serial, nullptr), c->BN_free);
         if (bn) {
-            out.key_id.resize(static_cast<std::size_t>(BN_num_bytes(bn.get())));
-            BN_bn2bin(bn.get(), out.key_id.data());
+            out.key_id.resize(static_cast<std::size_t>((c->BN_num_bits(bn.get()) + 7) / 8));
+            c->BN_bn2bin(bn.get(), out.key_id.data());
         }
     }
-    if (si->digest_alg != nullptr) out.hash_algorithm = hash_name(OBJ_obj2nid(si->digest_alg->algorithm));
+    if (si->digest_alg != nullptr) out.hash_algorithm = hash_name(c->OBJ_obj2nid(si->digest_alg->algorithm));
     if (si->enc_digest != nullptr) {
-        const unsigned char* data = ASN1_STRING_get0_data(si->enc_digest);
-        out.signature.assign(data, data + ASN1_STRING_length(si->enc_digest));
+        const unsigned char* data = c->ASN1_STRING_get0_data(si->enc_digest);
+        out.signature.assign(data, data + c->ASN1_STRING_length(si->enc_digest));
     }
 }
 

@@ -205,3 +205,325 @@ std::vector<std::string> IndexBuilder::search_wild(std::string_view key) const {
 }
 
 }  // namespace umod::index
+
+// ---- Reading: IndexReader ---------------------------------------------------
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace umod::index {
+
+void describe_error(const IndexFormatError& e, std::string& out) {
+    char hex[16];
+    out += e.path;
+    switch (e.kind) {
+        case IndexFormatError::Kind::TooShort:
+            out += ": not a kmod index (shorter than its 12-byte header)";
+            break;
+        case IndexFormatError::Kind::BadMagic:
+            std::snprintf(hex, sizeof hex, "%x", e.found);
+            out += ": not a kmod index (magic ";
+            out += hex;
+            out += ", expected b007f457)";
+            break;
+        case IndexFormatError::Kind::BadVersion:
+            out += ": kmod index of unsupported major version " + std::to_string(e.found) + " (expected 2)";
+            break;
+        case IndexFormatError::Kind::BadNode:
+            std::snprintf(hex, sizeof hex, "0x%x", e.offset);
+            out += ": corrupt kmod index: node at offset ";
+            out += hex;
+            out += ": " + e.what;
+            break;
+    }
+}
+
+namespace {
+
+std::uint32_t get32(const std::byte* p) {
+    return std::uint32_t(std::to_integer<unsigned char>(p[0])) << 24 |
+           std::uint32_t(std::to_integer<unsigned char>(p[1])) << 16 |
+           std::uint32_t(std::to_integer<unsigned char>(p[2])) << 8 | std::to_integer<unsigned char>(p[3]);
+}
+
+constexpr std::uint32_t kOffsetMask = 0x0FFFFFFF;
+// Deeper than any key kmod writes (keys are module names, aliases and
+// symbols, all far below PATH_MAX): a deeper trie is a loop.
+constexpr std::size_t kMaxDepth = 4096;
+
+// An mmap(2)ed file, unmapped with its last owner.
+struct Mapping {
+    const void* data = nullptr;
+    std::size_t size = 0;
+    Mapping(const void* d, std::size_t s) : data(d), size(s) {}
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping() {
+        if (data != nullptr) munmap(const_cast<void*>(data), size);
+    }
+};
+
+}  // namespace
+
+// One node, every field checked against the file's bounds when read.
+struct IndexReader::Node {
+    std::uint32_t offset = 0;
+    std::string_view prefix;
+    unsigned first = 1, last = 0;        // no children when first > last
+    const std::byte* children = nullptr;  // (last - first + 1) big-endian u32 references
+    std::uint32_t value_count = 0;
+    const std::byte* values = nullptr;  // value_count times: u32 priority, NUL-terminated string
+};
+
+// A walk over one reader: node reads, the visit budget that bounds a walk of
+// a corrupt (cyclic) trie, and the searches and dump libkmod does.
+struct IndexWalk {
+    const IndexReader& reader;
+    std::size_t budget;  // nodes a walk may still read: a sound trie has fewer nodes than bytes
+
+    explicit IndexWalk(const IndexReader& r) : reader(r), budget(r.bytes_.size() + 1) {}
+
+    Error bad(std::uint32_t offset, std::string what) const {
+        return Error::with(EINVAL, IndexFormatError{reader.path_, IndexFormatError::Kind::BadNode, 0, offset,
+                                                    std::move(what)});
+    }
+
+    // The node `ref` refers to (flags in the top bits, offset below); nullopt
+    // for the null reference.
+    Expected<std::optional<IndexReader::Node>> read(std::uint32_t ref) {
+        std::uint32_t offset = ref & kOffsetMask;
+        if (offset == 0) return std::optional<IndexReader::Node>();
+        if (budget == 0) return bad(offset, "the trie has more nodes than the file has bytes (a loop)");
+        --budget;
+        const std::byte* base = reader.bytes_.data();
+        std::size_t size = reader.bytes_.size();
+        if (offset >= size) return bad(offset, "offset past the end of the file (" + std::to_string(size) + " bytes)");
+        IndexReader::Node n;
+        n.offset = offset;
+        std::size_t at = offset;
+        if (ref & kHasPrefix) {
+            const void* nul = std::memchr(base + at, 0, size - at);
+            if (nul == nullptr) return bad(offset, "prefix runs past the end of the file");
+            std::size_t len = static_cast<std::size_t>(static_cast<const std::byte*>(nul) - (base + at));
+            n.prefix = std::string_view(reinterpret_cast<const char*>(base + at), len);
+            at += len + 1;
+        }
+        if (ref & kHasChildren) {
+            if (size - at < 2) return bad(offset, "child range runs past the end of the file");
+            n.first = std::to_integer<unsigned>(base[at]);
+            n.last = std::to_integer<unsigned>(base[at + 1]);
+            at += 2;
+            if (n.first > n.last) return bad(offset, "child range is empty (first > last)");
+            std::size_t table = (std::size_t{n.last} - n.first + 1) * 4;
+            if (size - at < table) return bad(offset, "child table runs past the end of the file");
+            n.children = base + at;
+            at += table;
+        }
+        if (ref & kHasValues) {
+            if (size - at < 4) return bad(offset, "value count runs past the end of the file");
+            n.value_count = get32(base + at);
+            at += 4;
+            n.values = base + at;
+            // Each value takes at least 5 bytes: check the count before walking.
+            if (n.value_count > (size - at) / 5) return bad(offset, "more values than the file can hold");
+            for (std::uint32_t i = 0; i < n.value_count; ++i) {
+                at += 4;
+                const void* nul = std::memchr(base + at, 0, size - at);
+                if (nul == nullptr) return bad(offset, "value runs past the end of the file");
+                at = static_cast<std::size_t>(static_cast<const std::byte*>(nul) - base) + 1;
+                if (i + 1 < n.value_count && size - at < 5) return bad(offset, "values run past the end of the file");
+            }
+        }
+        return std::optional<IndexReader::Node>(n);
+    }
+
+    // The child of `n` at character `c`, if any (a character outside the
+    // node's range, or one kmod's signed char cannot index, has none).
+    Expected<std::optional<IndexReader::Node>> child(const IndexReader::Node& n, unsigned char c) {
+        if (c >= 128 || c < n.first || c > n.last) return std::optional<IndexReader::Node>();
+        return read(get32(n.children + (c - n.first) * 4));
+    }
+
+    template <class F>
+    static void for_each_value(const IndexReader::Node& n, F&& f) {  // the node was checked by read()
+        const std::byte* p = n.values;
+        for (std::uint32_t i = 0; i < n.value_count; ++i) {
+            std::uint32_t priority = get32(p);
+            const char* s = reinterpret_cast<const char*>(p + 4);
+            std::size_t len = std::strlen(s);
+            f(priority, std::string_view(s, len));
+            p += 4 + len + 1;
+        }
+    }
+
+    static void add_sorted(std::vector<IndexValue>& out, std::uint32_t priority, std::string_view value) {
+        auto it = out.begin();
+        while (it != out.end() && it->priority < priority) ++it;
+        out.insert(it, IndexValue{priority, value});
+    }
+
+    // index_mm_searchwild_all: every key below `n` (from its prefix's
+    // character `j` on), fnmatch'ed against the rest of the query.
+    Status wild_all(const IndexReader::Node& n, std::size_t j, std::string& buf, const std::string& subkey,
+                    std::vector<IndexValue>& out, std::size_t depth) {
+        if (depth > kMaxDepth) return bad(n.offset, "trie deeper than " + std::to_string(kMaxDepth) + " levels");
+        std::size_t pushed = n.prefix.size() - j;
+        buf.append(n.prefix.substr(j));
+        for (unsigned c = n.first; c <= n.last; ++c) {
+            auto child = this->child(n, static_cast<unsigned char>(c));
+            if (!child) return child.error();
+            if (!*child) continue;
+            buf.push_back(static_cast<char>(c));
+            if (Status s = wild_all(**child, 0, buf, subkey, out, depth + 1); !s) return s;
+            buf.pop_back();
+        }
+        if (n.value_count > 0 && fnmatch(buf.c_str(), subkey.c_str(), 0) == 0)
+            for_each_value(n, [&](std::uint32_t p, std::string_view v) { add_sorted(out, p, v); });
+        buf.resize(buf.size() - pushed);
+        return {};
+    }
+};
+
+Expected<IndexReader> IndexReader::parse(std::span<const std::byte> bytes, std::string name) {
+    if (bytes.size() < 12)
+        return Error::with(EINVAL, IndexFormatError{std::move(name), IndexFormatError::Kind::TooShort, 0, 0, {}});
+    std::uint32_t magic = get32(bytes.data()), version = get32(bytes.data() + 4);
+    if (magic != kIndexMagic)
+        return Error::with(EINVAL, IndexFormatError{std::move(name), IndexFormatError::Kind::BadMagic, magic, 0, {}});
+    if (version >> 16 != kIndexMajorVersion)
+        return Error::with(EINVAL,
+                           IndexFormatError{std::move(name), IndexFormatError::Kind::BadVersion, version >> 16, 0, {}});
+    return IndexReader(nullptr, bytes, std::move(name), get32(bytes.data() + 8));
+}
+
+Expected<IndexReader> IndexReader::open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+        int code = errno;
+        ::close(fd);
+        return Error(code, path + ": " + std::strerror(code));
+    }
+    if (st.st_size < 12) {
+        ::close(fd);
+        return Error::with(EINVAL, IndexFormatError{path, IndexFormatError::Kind::TooShort, 0, 0, {}});
+    }
+    std::size_t size = static_cast<std::size_t>(st.st_size);
+    void* data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int code = errno;
+    ::close(fd);
+    if (data == MAP_FAILED) return Error(code, path + ": mmap: " + std::strerror(code));
+    auto mapping = std::make_shared<const Mapping>(data, size);
+    auto reader = parse(std::span<const std::byte>(static_cast<const std::byte*>(data), size), path);
+    if (!reader) return reader.error();
+    reader->owner_ = std::move(mapping);
+    return reader;
+}
+
+Expected<std::optional<std::string_view>> IndexReader::search(std::string_view key) const {
+    IndexWalk walk(*this);
+    auto node = walk.read(root_);
+    std::size_t i = 0;
+    while (true) {
+        if (!node) return node.error();
+        if (!*node) return std::optional<std::string_view>();
+        const Node& n = **node;
+        for (std::size_t j = 0; j < n.prefix.size(); ++j)
+            if (i + j >= key.size() || n.prefix[j] != key[i + j]) return std::optional<std::string_view>();
+        i += n.prefix.size();
+        if (i == key.size()) {
+            std::optional<std::string_view> first;
+            if (n.value_count > 0)
+                IndexWalk::for_each_value(n, [&](std::uint32_t, std::string_view v) {
+                    if (!first) first = v;
+                });
+            return first;
+        }
+        node = walk.child(n, static_cast<unsigned char>(key[i]));
+        ++i;
+    }
+}
+
+Expected<std::vector<IndexValue>> IndexReader::search_wild(std::string_view key_view) const {
+    IndexWalk walk(*this);
+    std::vector<IndexValue> out;
+    std::string key(key_view.substr(0, key_view.find('\0')));  // kmod's keys are C strings
+    std::string buf;
+    auto node = walk.read(root_);
+    std::size_t i = 0;
+    while (true) {
+        if (!node) return node.error();
+        if (!*node) return out;
+        const Node& n = **node;
+        for (std::size_t j = 0; j < n.prefix.size(); ++j) {
+            char ch = n.prefix[j];
+            if (ch == '*' || ch == '?' || ch == '[') {
+                if (Status s = walk.wild_all(n, j, buf, key.substr(std::min(i + j, key.size())), out, 0); !s)
+                    return s.error();
+                return out;
+            }
+            if (i + j >= key.size() || ch != key[i + j]) return out;
+        }
+        i += n.prefix.size();
+        for (unsigned char wild : {'*', '?', '['}) {
+            auto child = walk.child(n, wild);
+            if (!child) return child.error();
+            if (!*child) continue;
+            buf.push_back(static_cast<char>(wild));
+            if (Status s = walk.wild_all(**child, 0, buf, key.substr(i), out, 1); !s) return s.error();
+            buf.pop_back();
+        }
+        if (i == key.size()) {
+            IndexWalk::for_each_value(n, [&](std::uint32_t p, std::string_view v) { IndexWalk::add_sorted(out, p, v); });
+            return out;
+        }
+        node = walk.child(n, static_cast<unsigned char>(key[i]));
+        ++i;
+    }
+}
+
+namespace {
+
+Status dump_node(IndexWalk& walk, const IndexReader::Node& n, std::string& buf,
+                 const std::function<void(std::string_view)>& write, std::size_t depth) {
+    if (depth > kMaxDepth) return walk.bad(n.offset, "trie deeper than " + std::to_string(kMaxDepth) + " levels");
+    std::size_t pushed = n.prefix.size();
+    buf.append(n.prefix);
+    std::string line;
+    IndexWalk::for_each_value(n, [&](std::uint32_t, std::string_view v) {
+        line.assign(buf);
+        line += ' ';
+        line += v;
+        line += '\n';
+        write(line);
+    });
+    for (unsigned c = n.first; c <= n.last; ++c) {
+        auto child = walk.child(n, static_cast<unsigned char>(c));
+        if (!child) return child.error();
+        if (!*child) continue;
+        buf.push_back(static_cast<char>(c));
+        if (Status s = dump_node(walk, **child, buf, write, depth + 1); !s) return s;
+        buf.pop_back();
+    }
+    buf.resize(buf.size() - pushed);
+    return {};
+}
+
+}  // namespace
+
+Status IndexReader::dump(std::string_view prefix, const std::function<void(std::string_view)>& write) const {
+    IndexWalk walk(*this);
+    auto root = walk.read(root_);
+    if (!root) return root.error();
+    if (!*root) return {};
+    std::string buf(prefix);
+    return dump_node(walk, **root, buf, write, 0);
+}
+
+}  // namespace umod::index

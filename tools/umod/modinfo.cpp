@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -137,18 +138,19 @@ int print_info(const Options& o, const std::vector<std::pair<std::string, std::s
 }
 
 // A built-in module: its name, "(builtin)", and its modules.builtin.modinfo records.
-int modinfo_builtin(const Options& o, const index::IndexedModule& m) {
+int modinfo_builtin(const Options& o, const std::string& name,
+                    const std::vector<std::pair<std::string, std::string>>& info) {
     if (o.field == nullptr)
-        emit(o, fmt::format("{:<16}{}", "name:", m.name));
+        emit(o, fmt::format("{:<16}{}", "name:", name));
     else if (std::strcmp(o.field, "name") == 0)
-        emit(o, m.name);
+        emit(o, name);
     if (o.field == nullptr)
         emit(o, fmt::format("{:<16}{}", "filename:", "(builtin)"));
     else if (std::strcmp(o.field, "filename") == 0) {
         emit(o, "(builtin)");
         return 0;
     }
-    return print_info(o, m.builtin_info);
+    return print_info(o, info);
 }
 
 int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buffer) {
@@ -254,7 +256,13 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         return 1;
     }
     std::string dirname = module_directory(root, version);
-    std::optional<index::ModuleIndex> module_index;  // opened on the first name
+    // Opened on the first name: the indexes, a lookup session over them (no
+    // modprobe.d configuration), and the built-ins' modules.builtin.modinfo
+    // records, read once when the first built-in is listed.
+    std::optional<index::ModuleIndex> module_index;
+    const index::ModprobeConfig no_config;
+    std::optional<index::ModprobeSession> session;
+    std::optional<std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>> builtin_info;
     int status = 0;
     elf::ReadBuffer buffer;  // one for all files
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
@@ -266,19 +274,50 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
             continue;
         }
         if (!module_index) {
-            auto opened = index::ModuleIndex::open(dirname);
-            module_index.emplace(opened ? std::move(*opened) : index::ModuleIndex());
+            module_index.emplace(index::ModuleIndex::open(dirname));
+            session.emplace(*module_index, no_config);
         }
-        std::vector<const index::IndexedModule*> found;
-        found = by_name_only ? module_index->lookup_name(arg) : module_index->lookup(arg);
-        if (found.empty()) {
+        auto found = by_name_only ? session->lookup_name(arg) : session->lookup_indexes(arg);
+        if (!found && found.error().detail<index::UnmatchedBracket>() == nullptr) {
+            std::fprintf(stderr, "modinfo: ERROR: %s\n", found.error().message().c_str());
+            status = 1;
+            continue;
+        }
+        // Modules with a file or built in; kmod finds nothing to list for others.
+        std::vector<std::pair<index::ProbeModule*, bool>> listed;  // (module, built in)
+        for (index::ProbeModule* m : found ? *found : std::vector<index::ProbeModule*>()) {
+            auto builtin = session->is_builtin(*m);
+            auto path = session->path(*m);
+            if (!builtin || !path) {
+                std::fprintf(stderr, "modinfo: ERROR: %s\n", (!builtin ? builtin.error() : path.error()).message().c_str());
+                status = 1;
+                continue;
+            }
+            if (*builtin || !path->empty()) listed.emplace_back(m, *builtin);
+        }
+        if (listed.empty()) {
             std::fprintf(stderr, by_name_only ? "modinfo: ERROR: Module name %s not found.\n"
                                               : "modinfo: ERROR: Module %s not found.\n",
                          arg.c_str());
             status = 1;
         }
-        for (const auto* m : found)
-            status |= m->builtin ? modinfo_builtin(o, *m) : modinfo_file(o, m->path, buffer);
+        for (auto [m, builtin] : listed) {
+            if (!builtin) {
+                status |= modinfo_file(o, m->path, buffer);
+                continue;
+            }
+            if (!builtin_info) {
+                builtin_info.emplace();
+                // A missing file lists built-ins without records, as before.
+                (void)index::read_builtin_modinfo(dirname, [&](std::string_view module, std::string_view key,
+                                                               std::string_view value) {
+                    (*builtin_info)[std::string(module)].emplace_back(key, value);
+                });
+            }
+            static const std::vector<std::pair<std::string, std::string>> none;
+            auto it = builtin_info->find(m->name);
+            status |= modinfo_builtin(o, m->name, it == builtin_info->end() ? none : it->second);
+        }
         std::fflush(stdout);
     }
     return status;

@@ -9,11 +9,13 @@
 // raises (unmatched put, leak, unload hazards) are printed as they happen; at
 // the stacks level with where each reference was taken and dropped.
 // Exit status: 0 only if every command met its expectation.
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ext/stdio_filebuf.h>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -206,7 +208,11 @@ private:
 int run_main(std::string_view prog, std::span<char* const> args) {
     std::string source = args.empty() ? "-" : args[0];
     std::ifstream file;
-    std::istream* in = &std::cin;
+    // Standard input through its own buffer rather than std::cin: <iostream>
+    // would construct the standard streams at the start of every umod command.
+    __gnu_cxx::stdio_filebuf<char> stdin_buffer(STDIN_FILENO, std::ios::in);
+    std::istream stdin_stream(&stdin_buffer);
+    std::istream* in = &stdin_stream;
     if (source != "-") {
         file.open(source);
         if (!file) {

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <umod/umod.h>
 
@@ -62,8 +63,13 @@ public:
     Expected<ModuleHandle> probe(std::string_view name, std::span<const std::string> params = {});
 
     // modprobe -r NAME: unloads NAME's module (Registry::unload's errors),
-    // then each of its dependencies that nothing uses any more.
-    Status remove(std::string_view name);
+    // then each of its dependencies that nothing uses any more; returns what
+    // it unloaded, in order.
+    struct Removed {
+        std::string module;
+        UnloadReport report;
+    };
+    Expected<std::vector<Removed>> remove(std::string_view name);
 
     // Makes the registry's symbol_request load a missing symbol's provider
     // from this tree (probe("symbol:NAME")), until this tree is destroyed.

@@ -91,12 +91,13 @@ Expected<ModuleHandle> ModuleTree::probe(std::string_view name, std::span<const 
     return first;
 }
 
-Status ModuleTree::remove(std::string_view name) {
+Expected<std::vector<ModuleTree::Removed>> ModuleTree::remove(std::string_view name) {
     Impl& impl = *impl_;
     std::lock_guard lock(impl.mutex);
     index::ModprobeSession session(impl.index, impl.config);
     auto targets = impl.lookup(session, name);
     if (!targets) return targets.error();
+    std::vector<Removed> removed;
     for (index::ProbeModule* target : *targets) {
         if (!impl.registry.find(target->name)) return Error::with(ENOENT, NoSuchModule{target->name});
         // What it links to, most dependent first (modules.dep's order).
@@ -104,14 +105,16 @@ Status ModuleTree::remove(std::string_view name) {
         if (!list) return list.error();
         auto unloaded = impl.registry.unload(target->name);
         if (!unloaded) return unloaded.error();
+        removed.push_back({target->name, std::move(*unloaded)});
         for (auto it = list->rbegin(); it != list->rend(); ++it) {
             index::ProbeModule* dep = *it;
             if (dep == target || !impl.registry.find(dep->name)) continue;
             auto holders = impl.registry.holders(dep->name);
-            if (holders && holders->empty()) (void)impl.registry.unload(dep->name);
+            if (!holders || !holders->empty()) continue;  // still used: stays
+            if (auto report = impl.registry.unload(dep->name)) removed.push_back({dep->name, std::move(*report)});
         }
     }
-    return {};
+    return removed;
 }
 
 void ModuleTree::serve_requests() {

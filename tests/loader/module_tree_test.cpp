@@ -74,7 +74,12 @@ TEST_F(ModuleTreeTest, ProbeLoadsDependenciesFirstAndRemoveTakesUnusedOnesAway) 
     EXPECT_EQ(busy.error().code(), EWOULDBLOCK);
     EXPECT_NE(busy.error().message().find("module net"), std::string::npos) << busy.error().message();
 
-    ASSERT_TRUE((*tree)->remove("net"));
+    auto removed = (*tree)->remove("net");
+    ASSERT_TRUE(removed);
+    ASSERT_EQ(removed->size(), 2u);
+    EXPECT_EQ((*removed)[0].module, "net");
+    EXPECT_EQ((*removed)[1].module, "crc");
+    EXPECT_TRUE((*removed)[1].report.unmap.unmapped);
     EXPECT_TRUE(registry.modules().empty());
 }
 

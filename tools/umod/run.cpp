@@ -3,6 +3,9 @@
 //   lsmod    proc-modules    holders NAME    json    dot    modinfo PATH
 //   call MODULE SYMBOL              (calls the module's exported int SYMBOL(void))
 //   track off|counts|stacks         (the tracking level; UMOD_TRACK sets the first)
+//   modtree DIR                     (a tree indexed by `umod depmod --umod`; it also
+//                                    serves modules' symbol_request)
+//   modprobe NAME [name=value...]   modprobe -r NAME   (through that tree)
 //   report text|json                (how reports and errors are printed)
 //   echo TEXT    # comment
 // A line starting with '!' expects the command to fail. Reports the registry
@@ -16,6 +19,7 @@
 #include <cstring>
 #include <ext/stdio_filebuf.h>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -156,6 +160,31 @@ public:
             if (w.size() < 2) return fail(EINVAL, "usage: modinfo PATH");
             return modinfo(w[1]);
         }
+        if (cmd == "modtree") {
+            if (w.size() != 2) return fail(EINVAL, "usage: modtree DIR");
+            tree_.reset();  // stops serving requests before the next tree does
+            auto tree = ModuleTree::open(registry_, w[1]);
+            if (!tree) return tree.error();
+            tree_ = std::move(*tree);
+            tree_->serve_requests();
+            return {};
+        }
+        if (cmd == "modprobe") {
+            if (w.size() < 2) return fail(EINVAL, "usage: modprobe NAME [name=value...] | modprobe -r NAME");
+            if (!tree_) return fail(ENOENT, "modprobe: no module tree (modtree DIR first)");
+            if (w[1] == "-r") {
+                if (w.size() != 3) return fail(EINVAL, "usage: modprobe -r NAME");
+                auto removed = tree_->remove(w[2]);
+                if (!removed) return removed.error();
+                for (const auto& r : *removed)
+                    if (r.report.unmap.unmapped) std::printf("  %s unloaded, code unmapped\n", r.module.c_str());
+                return {};
+            }
+            std::vector<std::string> params(w.begin() + 2, w.end());
+            auto probed = tree_->probe(w[1], params);
+            if (!probed) return probed.error();
+            return {};
+        }
         if (cmd == "call") {
             if (w.size() < 3) return fail(EINVAL, "usage: call MODULE SYMBOL");
             return call(w[1], w[2]);
@@ -201,6 +230,7 @@ private:
 
     Registry registry_;
     ReportPrinter printer_;
+    std::unique_ptr<ModuleTree> tree_;  // declared after the registry: destroyed first
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "elf/elf_file.h"
 #include "elf/mapped_file.h"
+#include "elf/private_library.h"
 
 namespace umod::core {
 
@@ -82,11 +83,9 @@ std::string base_name(std::string_view path) {
     return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
-// libdw, opened once (see Symbolizer::preload) with its own symbol scope:
-// linked into the process, its dependencies (zlib's crc32...) would come
-// first in the global scope and shadow module exports.
+// libdw, opened once (see Symbolizer::preload) in a scope of its own
+// (elf/private_library.h).
 struct LibDw {
-    void* handle = nullptr;
     decltype(&dwfl_begin) begin = nullptr;
     decltype(&dwfl_report_begin) report_begin = nullptr;
     decltype(&dwfl_linux_proc_report) proc_report = nullptr;
@@ -98,45 +97,27 @@ struct LibDw {
     Dwfl_Callbacks callbacks{};
     char* debuginfo_path = nullptr;
 
-    template <class F>
-    bool bind(F& f, const char* name) {
-        f = reinterpret_cast<F>(dlsym(handle, name));
-        return f != nullptr;
-    }
-
-    std::vector<std::string> private_objects;  // loaded with it, in its scope only
-
-    static std::vector<std::string> loaded_objects() {
-        std::vector<std::string> names;
-        dl_iterate_phdr(
-            [](dl_phdr_info* info, std::size_t, void* out) {
-                if (info->dlpi_name != nullptr && *info->dlpi_name != '\0')
-                    static_cast<std::vector<std::string>*>(out)->push_back(info->dlpi_name);
-                return 0;
-            },
-            &names);
-        return names;
-    }
-
     // Null when libdw is not installed: reports then go without file:line.
     static const LibDw* get() {
-        static const LibDw* instance = [] {
+        static const LibDw* const instance = []() -> const LibDw* {
+            std::string error;
+            void* lib = elf::open_private_library("libdw.so.1", error);
+            if (lib == nullptr) return nullptr;
             static LibDw dw;
-            std::vector<std::string> before = loaded_objects();
-            dw.handle = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-            for (std::string& name : loaded_objects())
-                if (std::find(before.begin(), before.end(), name) == before.end())
-                    dw.private_objects.push_back(std::move(name));
-            if (dw.handle == nullptr) return static_cast<const LibDw*>(nullptr);
-            bool ok = dw.bind(dw.begin, "dwfl_begin") && dw.bind(dw.report_begin, "dwfl_report_begin") &&
-                      dw.bind(dw.proc_report, "dwfl_linux_proc_report") &&
-                      dw.bind(dw.report_end, "dwfl_report_end") && dw.bind(dw.addrmodule, "dwfl_addrmodule") &&
-                      dw.bind(dw.module_getsrc, "dwfl_module_getsrc") && dw.bind(dw.lineinfo, "dwfl_lineinfo") &&
-                      dw.bind(dw.end, "dwfl_end") &&
-                      dw.bind(dw.callbacks.find_elf, "dwfl_linux_proc_find_elf") &&
-                      dw.bind(dw.callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
+            bool ok = true;
+            auto bind = [&](auto& fn, const char* name) { ok = elf::bind_function(lib, fn, name) && ok; };
+            bind(dw.begin, "dwfl_begin");
+            bind(dw.report_begin, "dwfl_report_begin");
+            bind(dw.proc_report, "dwfl_linux_proc_report");
+            bind(dw.report_end, "dwfl_report_end");
+            bind(dw.addrmodule, "dwfl_addrmodule");
+            bind(dw.module_getsrc, "dwfl_module_getsrc");
+            bind(dw.lineinfo, "dwfl_lineinfo");
+            bind(dw.end, "dwfl_end");
+            bind(dw.callbacks.find_elf, "dwfl_linux_proc_find_elf");
+            bind(dw.callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
             dw.callbacks.debuginfo_path = &dw.debuginfo_path;
-            return ok ? static_cast<const LibDw*>(&dw) : nullptr;
+            return ok ? &dw : nullptr;
         }();
         return instance;
     }
@@ -182,12 +163,6 @@ private:
 }  // namespace
 
 void Symbolizer::preload() { (void)LibDw::get(); }
-
-bool Symbolizer::is_private_object(std::string_view path) {
-    const LibDw* dw = LibDw::get();
-    return dw != nullptr &&
-           std::find(dw->private_objects.begin(), dw->private_objects.end(), path) != dw->private_objects.end();
-}
 
 Symbolizer::Symbolizer() = default;
 Symbolizer::~Symbolizer() = default;

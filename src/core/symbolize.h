@@ -32,15 +32,11 @@ public:
     // One frame per address, in order. Thread-safe.
     StackTrace symbolize(std::span<const std::uintptr_t> addresses);
 
-    // Loads libdw (and zlib, libelf... with it) now, every binding resolved,
-    // if it is not loaded yet. A registry calls it before it loads any
-    // module: loaded later, those libraries' own references (zlib's to its
-    // crc32) would bind to module exports of the same name, which come first
-    // in the global scope, and pin those modules in memory.
+    // Loads libdw (and zlib, libelf... with it) now, if it is not loaded yet.
+    // A registry calls it before it loads any module: loaded later, those
+    // libraries' own references (zlib's to its crc32) would bind to module
+    // exports of the same name and pin those modules (elf/private_library.h).
     static void preload();
-    // True for the objects preload() brought in (libdw and its dependencies):
-    // they are in their own symbol scope, invisible to modules' bindings.
-    static bool is_private_object(std::string_view path);
 
     struct ObjectSymbols;  // one object's functions, sorted by address
 

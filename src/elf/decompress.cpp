@@ -1,4 +1,5 @@
 #include "elf/decompress.h"
+#include "elf/private_library.h"
 
 #include <dlfcn.h>
 #include <lzma.h>
@@ -35,18 +36,11 @@ struct Loaded {
 template <class Table, class Bind>
 Loaded<Table> load_library(const std::string& soname, Bind bind_all) {
     Loaded<Table> out;
-    void* lib = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (lib == nullptr) {
-        const char* why = dlerror();
-        out.error = why != nullptr ? why : soname + ": cannot be loaded";
-        return out;
-    }
+    void* lib = open_private_library(soname, out.error);
+    if (lib == nullptr) return out;
     static Table table;
     bool ok = true;
-    auto bind = [&](auto& fn, const char* name) {
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-        ok = ok && fn != nullptr;
-    };
+    auto bind = [&](auto& fn, const char* name) { ok = bind_function(lib, fn, name) && ok; };
     bind_all(table, bind);
     if (ok)
         out.table = &table;

@@ -1,4 +1,5 @@
 #include "elf/kernel_module.h"
+#include "elf/private_library.h"
 
 #include <dlfcn.h>
 #include <openssl/objects.h>
@@ -72,14 +73,12 @@ const Crypto* crypto() {
 #else
         const std::string soname = "libcrypto.so.1.1";
 #endif
-        void* lib = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+        std::string error;
+        void* lib = open_private_library(soname, error);
         if (lib == nullptr) return nullptr;
         static Crypto c;
         bool ok = true;
-        auto bind = [&](auto& fn, const char* name) {
-            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-            ok = ok && fn != nullptr;
-        };
+        auto bind = [&](auto& fn, const char* name) { ok = bind_function(lib, fn, name) && ok; };
         bind(c.d2i_PKCS7, "d2i_PKCS7");
         bind(c.PKCS7_free, "PKCS7_free");
         bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");

@@ -25,9 +25,9 @@
 #include <fmt/format.h>
 
 #include "core/objects.h"
-#include "core/symbolize.h"
 #include "elf/elf_file.h"
 #include "elf/mapped_file.h"
+#include "elf/private_library.h"
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
 
@@ -116,8 +116,9 @@ void apply_param(ParamValue& v, std::uintptr_t base) {
 // ---- what the rest of the process defines ------------------------------------
 
 // Names defined (default visibility) by loaded objects that are not umod
-// modules, nor libraries umod keeps in a scope of their own (libdw's, see
-// core/symbolize.h): libc, libstdc++, the host. Each object's file is read once.
+// modules, nor libraries umod keeps in a scope of their own
+// (elf/private_library.h): libc, libstdc++, the host. Each object's file is
+// read once.
 class SystemSymbols {
 public:
     // Reads the objects loaded since the last call (once per module load).
@@ -143,7 +144,7 @@ private:
             &objects);
         for (const std::string& path : objects) {
             if (read_.count(path) || path.find("linux-vdso") != std::string::npos) continue;
-            if (loaded_modules().is_module_path(path) || core::Symbolizer::is_private_object(path)) continue;
+            if (loaded_modules().is_module_path(path) || elf::is_private_object(path)) continue;
             read_.insert(path);
             auto file = elf::MappedFile::open(path);
             if (!file) continue;

@@ -5,13 +5,14 @@
 
 extern int crc16(void);
 
-static int grabbed;
+static int grabbed; /* references held; atomic: ext4 is called from many threads */
 
 /* Takes a reference to crc16 and keeps it. Not inlined, and not a tail call,
  * so that it has a frame of its own in recorded stacks. */
 __attribute__((noinline)) static int (*grab(void))(void) {
 	int (*f)(void) = symbol_get(crc16);
-	grabbed += f != 0;
+	if (f)
+		__atomic_add_fetch(&grabbed, 1, __ATOMIC_RELAXED);
 	return f;
 }
 
@@ -24,7 +25,7 @@ EXPORT_SYMBOL(ext4_grab);
 
 int ext4_release(void) {
 	symbol_put(crc16);
-	grabbed--;
+	__atomic_sub_fetch(&grabbed, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 EXPORT_SYMBOL(ext4_release);

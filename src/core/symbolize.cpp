@@ -173,7 +173,9 @@ private:
 
 }  // namespace
 
-void Symbolizer::preload() { (void)LibDw::get(); }
+void Symbolizer::preload() {
+    if (!elf::kOwnScopeFirst) (void)LibDw::get();
+}
 
 Symbolizer::Symbolizer() = default;
 Symbolizer::~Symbolizer() = default;

@@ -32,10 +32,12 @@ public:
     // One frame per address, in order. Thread-safe.
     StackTrace symbolize(std::span<const std::uintptr_t> addresses);
 
-    // Loads libdw (and zlib, libelf... with it) now, if it is not loaded yet.
-    // A registry calls it before it loads any module: loaded later, those
-    // libraries' own references (zlib's to its crc32) would bind to module
-    // exports of the same name and pin those modules (elf/private_library.h).
+    // Where libdw cannot be opened with its own scope first (sanitizer
+    // builds), loads it now, before the registry that calls it loads any
+    // module: loaded later, its libraries' own references (zlib's to its
+    // crc32) would bind to module exports of that name and pin those
+    // modules (elf/private_library.h). Otherwise libdw waits for the first
+    // report that needs source lines.
     static void preload();
 
     struct ObjectSymbols;  // one object's functions, sorted by address

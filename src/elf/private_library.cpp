@@ -30,7 +30,7 @@ std::vector<std::string> loaded_objects() {
 void* open_private_library(const std::string& soname, std::string& error) {
     std::lock_guard lock(private_mutex);
     std::vector<std::string> before = loaded_objects();
-    void* library = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+    void* library = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL | (kOwnScopeFirst ? RTLD_DEEPBIND : 0));
     if (library == nullptr) {
         const char* why = dlerror();
         error = why != nullptr ? why : soname + ": cannot be loaded";

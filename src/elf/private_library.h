@@ -3,11 +3,13 @@
 // in a symbol scope of its own, and never closed.
 //
 // Local scope keeps the libraries' symbols from reaching modules, and RTLD_NOW
-// makes every binding of theirs at once. But a library opened after modules
-// are loaded still looks the global scope up first, where modules' exports
-// are: zlib's own references to crc32 would bind to a module exporting crc32.
-// So what must never bind to a module is opened before any module (a
-// registry preloads libdw); the rest is used by tools that load no modules.
+// makes every binding of theirs at once. A library opened after modules are
+// loaded would still look the global scope up first, where modules' exports
+// are (zlib's own references to crc32 would bind to a module exporting
+// crc32), so each is also opened RTLD_DEEPBIND: its own scope first. The
+// sanitizers' runtimes refuse RTLD_DEEPBIND; built with them, what must not
+// bind to a module is opened before any module instead (a registry preloads
+// libdw, see core/symbolize.h).
 #pragma once
 
 #include <dlfcn.h>
@@ -16,6 +18,18 @@
 #include <string_view>
 
 namespace umod::elf {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kOwnScopeFirst = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kOwnScopeFirst = false;
+#else
+inline constexpr bool kOwnScopeFirst = true;
+#endif
+#else
+inline constexpr bool kOwnScopeFirst = true;  // RTLD_DEEPBIND is used
+#endif
 
 // The library's handle, or null with dlerror()'s text in `error`. The objects
 // it brings in are remembered (see is_private_object). Thread-safe.

@@ -228,9 +228,7 @@ public:
         if (handle_ == nullptr) return report;
         loaded_modules().remove(base_);
         close();
-        // A successful RTLD_NOLOAD returns a new reference: close it too.
-        if (void* still = dlopen(path_.c_str(), RTLD_NOLOAD | RTLD_LAZY)) {
-            dlclose(still);
+        if (still_loaded()) {
             report.unmapped = false;
             for (const auto& u : info_.unique_symbols) report.reasons.push_back("STB_GNU_UNIQUE symbol " + u);
             if (info_.nodelete) report.reasons.push_back("DF_1_NODELETE");
@@ -242,6 +240,26 @@ public:
     }
 
 private:
+    // Whether the dynamic linker still has the object mapped where it was:
+    // its list of loaded objects, as RTLD_NOLOAD would consult it, without
+    // RTLD_NOLOAD's open and stat of the file when the name is gone.
+    bool still_loaded() const {
+        struct Query {
+            std::uintptr_t base;
+            const std::string* path;
+            bool found = false;
+        } query{base_, &path_};
+        dl_iterate_phdr(
+            [](dl_phdr_info* info, size_t, void* data) {
+                auto* q = static_cast<Query*>(data);
+                if (info->dlpi_addr == q->base && info->dlpi_name != nullptr && *q->path == info->dlpi_name)
+                    q->found = true;
+                return q->found ? 1 : 0;
+            },
+            &query);
+        return query.found;
+    }
+
     // Mirrors struct module of <umod/module.h>.
     struct ModuleIdentity {
         void* registry;
@@ -344,7 +362,7 @@ Error with_hints(const Error& error) {
 
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params) {
-    // Absolute, so the dynamic linker and RTLD_NOLOAD see one spelling; not
+    // Absolute, so the dynamic linker and the unmap check see one spelling; not
     // canonical (realpath costs a readlink per directory, and the dynamic
     // linker recognises a file by device and inode anyway).
     std::error_code error;

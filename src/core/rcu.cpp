@@ -22,7 +22,7 @@ bool register_membarrier() {
 #endif
 }
 
-const bool have_membarrier = register_membarrier();
+bool have_membarrier = false;  // set once, by init()
 
 // Guards the list of reader slots (slot_list) and serialises synchronize().
 std::mutex& reader_list_mutex() {
@@ -66,7 +66,7 @@ struct SlotOwner {
 }  // namespace
 
 std::atomic<std::uint64_t> grace_period{1};
-bool readers_need_fence = !have_membarrier;
+bool readers_need_fence = true;
 
 constinit thread_local ReaderSlot* this_thread_slot_ptr = nullptr;
 
@@ -79,6 +79,14 @@ ReaderSlot& register_this_thread() {
 }  // namespace umod::rcu::detail
 
 namespace umod::rcu {
+
+void init() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        detail::have_membarrier = detail::register_membarrier();
+        detail::readers_need_fence = !detail::have_membarrier;
+    });
+}
 
 void synchronize() {
     using namespace detail;

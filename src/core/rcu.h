@@ -34,7 +34,7 @@ inline ReaderSlot& this_thread_slot() {
     ReaderSlot* slot = this_thread_slot_ptr;
     return slot ? *slot : register_this_thread();
 }
-extern bool readers_need_fence;  // set once at start-up
+extern bool readers_need_fence;  // set once, by init()
 
 }  // namespace detail
 
@@ -58,6 +58,12 @@ inline void read_unlock() {
     if (!detail::readers_need_fence) std::atomic_signal_fence(std::memory_order_seq_cst);
     slot.period.store(0, std::memory_order_release);
 }
+
+// Chooses how readers and writers fence (membarrier when the kernel has it);
+// idempotent and thread-safe. Called by every registry's constructor, so that
+// processes that never make one (umod's kmod tools) skip the system calls;
+// read sections happen only inside registries, after it.
+void init();
 
 // Waits until every read section that began before the call has ended. Must
 // not be called inside a read section. Thread-safe; writers serialise here.

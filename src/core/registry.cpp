@@ -1100,6 +1100,7 @@ TrackLevel initial_track_level(const RegistryOptions& options) {
 }  // namespace
 
 Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(options)) {
+    rcu::init();
     core::Symbolizer::preload();  // before any module: see its comment
     impl_->level.store(initial_track_level(options));
     impl_->update_recording();

@@ -20,7 +20,7 @@ else
 # shellcheck disable=SC2086
 clang++ $flags \
 	"$root/fuzz/elf_fuzz.cpp" "$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" \
-	"$root/src/elf/kernel_module.cpp" -lfmt -lcrypto -o "$out/elf_fuzz"
+	"$root/src/elf/kernel_module.cpp" "$root/src/elf/private_library.cpp" -lfmt -o "$out/elf_fuzz"
 cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
 for so in "$root"/build/release/examples/modules/*.so; do [ -f "$so" ] && cp "$so" "$out/corpus/"; done
 for tree in ${UMOD_CLOUD_TREE:-} /work/trees/cloud; do

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <umod/umod.h>
 
@@ -31,6 +32,9 @@ std::string json(const RegistrySnapshot& snapshot);
 // payload with the recorded stacks; a leak with its acquisition groups.
 std::string json(const Error& error);
 std::string json(const Leak& leak);
+// Registry::holders(module) as JSON, with each holder's acquisition stacks
+// at the stacks level.
+std::string json(std::string_view module, const std::vector<HolderCounts>& holders);
 
 // The graph in Graphviz DOT: solid edges for static uses, dashed for dynamic
 // references, labelled with counts.

@@ -70,6 +70,13 @@ std::string json(const Error& error) {
     return j.dump(2) + "\n";
 }
 
+std::string json(std::string_view module, const std::vector<HolderCounts>& holders) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const HolderCounts& h : holders) list.push_back(holder_json(h));
+    nlohmann::json j = {{"module", module}, {"holders", list}};
+    return j.dump(2) + "\n";
+}
+
 std::string json(const Leak& leak) {
     nlohmann::json j = {{"leak", {{"user", leak.user}, {"provider", leak.provider},
                                   {"references", holder_json(leak.references)}}},

@@ -32,6 +32,8 @@ expect '"unmatched_put": {'
 expect '"function": "badput_put",'
 expect '"object": "badput.so",'
 expect '"errno": "ENOENT",'
+expect '"module": "crc"'
+expect '"function": "grab",'
 
 # Reading line tables loads libdw and zlib after crc, which exports crc32 as
 # zlib does: zlib must not bind to crc's, or crc could never be unmapped.

@@ -6,7 +6,7 @@
 //   modtree DIR                     (a tree indexed by `umod depmod --umod`; it also
 //                                    serves modules' symbol_request)
 //   modprobe NAME [name=value...]   modprobe -r NAME   (through that tree)
-//   report text|json                (how reports and errors are printed)
+//   report text|json                (how reports, errors and holders are printed)
 //   echo TEXT    # comment
 // A line starting with '!' expects the command to fail. Reports the registry
 // raises (unmatched put, leak, unload hazards) are printed as they happen; at
@@ -144,6 +144,10 @@ public:
             if (w.size() < 2) return fail(EINVAL, "usage: holders NAME");
             auto holders = registry_.holders(w[1]);
             if (!holders) return holders.error();
+            if (printer_.json) {
+                std::fputs(views::json(w[1], *holders).c_str(), stdout);
+                return {};
+            }
             std::fputs(views::holders(registry_.snapshot(), w[1]).c_str(), stdout);
             // At the stacks level: where each reference still held was taken.
             for (const HolderCounts& h : *holders) {

@@ -14,7 +14,7 @@ mkdir -p "$out/corpus"
 flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$root/include -I$root/src"
 if [ "$target" = index ]; then
 	# shellcheck disable=SC2086
-	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" -o "$out/index_fuzz"
+	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/elf/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
 	cp "$root"/fuzz/corpus/index/* "$out/corpus/"
 else
 # shellcheck disable=SC2086

@@ -6,14 +6,8 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build/release}
 umod=$build/tools/umod/umod
-tree=${UMOD_GENERIC_TREE:-}
-[ -n "$tree" ] || { [ -d /work/trees/generic/lib/modules ] && tree=/work/trees/generic; }
-if [ -z "$tree" ]; then
-	tree=${TMPDIR:-/tmp}/umod-trees/generic
-	[ -d "$tree/lib/modules" ] ||
-		sh "$root/../shared/scripts/get-real-modules.sh" linux-image-6.1.0-50-amd64 "$tree" > /dev/null 2>&1 ||
-		{ echo "GOAL modinfo.all_vs_kmod unmeasured 0.5 FAIL"; echo "modinfo goal: no generic tree" >&2; exit 0; }
-fi
+. "$root/bench/common/generic_tree.sh"
+generic_tree "modinfo.all_vs_kmod 0.5"
 list=$(find "$tree/lib/modules" -name '*.ko' | sort)
 now() { date +%s.%N; }
 median() { sort -n | sed -n 3p; }

@@ -8,15 +8,8 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build/release}
 umod=$build/tools/umod/umod
-kver=6.1.0-50-amd64
-tree=${UMOD_GENERIC_TREE:-}
-[ -n "$tree" ] || { [ -d /work/trees/generic/lib/modules ] && tree=/work/trees/generic; }
-if [ -z "$tree" ]; then
-	tree=${TMPDIR:-/tmp}/umod-trees/generic
-	[ -d "$tree/lib/modules" ] ||
-		sh "$root/../shared/scripts/get-real-modules.sh" linux-image-$kver "$tree" > /dev/null 2>&1 ||
-		{ echo "GOAL modprobe.show_depends_vs_kmod unmeasured 1.0 FAIL"; echo "modprobe goal: no generic tree" >&2; exit 0; }
-fi
+. "$root/bench/common/generic_tree.sh"
+generic_tree "modprobe.show_depends_vs_kmod 1.0"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -al "$tree" "$work/root" 2>/dev/null || cp -a "$tree" "$work/root"   # hard links when the file system allows

@@ -386,6 +386,20 @@ struct Registry::Impl {
 
     // ---- references -----------------------------------------------------
 
+    // Requires an RCU read section. The export `name` and `user`'s pair with
+    // its owner; the pair is null when there is none yet or the export is the
+    // host's own (owner null), the entry when nothing exports `name`.
+    struct PairLookup {
+        ExportEntry* entry = nullptr;
+        Use* use = nullptr;
+    };
+    PairLookup lookup_pair(std::string_view name, const User& user) const {
+        ExportEntry* entry = index.find(name);
+        if (entry == nullptr || entry->owner == nullptr) return {entry, nullptr};
+        const UseTable* table = user.uses.load(std::memory_order_acquire);
+        return {entry, table ? table->find(entry->owner) : nullptr};
+    }
+
     // A reference as taken: its address and the counter raised (none for
     // the host's own exports).
     struct Acquired {
@@ -412,6 +426,18 @@ struct Registry::Impl {
         Module* provider = nullptr;
         std::size_t slot = 0;
     };
+    // Requires an RCU read section. The provider and slot a put by name
+    // undoes (left as they are for a target that names them; provider null
+    // when nothing exports the symbol); false for an export of the host's.
+    bool resolve(const ReleaseTarget& target, Module*& provider, std::size_t& slot) const {
+        if (provider != nullptr) return true;
+        const ExportEntry* entry = index.find(target.symbol);
+        if (entry == nullptr) return true;
+        if (entry->owner == nullptr) return false;
+        provider = entry->owner;
+        slot = entry->ordinal;
+        return true;
+    }
     Status release(User& user, const ReleaseTarget& target, const void* frame);
     // release() with stacks, observers and the unmatched report.
     __attribute__((noinline)) Status release_reported(User& user, const ReleaseTarget& target, TrackLevel track,
@@ -454,12 +480,9 @@ Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type
                                     const void* frame, Acquired& got) {
     TrackLevel track = level.load(std::memory_order_relaxed);
     if (!typed && track != TrackLevel::Stacks && get_put_observers.load(std::memory_order_relaxed) == 0) {
-        User& user = resolve_user(who);
         rcu::ReadGuard read;
-        const ExportEntry* entry = index.find(name);
+        auto [entry, use] = lookup_pair(name, resolve_user(who));
         if (entry != nullptr && entry->owner == nullptr) return const_cast<void*>(entry->address);
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        Use* use = entry != nullptr && table != nullptr ? table->find(entry->owner) : nullptr;
         if (use != nullptr) {
             std::size_t slot = slot_for_get(*use, entry->ordinal, track);
             if (raise_counter(*use, slot)) {
@@ -477,12 +500,10 @@ Expected<void*> Registry::Impl::get_reported(std::string_view name, std::string_
     std::string provider_name;  // filled only when someone observes gets
     {
         rcu::ReadGuard read;
-        const ExportEntry* entry = index.find(name);
+        auto [entry, use] = lookup_pair(name, user);
         if (entry == nullptr || typed) goto slow;
         Module* provider = entry->owner;
         if (provider == nullptr) return const_cast<void*>(entry->address);
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        Use* use = table ? table->find(provider) : nullptr;
         if (use == nullptr) goto slow;
         std::size_t slot = slot_for_get(*use, entry->ordinal, track);
         if (!raise(*use, slot, capture_if_stacks(track, frame))) goto slow;
@@ -606,14 +627,7 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target, const vo
         rcu::ReadGuard read;
         Module* provider = target.provider;
         std::size_t slot = target.slot;
-        if (provider == nullptr) {
-            const ExportEntry* entry = index.find(target.symbol);
-            if (entry != nullptr && entry->owner == nullptr) return {};  // the host's exports are not counted
-            if (entry != nullptr) {
-                provider = entry->owner;
-                slot = entry->ordinal;
-            }
-        }
+        if (!resolve(target, provider, slot)) return {};  // the host's exports are not counted
         const UseTable* table = user.uses.load(std::memory_order_acquire);
         Use* use = provider != nullptr && table != nullptr ? table->find(provider) : nullptr;
         if (use != nullptr && slot < use->slots && lower(*use, slot, track, nullptr)) return {};
@@ -632,14 +646,7 @@ Status Registry::Impl::release_reported(User& user, const ReleaseTarget& target,
         rcu::ReadGuard read;
         Module* provider = target.provider;
         std::size_t slot = target.slot;
-        if (provider == nullptr) {
-            const ExportEntry* entry = index.find(target.symbol);
-            if (entry != nullptr && entry->owner == nullptr) return {};  // the host's exports are not counted
-            if (entry != nullptr) {
-                provider = entry->owner;
-                slot = entry->ordinal;
-            }
-        }
+        if (!resolve(target, provider, slot)) return {};  // the host's exports are not counted
         if (provider == nullptr) {
             symbol = target.symbol;
         } else {
@@ -1292,9 +1299,7 @@ void Registry::remember(SymbolCache& cache, std::string_view name, User& who) {
     Impl& impl = *impl_;
     rcu::ReadGuard read;
     unsigned long generation = impl.generation.load(std::memory_order_seq_cst);
-    ExportEntry* entry = impl.index.find(name);
-    const UseTable* table = who.uses.load(std::memory_order_acquire);
-    Use* use = entry && entry->owner && table ? table->find(entry->owner) : nullptr;
+    auto [entry, use] = impl.lookup_pair(name, who);
     if (use != nullptr) fill_cache(cache, this, generation, entry, use);
 }
 

@@ -1,6 +1,5 @@
 #include "core/symbolize.h"
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <elfutils/libdwfl.h>
@@ -15,6 +14,7 @@
 #include "elf/elf_file.h"
 #include "elf/mapped_file.h"
 #include "elf/private_library.h"
+#include "elf/umod_module.h"
 
 namespace umod::core {
 
@@ -55,13 +55,7 @@ void shorten_std_names(std::string& name) {
 }
 
 std::string demangle(std::string_view name) {
-    if (!name.starts_with("_Z")) return std::string(name);
-    std::string mangled(name);
-    int status = 0;
-    char* plain = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
-    if (plain == nullptr) return mangled;
-    std::string out(plain);
-    std::free(plain);
+    std::string out = elf::demangle(name);
     shorten_std_names(out);
     return out;
 }

@@ -16,6 +16,8 @@ namespace umod::elf {
 
 Expected<MappedFile> MappedFile::open(const std::string& path) { return open(path, std::size_t{1} << 20); }
 
+Expected<MappedFile> MappedFile::map(const std::string& path) { return open(path, 0); }
+
 Expected<MappedFile> MappedFile::open(const std::string& path, std::size_t read_below) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));

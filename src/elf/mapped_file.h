@@ -18,6 +18,9 @@ class MappedFile {
 public:
     // ENOENT/EACCES/... from open(2), with the path in the message.
     static Expected<MappedFile> open(const std::string& path);
+    // Always mapped, whatever its size: for files read in place and shared
+    // (the module index), where a copy would only cost.
+    static Expected<MappedFile> map(const std::string& path);
 
     MappedFile(MappedFile&& other) noexcept;
     MappedFile& operator=(MappedFile&& other) noexcept;

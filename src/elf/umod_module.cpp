@@ -2,7 +2,10 @@
 
 #include <elf.h>
 
+#include <cxxabi.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -190,6 +193,25 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
         if (s.flags & SHF_ALLOC) info.image_size = std::max(info.image_size, s.addr + s.size);
     }
     return info;
+}
+
+std::string demangle(std::string_view link_name) {
+    std::string name(link_name);
+    if (!link_name.starts_with("_Z")) return name;
+    int status = 0;
+    char* plain = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+    if (status != 0 || plain == nullptr) return name;
+    name = plain;
+    std::free(plain);
+    return name;
+}
+
+std::string second_name(const UmodExport& e) {
+    if (std::string name = demangle(e.link_name); name != e.link_name) {
+        if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
+        return name;
+    }
+    return e.written_name != e.link_name ? e.written_name : std::string();
 }
 
 }  // namespace umod::elf

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -61,5 +62,14 @@ struct UmodModuleInfo {
 // Reads a umod module's declarations. ENOEXEC (MalformedElf) when the file is
 // not an x86-64 shared object or a table is corrupt.
 Expected<UmodModuleInfo> read_umod_module(const ElfFile& file);
+
+// A C++ link name demangled ("ns::add(int, int)"); other names unchanged.
+std::string demangle(std::string_view link_name);
+
+// The second name an export answers to, besides its link name: the C++
+// qualified name ("ns::add" for "_ZN2ns3addEii"), else the name
+// EXPORT_SYMBOL wrote when it differs; empty for none. The loader registers
+// it and depmod --umod indexes it.
+std::string second_name(const UmodExport& e);
 
 }  // namespace umod::elf

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cxxabi.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
@@ -207,19 +206,6 @@ bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
     return true;
 }
 
-// The loader's second name for a C++ export: "ns::add" for "_ZN2ns3addEii"
-// (demangled, parameters cut); empty for a C name.
-std::string qualified_name(const std::string& link_name) {
-    if (!link_name.starts_with("_Z")) return {};
-    int status = 0;
-    char* demangled = abi::__cxa_demangle(link_name.c_str(), nullptr, nullptr, &status);
-    if (status != 0 || demangled == nullptr) return {};
-    std::string name = demangled;
-    std::free(demangled);
-    if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
-    return name;
-}
-
 // Exports, imports and modinfo of a umod module, from its umod tables. An
 // export is indexed under its link name and under the other name the
 // registry answers to (C++ qualified name, or the name EXPORT_SYMBOL wrote).
@@ -244,9 +230,7 @@ bool read_umod_module(Module& m, const Log& log) {
     }
     for (const elf::UmodExport& e : info->exports) {
         m.exports.emplace_back(e.link_name, 0);
-        std::string other = qualified_name(e.link_name);
-        if (other.empty() && e.written_name != e.link_name) other = e.written_name;
-        if (!other.empty()) m.exports.emplace_back(std::move(other), 0);
+        if (std::string other = elf::second_name(e); !other.empty()) m.exports.emplace_back(std::move(other), 0);
     }
     for (const std::string& u : info->undefined)
         if (!u.starts_with("__umod_")) m.imports.push_back({u, 0, false});

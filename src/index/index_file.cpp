@@ -1,7 +1,11 @@
 #include "index/index_file.h"
 
+#include "elf/mapped_file.h"
+
 #include <fnmatch.h>
 
+#include <cstdio>
+#include <cstring>
 #include <map>
 
 namespace umod::index {
@@ -208,14 +212,6 @@ std::vector<std::string> IndexBuilder::search_wild(std::string_view key) const {
 
 // ---- Reading: IndexReader ---------------------------------------------------
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 namespace umod::index {
 
 void describe_error(const IndexFormatError& e, std::string& out) {
@@ -255,18 +251,6 @@ constexpr std::uint32_t kOffsetMask = 0x0FFFFFFF;
 // Deeper than any key kmod writes (keys are module names, aliases and
 // symbols, all far below PATH_MAX): a deeper trie is a loop.
 constexpr std::size_t kMaxDepth = 4096;
-
-// An mmap(2)ed file, unmapped with its last owner.
-struct Mapping {
-    const void* data = nullptr;
-    std::size_t size = 0;
-    Mapping(const void* d, std::size_t s) : data(d), size(s) {}
-    Mapping(const Mapping&) = delete;
-    Mapping& operator=(const Mapping&) = delete;
-    ~Mapping() {
-        if (data != nullptr) munmap(const_cast<void*>(data), size);
-    }
-};
 
 }  // namespace
 
@@ -402,25 +386,12 @@ Expected<IndexReader> IndexReader::parse(std::span<const std::byte> bytes, std::
 }
 
 Expected<IndexReader> IndexReader::open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        int code = errno;
-        ::close(fd);
-        return Error(code, path + ": " + std::strerror(code));
-    }
-    if (st.st_size < 12) {
-        ::close(fd);
+    auto file = elf::MappedFile::map(path);
+    if (!file) return file.error();
+    if (file->bytes().size() < 12)
         return Error::with(EINVAL, IndexFormatError{path, IndexFormatError::Kind::TooShort, 0, 0, {}});
-    }
-    std::size_t size = static_cast<std::size_t>(st.st_size);
-    void* data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int code = errno;
-    ::close(fd);
-    if (data == MAP_FAILED) return Error(code, path + ": mmap: " + std::strerror(code));
-    auto mapping = std::make_shared<const Mapping>(data, size);
-    auto reader = parse(std::span<const std::byte>(static_cast<const std::byte*>(data), size), path);
+    auto mapping = std::make_shared<const elf::MappedFile>(std::move(*file));
+    auto reader = parse(mapping->bytes(), path);
     if (!reader) return reader.error();
     reader->owner_ = std::move(mapping);
     return reader;

@@ -7,7 +7,6 @@
 // unmapped. Addresses come from the module's own tables plus its load base.
 #include <umod/loader.h>
 
-#include <cxxabi.h>
 #include <filesystem>
 #include <dlfcn.h>
 #include <elf.h>
@@ -336,18 +335,6 @@ private:
     std::uintptr_t base_ = 0;
 };
 
-// "ns::add" for "_ZN2ns3addEii": the C++ name a lookup may use; empty for C names.
-std::string qualified_name(const std::string& link_name) {
-    if (!link_name.starts_with("_Z")) return {};
-    int status = 0;
-    char* demangled = abi::__cxa_demangle(link_name.c_str(), nullptr, nullptr, &status);
-    if (status != 0 || demangled == nullptr) return {};
-    std::string name = demangled;
-    std::free(demangled);
-    if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
-    return name;
-}
-
 // Fills the "defined but not exported by" hints of an unknown-symbol error.
 Error with_hints(const Error& error) {
     const auto* unknown = error.detail<UnknownSymbols>();
@@ -408,8 +395,7 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     for (const auto& e : info->exports) {
         ExportSpec spec;
         spec.name = e.link_name;
-        spec.alias = qualified_name(e.link_name);
-        if (spec.alias.empty() && e.written_name != e.link_name) spec.alias = e.written_name;
+        spec.alias = elf::second_name(e);
         spec.license = e.gpl_only ? ExportLicense::GplOnly : ExportLicense::Any;
         spec.ns = e.ns;
         spec.type = e.type;

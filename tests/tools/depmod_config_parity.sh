@@ -44,20 +44,11 @@ conf() { mkdir -p "$tmp/conf"; printf "$1" > "$tmp/conf/a.conf"; }
 
 # mk TREE DIR NAME "EXPORTS" "IMPORTS" [modinfo key=value...]: DIR/NAME.ko
 # (dashes in the file name) under TREE/lib/modules/1.0.
+. "$(dirname "$0")/lib.sh"
 mk() {
-	tree=$1; dir=$2; name=$3; exports=$4; imports=$5; shift 5
+	tree=$1; dir=$2; name=$3; shift 3
 	mkdir -p "$tmp/$tree/lib/modules/1.0/$dir"
-	{
-		echo '#define MI(s) __attribute__((section(".modinfo"), used, aligned(1))) static const char s[]'
-		i=0; for kv in "name=$name" "license=GPL" "$@"; do i=$((i+1)); echo "MI(mi$i) = \"$kv\";"; done
-		for e in $exports; do
-			echo "int $e(void) { return 1; }"
-			printf '__asm__(".globl __crc_%s\\n.set __crc_%s, 0x1234abcd");\n' "$e" "$e"
-		done
-		for u in $imports; do echo "extern int $u(void);"; done
-		printf 'int use_%s(void) { return 0' "$name"; for u in $imports; do printf ' + %s()' "$u"; done; echo '; }'
-	} > "$tmp/$name.c"
-	gcc -c -fno-pic "$tmp/$name.c" -o "$tmp/$tree/lib/modules/1.0/$dir/$(echo "$name" | tr _ -).ko"
+	make_ko "$tmp/$tree/lib/modules/1.0/$dir/$(echo "$name" | tr _ -).ko" "$name" "$@"
 }
 
 # Three copies of foo, two of dash_mod, a user of both; two external trees.

@@ -34,20 +34,11 @@ run() {
 
 # Small trees: objects built with gcc -c are ET_REL like .ko files.
 # mk TREE NAME "EXPORTS" "IMPORTS" [modinfo key=value...]
+. "$(dirname "$0")/lib.sh"
 mk() {
-	tree=$1; name=$2; exports=$3; imports=$4; shift 4
+	tree=$1; name=$2; shift 2
 	mkdir -p "$tmp/$tree/lib/modules/1.0/kernel/sub"
-	{
-		echo '#define MI(s) __attribute__((section(".modinfo"), used, aligned(1))) static const char s[]'
-		i=0; for kv in "name=$name" "license=GPL" "$@"; do i=$((i+1)); echo "MI(mi$i) = \"$kv\";"; done
-		for e in $exports; do
-			echo "int $e(void) { return 1; }"
-			printf '__asm__(".globl __crc_%s\\n.set __crc_%s, 0x1234abcd");\n' "$e" "$e"
-		done
-		for u in $imports; do echo "extern int $u(void);"; done
-		printf 'int use_%s(void) { return 0' "$name"; for u in $imports; do printf ' + %s()' "$u"; done; echo '; }'
-	} > "$tmp/$name.c"
-	gcc -c -fno-pic "$tmp/$name.c" -o "$tmp/$tree/lib/modules/1.0/kernel/sub/$(echo "$name" | tr _ -).ko"
+	make_ko "$tmp/$tree/lib/modules/1.0/kernel/sub/$(echo "$name" | tr _ -).ko" "$name" "$@"
 }
 mk plain core_lib "core_fn core_data" "" "alias=core-lib-alias" "alias=pci:v00001234d*sv*"
 mk plain net_drv "net_fn" "core_fn" "alias=net-pf-99" "softdep=pre: core_lib" "alias=devname:netx" "alias=char-major-10-99"
@@ -68,13 +59,7 @@ mk loops f "lf" "la"; mk loops h "lh" "li"; mk loops i "li" "lj"; mk loops j "lj
 run loops 1.0
 [ -e "$tmp/u/lib/modules/1.0/modules.dep" ] && { echo "loops: files were written"; status=1; }
 
-tree=${UMOD_CLOUD_TREE:-}
-[ -n "$tree" ] || { [ -d /work/trees/cloud/lib/modules ] && tree=/work/trees/cloud; }
-if [ -z "$tree" ]; then
-	tree=${TMPDIR:-/tmp}/umod-trees/cloud
-	[ -d "$tree/lib/modules" ] || sh "$src/../shared/scripts/get-real-modules.sh" linux-image-6.1.0-50-cloud-amd64 "$tree" \
-		> /dev/null 2>&1 || { rm -rf "$tree"; tree=""; }
-fi
+cloud_tree "$src"
 if [ -n "$tree" ]; then
 	kver=$(ls "$tree/lib/modules" | head -n 1)
 	rm -rf "$tmp/cloud"; cp -al "$tree" "$tmp/cloud" 2>/dev/null || cp -a "$tree" "$tmp/cloud"

@@ -11,19 +11,8 @@ src=$2
 kmod_modinfo=$(command -v modinfo || echo /usr/sbin/modinfo)
 [ -x "$kmod_modinfo" ] || { echo "kmod's modinfo is not installed (scripts/install-deps.sh installs kmod)"; exit 1; }
 
-tree=${UMOD_CLOUD_TREE:-}
-[ -n "$tree" ] || { [ -d /work/trees/cloud/lib/modules ] && tree=/work/trees/cloud; }
-if [ -z "$tree" ]; then
-	tree=${TMPDIR:-/tmp}/umod-trees/cloud
-	if [ ! -d "$tree/lib/modules" ]; then
-		script="$src/../shared/scripts/get-real-modules.sh"
-		if [ ! -f "$script" ] || ! sh "$script" linux-image-6.1.0-50-cloud-amd64 "$tree" > /dev/null 2>&1; then
-			echo "SKIP: no Debian cloud module tree here and it could not be downloaded"
-			rm -rf "$tree"
-			exit 77
-		fi
-	fi
-fi
+. "$(dirname "$0")/lib.sh"
+cloud_tree "$src" || { echo "SKIP: no Debian cloud module tree here and it could not be downloaded"; exit 77; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -11,13 +11,11 @@
 # skipped (exit 77) saying why.
 set -u
 umod=$1
-tree=${UMOD_CLOUD_TREE:-}
-[ -n "$tree" ] || { [ -d /work/trees/cloud/lib/modules ] && tree=/work/trees/cloud; }
-[ -n "$tree" ] || [ ! -d "${TMPDIR:-/tmp}/umod-trees/cloud/lib/modules" ] || tree=${TMPDIR:-/tmp}/umod-trees/cloud
-if [ -z "$tree" ]; then
+. "$(dirname "$0")/lib.sh"
+cloud_tree || {
 	echo "SKIP: no Debian cloud module tree (set UMOD_CLOUD_TREE, or run modprobe_parity.sh once to download it)"
 	exit 77
-fi
+}
 command -v modprobe > /dev/null || { echo "SKIP: kmod's modprobe is not installed"; exit 77; }
 
 tmp=$(mktemp -d)

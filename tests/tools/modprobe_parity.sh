@@ -6,13 +6,8 @@
 set -u
 umod=$1
 src=$2
-tree=${UMOD_CLOUD_TREE:-}
-[ -n "$tree" ] || { [ -d /work/trees/cloud/lib/modules ] && tree=/work/trees/cloud; }
-if [ -z "$tree" ]; then
-	tree=${TMPDIR:-/tmp}/umod-trees/cloud
-	[ -d "$tree/lib/modules" ] || sh "$src/../shared/scripts/get-real-modules.sh" linux-image-6.1.0-50-cloud-amd64 \
-		"$tree" > /dev/null 2>&1 || { rm -rf "$tree"; echo "SKIP: no Debian cloud tree here and none could be downloaded"; exit 77; }
-fi
+. "$(dirname "$0")/lib.sh"
+cloud_tree "$src" || { echo "SKIP: no Debian cloud tree here and none could be downloaded"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -a "$tree" "$tmp/root"

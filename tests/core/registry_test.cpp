@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
+#include "holders.h"
 
 namespace umod {
 namespace {
@@ -29,11 +30,7 @@ protected:
     }
     std::string proc() { return views::proc_modules(registry.snapshot()); }
     HolderCounts holder_of(std::string_view provider, std::string_view user) {
-        auto holders = registry.holders(provider);
-        EXPECT_TRUE(holders);
-        for (const auto& h : *holders)
-            if (h.user == user) return h;
-        return {};
+        return testing::holder_of(registry, provider, user);
     }
 };
 

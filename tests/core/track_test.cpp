@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
+#include "holders.h"
 
 namespace umod {
 namespace {
@@ -75,11 +76,7 @@ protected:
     void TearDown() override { registry.unsubscribe(log); }
 
     HolderCounts holder_of(std::string_view provider, std::string_view user) {
-        auto holders = registry.holders(provider);
-        EXPECT_TRUE(holders);
-        for (const auto& h : *holders)
-            if (h.user == user) return h;
-        return {};
+        return testing::holder_of(registry, provider, user);
     }
 };
 

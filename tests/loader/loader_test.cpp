@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "calls.h"
+
 namespace umod {
 namespace {
 
@@ -61,15 +63,7 @@ protected:
         EXPECT_TRUE(r) << (r ? "" : r.error().message());
         return r ? *r : ModuleHandle();
     }
-    int call(const std::string& symbol) {
-        User* me = registry.holder("test");
-        auto f = registry.symbol_get(symbol, me);
-        EXPECT_TRUE(f) << (f ? "" : f.error().message());
-        if (!f) return -1;
-        int result = reinterpret_cast<int (*)()>(*f)();
-        EXPECT_TRUE(registry.symbol_put(symbol, me));
-        return result;
-    }
+    int call(const std::string& symbol) { return testing::call_export(registry, symbol); }
 };
 
 TEST_F(LoaderTest, LinksModulesAndUnmapsThemOnUnload) {

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "calls.h"
+
 #include "index/depmod.h"
 
 namespace umod {
@@ -40,15 +42,7 @@ protected:
     }
     void TearDown() override { fs::remove_all(root); }
 
-    int call(const std::string& symbol) {
-        User* me = registry.holder("test");
-        auto f = registry.symbol_get(symbol, me);
-        EXPECT_TRUE(f) << (f ? "" : f.error().message());
-        if (!f) return -1;
-        int result = reinterpret_cast<int (*)()>(*f)();
-        EXPECT_TRUE(registry.symbol_put(symbol, me));
-        return result;
-    }
+    int call(const std::string& symbol) { return testing::call_export(registry, symbol); }
 };
 
 TEST_F(ModuleTreeTest, ProbeLoadsDependenciesFirstAndRemoveTakesUnusedOnesAway) {

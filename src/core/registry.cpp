@@ -348,6 +348,11 @@ struct Registry::Impl {
     __attribute__((always_inline)) bool lower(Use& use, std::size_t slot, TrackLevel track,
                                               const core::StackRecord* stack) {
         auto [first, second] = slots_for_put(use, slot, track);
+        return lower_either(use, first, second, stack);
+    }
+    // Lowers `first`, else `second`, never below zero.
+    __attribute__((always_inline)) bool lower_either(Use& use, std::size_t first, std::size_t second,
+                                                     const core::StackRecord* stack) {
         if (stack != nullptr) return lower_recorded(use, first, second, stack);
         return slot_release(use.per_symbol[first]) || slot_release(use.per_symbol[second]);
     }
@@ -1406,26 +1411,7 @@ void Registry::release_recorded(const HeldReference& held) {
     std::size_t other = held.slot == use.untracked_slot() ? held.symbol_slot
                         : held.slot == use.module_slot()  ? held.slot
                                                           : use.untracked_slot();
-    bool released = false;
-    {
-        std::unique_lock<std::mutex> record;
-        core::StackLedger* ledger = stack != nullptr ? &impl.ledger_of(use) : nullptr;
-        if (ledger != nullptr) record = std::unique_lock(ledger->mutex);
-        for (std::size_t slot : {std::size_t{held.slot}, other}) {
-            if (!slot_release(use.per_symbol[slot])) continue;
-            released = true;
-            if (ledger != nullptr) {
-                auto& outstanding = ledger->outstanding[slot];
-                const core::StackRecord* acquired = nullptr;
-                if (!outstanding.empty()) {
-                    acquired = outstanding.back();
-                    outstanding.pop_back();
-                }
-                ledger->remember({slot, acquired, stack});
-            }
-            break;
-        }
-    }
+    bool released = impl.lower_either(use, held.slot, other, stack);
     if (released && impl.get_put_observers.load(std::memory_order_relaxed) != 0)
         impl.emit(Event{.kind = EventKind::Put, .user = use.user->name(), .provider = use.provider->name(),
                         .symbol = slot_name(use, held.symbol_slot)});

@@ -22,7 +22,7 @@ MODULE_LICENSE("GPL");
 C
 cp "$tmp/m.c" "$tmp/m.cpp"
 # Exactly the documented command lines.
-gcc -shared -fPIC $(pkg-config --cflags umod-module) "$tmp/m.c" -o "$tmp/hand_c.so" $(pkg-config --libs umod-module)
+gcc -shared -fPIC $(pkg-config --variable=cflags_c umod-module) "$tmp/m.c" -o "$tmp/hand_c.so" $(pkg-config --libs umod-module)
 g++ -shared -fPIC $(pkg-config --cflags umod-module) "$tmp/m.cpp" -o "$tmp/hand_cpp.so" $(pkg-config --libs umod-module)
 
 # The same module through the CMake helper.

@@ -8,6 +8,9 @@
 set(UMOD_MODULE_C_FLAGS -fvisibility=hidden -fno-omit-frame-pointer)
 set(UMOD_MODULE_CXX_FLAGS ${UMOD_MODULE_C_FLAGS} -fvisibility-inlines-hidden)
 set(UMOD_MODULE_LINK_FLAGS -Wl,-Bsymbolic)
+# How a host links (umod::umod and the umod pkg-config file): its own symbols
+# exported, for the exports it adds with Registry::add_core_export.
+set(UMOD_HOST_LINK_FLAGS -rdynamic)
 
 # umod_add_module(<name> [SOURCES] <files>...
 #                 [LIBRARIES <targets or libraries>...]

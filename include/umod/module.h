@@ -92,6 +92,35 @@ struct umod_export {
 		__attribute__((used, section(".umod_exports"), aligned(8))) = {    \
 			__UMOD_ADDRESS_OF(sym), #sym, ns, __UMOD_TYPE_OF(sym), flags}
 
+#ifdef __cplusplus
+/* One overload of a C++ function, chosen by its type, which may contain
+ * commas: EXPORT_SYMBOL_TYPED(scale, double(double)). It answers to its link
+ * name and, in typed lookups (umod::symbol_get_typed<double(double)>), to its
+ * qualified name ("ns::scale"); see docs/cxx.md. */
+#if defined(__clang__)
+#define __UMOD_TYPED_VISIBILITY(sym, ...)                                          \
+	_Pragma("clang diagnostic push")                                           \
+	_Pragma("clang diagnostic ignored \"-Wignored-attributes\"")               \
+	extern ::umod::detail::identity_t<__VA_ARGS__> sym __attribute__((visibility("default"))); \
+	_Pragma("clang diagnostic pop")                                            \
+	__attribute__((used)) static void __UMOD_UNIQUE(__umod_visible_)(void)     \
+	{                                                                          \
+		__asm__(".protected %c0" : : "s"(static_cast<::umod::detail::identity_t<__VA_ARGS__> *>(&sym))); \
+	}
+#else
+#define __UMOD_TYPED_VISIBILITY(sym, ...)                                          \
+	extern ::umod::detail::identity_t<__VA_ARGS__> sym __attribute__((visibility("default")));
+#endif
+#define __UMOD_EXPORT_TYPED(sym, ns, flags, ...)                                   \
+	__UMOD_TYPED_VISIBILITY(sym, __VA_ARGS__)                                  \
+	static const struct umod_export __UMOD_UNIQUE(__umod_export_)              \
+		__attribute__((used, section(".umod_exports"), aligned(8))) = {    \
+			reinterpret_cast<const void *>(static_cast<::umod::detail::identity_t<__VA_ARGS__> *>(&sym)), \
+			#sym, ns, ::umod::type_name<__VA_ARGS__>(), flags}
+#define EXPORT_SYMBOL_TYPED(sym, ...) __UMOD_EXPORT_TYPED(sym, "", 0UL, __VA_ARGS__)
+#define EXPORT_SYMBOL_TYPED_GPL(sym, ...) __UMOD_EXPORT_TYPED(sym, "", UMOD_EXPORT_GPL_ONLY, __VA_ARGS__)
+#endif
+
 #define EXPORT_SYMBOL(sym) __UMOD_EXPORT(sym, "", 0UL)
 #define EXPORT_SYMBOL_GPL(sym) __UMOD_EXPORT(sym, "", UMOD_EXPORT_GPL_ONLY)
 #define EXPORT_SYMBOL_NS(sym, ns) __UMOD_EXPORT(sym, #ns, 0UL)

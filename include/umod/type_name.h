@@ -15,6 +15,11 @@
 
 namespace umod::detail {
 
+// T itself: lets a macro declare or cast to a function type written as
+// "int(double)" (EXPORT_SYMBOL_TYPED in <umod/module.h>).
+template <class T>
+using identity_t = T;
+
 constexpr bool type_word_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }

@@ -28,6 +28,7 @@
 #include "core/stacks.h"
 #include "core/symbolize.h"
 #include "core/thread_annotations.h"
+#include "elf/umod_module.h"
 
 namespace umod {
 
@@ -1231,10 +1232,24 @@ void Registry::set_request_handler(RequestHandler handler) {
     impl_->request_handler = std::move(handler);
 }
 
+namespace {
+
+// A typed lookup by the bare name of an overloaded C++ function finds the
+// overload of that type, registered under elf::overload_key.
+std::optional<std::string> overload_of(const Registry& registry, std::string_view name, std::string_view type) {
+    if (registry.exports(name)) return std::nullopt;
+    std::string key = elf::overload_key(name, type);
+    if (!registry.exports(key)) return std::nullopt;
+    return key;
+}
+
+}  // namespace
+
 Expected<void*> Registry::symbol_get_typed(std::string_view name, std::string_view type, User* user,
                                            const void* caller_frame) {
     Impl::Acquired got;
-    return impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame), got);
+    auto overload = overload_of(*this, name, type);
+    return impl_->get(overload ? *overload : name, type, true, user, UMOD_CALLER_FRAME(caller_frame), got);
 }
 
 Status Registry::symbol_put(std::string_view name, User* user, const void* caller_frame) {
@@ -1370,7 +1385,8 @@ Expected<HeldReference> Registry::acquire(std::string_view name, User* user, con
 Expected<HeldReference> Registry::acquire_typed(std::string_view name, std::string_view type, User* user,
                                                 const void* caller_frame) {
     Impl::Acquired acquired;
-    auto got = impl_->get(name, type, true, user, UMOD_CALLER_FRAME(caller_frame), acquired);
+    auto overload = overload_of(*this, name, type);
+    auto got = impl_->get(overload ? *overload : name, type, true, user, UMOD_CALLER_FRAME(caller_frame), acquired);
     if (!got) return got.error();
     return impl_->held(acquired, *this);
 }

@@ -141,6 +141,9 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
             info.exports.push_back(std::move(e));
         }
     }
+    std::unordered_map<std::string, int> by_qualified_name;
+    for (const auto& e : info.exports) ++by_qualified_name[qualified_name(e.link_name)];
+    for (auto& e : info.exports) e.overloaded = by_qualified_name[qualified_name(e.link_name)] > 1;
     std::unordered_set<std::string> exported;
     for (const auto& e : info.exports) exported.insert(e.link_name);
     for (const auto& name : default_names)
@@ -255,8 +258,17 @@ std::string qualified_name(std::string_view link_name) {
     return name;
 }
 
+std::string overload_key(std::string_view qualified, std::string_view type) {
+    std::string key(qualified);
+    key += '@';
+    for (char c : type)
+        if (c != ' ') key += c;
+    return key;
+}
+
 std::string second_name(const UmodExport& e) {
-    if (std::string name = qualified_name(e.link_name); name != e.link_name) return name;
+    if (std::string name = qualified_name(e.link_name); name != e.link_name)
+        return e.overloaded && !e.type.empty() ? overload_key(name, e.type) : name;
     return e.written_name != e.link_name ? e.written_name : std::string();
 }
 

@@ -21,6 +21,7 @@ struct UmodExport {
     std::string ns;
     std::string type;
     bool gpl_only = false;
+    bool overloaded = false;    // another export of the module has the same qualified name
     std::uint64_t address = 0;  // virtual address in the image
 };
 
@@ -75,9 +76,16 @@ std::string readable_name(std::string_view link_name);
 // other names unchanged.
 std::string qualified_name(std::string_view link_name);
 
+// The name an overload of a C++ function answers to, besides its link name:
+// its qualified name and its type without spaces ("ov::f@int(double)"), so
+// that it has no white space for the index files. A typed lookup by the bare
+// name (Registry::symbol_get_typed("ov::f", type)) finds it.
+std::string overload_key(std::string_view qualified, std::string_view type);
+
 // The second name an export answers to, besides its link name: its
-// qualified_name, else the name EXPORT_SYMBOL wrote when it differs; empty
-// for none. The loader registers it and depmod --umod indexes it.
+// qualified_name (its overload_key when it is overloaded), else the name
+// EXPORT_SYMBOL wrote when it differs; empty for none. The loader registers
+// it and depmod --umod indexes it.
 std::string second_name(const UmodExport& e);
 
 }  // namespace umod::elf

@@ -97,6 +97,29 @@ TEST_P(CxxNames, TypedLookupAgreesWithTheModulesCompiler) {
     EXPECT_TRUE(registry.symbol_put("storage::describe", me));
 }
 
+TEST_P(CxxNames, ATypedLookupPicksTheOverloadOfItsType) {
+    load("overloads");  // ov::scale(int) and ov::scale(double), both exported
+    auto by_int = registry.symbol_get_typed("ov::scale", type_name<int(int)>(), me);
+    ASSERT_TRUE(by_int) << by_int.error().message();
+    EXPECT_EQ(reinterpret_cast<int (*)(int)>(*by_int)(4), 8);
+    auto by_double = registry.symbol_get_typed("ov::scale", type_name<double(double)>(), me);
+    ASSERT_TRUE(by_double) << by_double.error().message();
+    EXPECT_EQ(reinterpret_cast<double (*)(double)>(*by_double)(3.0), 1.5);
+    // The bare name alone is no export (it would be ambiguous); link names are.
+    EXPECT_FALSE(registry.exports("ov::scale"));
+    EXPECT_TRUE(registry.exports("_ZN2ov5scaleEd"));
+    auto neither = registry.symbol_get_typed("ov::scale", type_name<long(long)>(), me);
+    ASSERT_FALSE(neither);
+    EXPECT_EQ(neither.error().code(), ENOENT);
+    auto holders = views::holders(registry.snapshot(), "overloads");
+    EXPECT_NE(holders.find("ov::scale(int) x1"), std::string::npos) << holders;
+    EXPECT_NE(holders.find("ov::scale(double) x1"), std::string::npos) << holders;
+    EXPECT_TRUE(registry.symbol_put_addr(*by_int, me));
+    EXPECT_TRUE(registry.symbol_put_addr(*by_double, me));
+    auto r = registry.unload("overloads");
+    ASSERT_TRUE(r) << r.error().message();
+}
+
 INSTANTIATE_TEST_SUITE_P(Compilers, CxxNames, ::testing::Values(OWN_MODULES, OTHER_MODULES),
                          [](const auto& param) { return param.index == 0 ? "ThisCompiler" : "OtherCompiler"; });
 

@@ -14,13 +14,13 @@ mkdir -p "$out/corpus"
 flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$root/include -I$root/src"
 if [ "$target" = index ]; then
 	# shellcheck disable=SC2086
-	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/elf/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
+	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/support/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
 	cp "$root"/fuzz/corpus/index/* "$out/corpus/"
 else
 # shellcheck disable=SC2086
 clang++ $flags \
 	"$root/fuzz/elf_fuzz.cpp" "$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" \
-	"$root/src/elf/kernel_module.cpp" "$root/src/elf/private_library.cpp" -lfmt -o "$out/elf_fuzz"
+	"$root/src/elf/kernel_module.cpp" "$root/src/support/private_library.cpp" -lfmt -o "$out/elf_fuzz"
 cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
 for so in "$root"/build/release/examples/modules/*.so; do [ -f "$so" ] && cp "$so" "$out/corpus/"; done
 for tree in ${UMOD_CLOUD_TREE:-} /work/trees/cloud; do

@@ -121,7 +121,8 @@ bool LoadImage::writable_after_load(std::uint64_t address, std::uint64_t size) c
 
 const std::byte* LoadChecker::file_bytes(std::uint64_t vaddr, std::uint64_t size) const {
     for (const auto& s : image_.segments_) {
-        if (vaddr < s.vaddr || !in_range(vaddr - s.vaddr, size, s.filesz)) continue;
+        // The loader reads it in memory: mapped readable, from the file.
+        if (vaddr < s.vaddr || !in_range(vaddr - s.vaddr, size, s.filesz) || !(s.flags & PF_R)) continue;
         return bytes_.data() + s.offset + (vaddr - s.vaddr);  // offset + filesz fits in the file
     }
     return nullptr;
@@ -152,6 +153,7 @@ Status LoadChecker::check_headers() {
                                        eh.e_phoff));
     phoff_ = eh.e_phoff;
     phnum_ = eh.e_phnum;
+    shnum_ = eh.e_shnum;
 
     struct Other {
         std::uint32_t index;
@@ -323,6 +325,7 @@ Status LoadChecker::check_dynamic() {
             return defect(*e, fmt::format("{} string offset {:#x} is outside DT_STRSZ", dynamic_tag_name(tag), e->value));
     for (const Entry& e : strings_) {
         auto name = string(e.value);
+        if (name && name->empty()) return defect(e, fmt::format("{} names no file", dynamic_tag_name(e.tag)));
         if (!name)
             return defect(e, fmt::format("{} string offset {:#x} is outside DT_STRSZ {:#x}", dynamic_tag_name(e.tag),
                                          e.value, strsz_));
@@ -375,11 +378,20 @@ std::uint64_t param_size(const std::string& type) {
 
 }  // namespace
 
-Status check_umod_addresses(const LoadImage& image, const UmodModuleInfo& info) {
-    if (info.init != 0 && !image.executable(info.init))
-        return load_defect(fmt::format(".umod_init: init function {:#x} is in no executable segment", info.init));
-    if (info.exit != 0 && !image.executable(info.exit))
-        return load_defect(fmt::format(".umod_exit: exit function {:#x} is in no executable segment", info.exit));
+Status check_umod_addresses(const LoadImage& image, const ElfFile& file, const UmodModuleInfo& info) {
+    // With a symbol table, init and exit must start a function of it.
+    std::vector<std::uint64_t> functions;
+    if (const Section* symtab = file.section(".symtab"))
+        if (auto symbols = file.symbols(*symtab))
+            for (const Symbol& s : *symbols)
+                if (s.type == STT_FUNC && s.shndx != SHN_UNDEF) functions.push_back(s.value);
+    for (auto [address, what] : {std::pair{info.init, ".umod_init: init"}, std::pair{info.exit, ".umod_exit: exit"}}) {
+        if (address == 0) continue;
+        if (!image.executable(address))
+            return load_defect(fmt::format("{} function {:#x} is in no executable segment", what, address));
+        if (!functions.empty() && std::find(functions.begin(), functions.end(), address) == functions.end())
+            return load_defect(fmt::format("{} function {:#x} starts no function of .symtab", what, address));
+    }
     constexpr std::uint64_t kModuleSize = 3 * sizeof(void*);  // struct module of <umod/module.h>
     if (info.this_module != 0 && !image.writable_after_load(info.this_module, kModuleSize))
         return load_defect(fmt::format(".umod_this_module: struct module at {:#x} is not in writable memory",

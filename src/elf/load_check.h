@@ -27,6 +27,7 @@
 
 namespace umod::elf {
 
+class ElfFile;
 struct UmodModuleInfo;
 
 // The loaded image an object describes, once its headers passed the checks.
@@ -63,9 +64,10 @@ private:
 };
 
 // The addresses a umod loader writes to or calls, against the image: init and
-// exit inside executable segments, struct module and each parameter inside
+// exit inside executable segments (and starting a function of .symtab when the
+// file has one), struct module and each parameter inside
 // memory that stays writable, every bound slot the loader reads back inside
 // the image. ENOEXEC (MalformedElf) naming the one that is not.
-Status check_umod_addresses(const LoadImage& image, const UmodModuleInfo& info);
+Status check_umod_addresses(const LoadImage& image, const ElfFile& file, const UmodModuleInfo& info);
 
 }  // namespace umod::elf

@@ -64,6 +64,7 @@ private:
     std::span<const std::byte> bytes_;
     std::uint64_t phoff_ = 0;
     std::uint32_t phnum_ = 0;
+    std::uint32_t shnum_ = 0;  // sections, for the symbols' section indices
     std::uint64_t dynamic_vaddr_ = 0, dynamic_size_ = 0;
     std::array<std::optional<Entry>, 38> last_{};  // DT_NULL .. DT_RELRENT
     std::map<std::int64_t, Entry> extra_last_;     // other tags

@@ -183,10 +183,29 @@ Status LoadChecker::check_symbols() {
         };
         if (!string(sym.st_name))
             return defect(fmt::format("name offset {:#x} is outside DT_STRSZ {:#x}", sym.st_name, strsz_));
-        // The loader calls an IFUNC's resolver when it binds a reference to it.
-        if (ELF64_ST_TYPE(sym.st_info) == STT_GNU_IFUNC && sym.st_shndx != SHN_UNDEF &&
-            !image_.executable(sym.st_value))
-            return defect(fmt::format("IFUNC resolver {:#x} is in no executable segment", sym.st_value));
+        if (i == 0) continue;
+        unsigned bind = ELF64_ST_BIND(sym.st_info), type = ELF64_ST_TYPE(sym.st_info);
+        unsigned visibility = ELF64_ST_VISIBILITY(sym.st_other);
+        if (sym.st_shndx == SHN_UNDEF) {
+            // The loader binds a local or non-default undefined symbol to the
+            // module itself, at address 0 of it.
+            if ((bind != STB_GLOBAL && bind != STB_WEAK) || visibility != STV_DEFAULT)
+                return defect(fmt::format("undefined with binding {} and visibility {}", bind, visibility));
+            continue;
+        }
+        if (sym.st_shndx == SHN_ABS) continue;
+        if (sym.st_shndx >= shnum_ && sym.st_shndx < SHN_LORESERVE)
+            return defect(fmt::format("section index {} of {}", sym.st_shndx, shnum_));
+        if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_LOCAL && bind != STB_GNU_UNIQUE)
+            return defect(fmt::format("binding {}", bind));
+        if (type == STT_TLS) continue;  // an offset in the TLS block
+        // Where a reference to it is bound: the loader calls an IFUNC's resolver.
+        const auto& first = image_.segments().front();
+        const auto& last = image_.segments().back();
+        if (sym.st_value < first.vaddr || sym.st_value > last.vaddr + last.memsz)
+            return defect(fmt::format("value {:#x} is outside the image", sym.st_value));
+        if ((type == STT_FUNC || type == STT_GNU_IFUNC) && !image_.executable(sym.st_value))
+            return defect(fmt::format("function {:#x} is in no executable segment", sym.st_value));
     }
     return {};
 }
@@ -252,6 +271,12 @@ Status LoadChecker::check_versions() {
             if (vd.vd_next == 0) break;
             at += vd.vd_next;
         }
+    }
+    // Once there is a version index, the loader reads DT_VERSYM regardless.
+    if (highest > 0 && entry(DT_VERSYM) == nullptr) {
+        const Entry* e = entry(DT_VERNEED) ? entry(DT_VERNEED) : entry(DT_VERDEF);
+        return load_defect(fmt::format("dynamic entry {} at offset {:#x}: {} without DT_VERSYM", e->index, e->offset,
+                                       dynamic_tag_name(e->tag)));
     }
     if (const Entry* e = entry(DT_VERSYM)) {
         auto defect = [&](std::string what) {

@@ -359,7 +359,7 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     // Everything the dynamic linker trusts, before it sees a byte.
     auto image_check = elf::LoadImage::check(file->bytes());
     if (!image_check) return image_check.error().context(path);
-    if (Status addresses = elf::check_umod_addresses(*image_check, *info); !addresses)
+    if (Status addresses = elf::check_umod_addresses(*image_check, *elf, *info); !addresses)
         return addresses.error().context(path);
 
     std::string name = module_name_from_path(path);

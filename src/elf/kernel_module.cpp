@@ -1,4 +1,5 @@
 #include "elf/kernel_module.h"
+#include "elf/elf_file.h"
 #include "elf/private_library.h"
 
 #include <dlfcn.h>
@@ -180,6 +181,47 @@ Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const s
         }
     }
     return std::optional<ModuleSignature>(std::move(sig));
+}
+
+}  // namespace umod::elf
+
+namespace umod::elf {
+
+Status strip_section_alloc(std::vector<std::byte>& image, std::string_view name) {
+    auto elf = ElfFile::parse(image);
+    if (!elf) return elf.error();
+    const Section* section = elf->section(name);
+    if (section == nullptr) return Error(ENOENT, "no section " + std::string(name));
+    // ELF64: e_shoff at 0x28, e_shentsize at 0x3a; sh_flags 8 bytes into an entry.
+    auto shoff = read_unaligned<std::uint64_t>(image, 0x28);
+    auto shentsize = read_unaligned<std::uint16_t>(image, 0x3a);
+    std::uint64_t at = shoff + std::uint64_t{section->index} * shentsize + 8;  // parse() checked the table
+    auto flags = read_unaligned<std::uint64_t>(image, at);
+    flags &= ~std::uint64_t{2};  // SHF_ALLOC
+    std::memcpy(image.data() + at, &flags, sizeof flags);
+    return {};
+}
+
+Status strip_vermagic(std::vector<std::byte>& image) {
+    auto elf = ElfFile::parse(image);
+    if (!elf) return elf.error();
+    const Section* modinfo = elf->section(".modinfo");
+    if (modinfo == nullptr) return Error(ENOENT, "no .modinfo");
+    auto bytes = elf->contents(*modinfo);
+    if (!bytes) return bytes.error();
+    std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    std::size_t base = static_cast<std::size_t>(bytes->data() - image.data());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\0') continue;
+        std::size_t end = text.find('\0', i);
+        if (end == std::string_view::npos) end = text.size();
+        if (text.substr(i, end - i).starts_with("vermagic=")) {
+            std::memset(image.data() + base + i, 0, end - i);
+            return {};
+        }
+        i = end;
+    }
+    return Error(ENOENT, "no vermagic in .modinfo");
 }
 
 }  // namespace umod::elf

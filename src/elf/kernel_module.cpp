@@ -188,22 +188,22 @@ Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const s
 namespace umod::elf {
 
 Status strip_section_alloc(std::vector<std::byte>& image, std::string_view name) {
-    auto elf = ElfFile::parse(image);
+    auto elf = ElfFile::parse(image, Machines::Any);
     if (!elf) return elf.error();
     const Section* section = elf->section(name);
     if (section == nullptr) return Error(ENOENT, "no section " + std::string(name));
-    // ELF64: e_shoff at 0x28, e_shentsize at 0x3a; sh_flags 8 bytes into an entry.
-    auto shoff = read_unaligned<std::uint64_t>(image, 0x28);
-    auto shentsize = read_unaligned<std::uint16_t>(image, 0x3a);
-    std::uint64_t at = shoff + std::uint64_t{section->index} * shentsize + 8;  // parse() checked the table
-    auto flags = read_unaligned<std::uint64_t>(image, at);
-    flags &= ~std::uint64_t{2};  // SHF_ALLOC
-    std::memcpy(image.data() + at, &flags, sizeof flags);
+    std::uint64_t at = elf->section_flags_offset(*section);  // parse() checked the table
+    std::uint64_t flags = section->flags & ~std::uint64_t{2};  // SHF_ALLOC
+    std::size_t width = elf->word_size();
+    for (std::size_t i = 0; i < width; ++i) {  // in the image's byte order
+        std::size_t shift = 8 * (elf->byte_order() == ByteOrder::Little ? i : width - 1 - i);
+        image[at + i] = static_cast<std::byte>((flags >> shift) & 0xff);
+    }
     return {};
 }
 
 Status strip_vermagic(std::vector<std::byte>& image) {
-    auto elf = ElfFile::parse(image);
+    auto elf = ElfFile::parse(image, Machines::Any);
     if (!elf) return elf.error();
     const Section* modinfo = elf->section(".modinfo");
     if (modinfo == nullptr) return Error(ENOENT, "no .modinfo");

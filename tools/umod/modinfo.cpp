@@ -189,7 +189,7 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
             bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, needed);
     }
     if (!bytes) return fail(bytes.error().code());
-    auto elf = elf::ElfFile::parse(*bytes);
+    auto elf = elf::ElfFile::parse(*bytes, elf::Machines::Any);  // modules of every architecture
     if (!elf) {
         const auto* malformed = elf.error().detail<elf::MalformedElf>();
         return fail(malformed && malformed->foreign ? ENOEXEC : EINVAL);

@@ -207,6 +207,11 @@ private:
                 continue;
             }
             if (connections_.size() >= options_.max_connections) {
+                // Those that hung up or sent garbage in the same burst go first.
+                serve_ready_now();
+                reap();
+            }
+            if (connections_.size() >= options_.max_connections) {
                 refuse(fd, prefix + "busy: " + std::to_string(connections_.size()) +
                                " connections already; try again later\n");
                 continue;
@@ -217,6 +222,21 @@ private:
             c.last = Clock::now();
             c.out = prefix + "pid=" + std::to_string(getpid()) + " access=" + std::string(to_string(access_)) + "\n";
             connections_.push_back(std::move(c));
+        }
+    }
+
+    // One pass over the connections with something to read, without waiting.
+    void serve_ready_now() {
+        for (int pass = 0; pass < 4; ++pass) {  // a few: data first, then the hang-up
+            std::vector<pollfd> fds;
+            for (const Connection& c : connections_) fds.push_back({c.fd, POLLIN, 0});
+            if (poll(fds.data(), fds.size(), 0) <= 0) return;
+            for (std::size_t i = 0; i < fds.size(); ++i) {
+                Connection& c = connections_[i];
+                if (c.closed) continue;
+                if (c.pending() == 0 && (fds[i].revents & POLLIN) != 0) read_from(c);
+                else if ((fds[i].revents & (POLLERR | POLLHUP)) != 0) c.closed = true;
+            }
         }
     }
 

@@ -61,8 +61,8 @@ Expected<Request> parse_request(std::span<const std::string> words) {
     Request request;
     request.verb = verb->verb;
     std::vector<std::string_view> operands;
-    bool json_ok = verb->verb == Verb::Lsmod || verb->verb == Verb::Holders || verb->verb == Verb::Graph ||
-                   verb->verb == Verb::Modinfo || verb->verb == Verb::Monitor;
+    // --json everywhere: listings answer in JSON, and so does any error.
+    bool json_ok = true;
     for (std::size_t i = 1; i < words.size(); ++i) {
         std::string_view w = words[i];
         if (verb->verb == Verb::Insmod && !operands.empty()) {

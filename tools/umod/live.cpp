@@ -76,6 +76,8 @@ int monitor(std::string_view verb, control::Client& client, const std::vector<st
     auto first = client.request(words);
     if (!first) return print_error(verb, first.error().code(), first.error().message(), ""), 1;
     if (first->code != 0) return print_error(verb, first->code, first->message, first->body), 1;
+    std::fprintf(stderr, "umod %.*s: watching %s\n", static_cast<int>(verb.size()), verb.data(),
+                 client.greeting().c_str());
     std::fflush(stdout);
     for (;;) {
         auto event = client.next_event(std::chrono::hours(24 * 365));
@@ -149,7 +151,10 @@ int live_main(std::string_view verb, std::span<char* const> args, CommandMain ke
         return 1;
     }
     if (response->code != 0) {
-        print_error(verb, response->code, response->message, response->body);
+        // With --json the error's JSON is the answer (stdout); the line goes to stderr.
+        bool json = request->format == control::Format::Json;
+        print_error(verb, response->code, response->message, json ? "" : response->body);
+        if (json) std::fwrite(response->body.data(), 1, response->body.size(), stdout);
         return 1;
     }
     std::fwrite(response->body.data(), 1, response->body.size(), stdout);

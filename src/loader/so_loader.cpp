@@ -25,8 +25,8 @@
 
 #include "core/objects.h"
 #include "elf/elf_file.h"
-#include "elf/mapped_file.h"
-#include "elf/private_library.h"
+#include "support/mapped_file.h"
+#include "support/private_library.h"
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
 
@@ -116,7 +116,7 @@ void apply_param(ParamValue& v, std::uintptr_t base) {
 
 // Names defined (default visibility) by loaded objects that are not umod
 // modules, nor libraries umod keeps in a scope of their own
-// (elf/private_library.h): libc, libstdc++, the host. Each object's file is
+// (support/private_library.h): libc, libstdc++, the host. Each object's file is
 // read once.
 class SystemSymbols {
 public:
@@ -143,9 +143,9 @@ private:
             &objects);
         for (const std::string& path : objects) {
             if (read_.count(path) || path.find("linux-vdso") != std::string::npos) continue;
-            if (loaded_modules().is_module_path(path) || elf::is_private_object(path)) continue;
+            if (loaded_modules().is_module_path(path) || support::is_private_object(path)) continue;
             read_.insert(path);
-            auto file = elf::MappedFile::open(path);
+            auto file = support::MappedFile::open(path);
             if (!file) continue;
             auto elf = elf::ElfFile::parse(file->bytes());
             if (!elf) continue;
@@ -355,7 +355,7 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     std::error_code error;
     std::string real = std::filesystem::absolute(path, error).string();
     if (error) return Error(error.value(), path + ": " + error.message());
-    auto file = elf::MappedFile::open(real);
+    auto file = support::MappedFile::open(real);
     if (!file) return file.error();
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);

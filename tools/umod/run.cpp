@@ -39,7 +39,7 @@
 #include "commands.h"
 #include "script_line.h"
 #include "elf/elf_file.h"
-#include "elf/mapped_file.h"
+#include "support/mapped_file.h"
 
 namespace umod::tool {
 
@@ -268,7 +268,7 @@ private:
     }
 
     Status modinfo(const std::string& path) {
-        auto file = elf::MappedFile::open(path);
+        auto file = support::MappedFile::open(path);
         if (!file) return file.error();
         auto elf = elf::ElfFile::parse(file->bytes());
         if (!elf) return elf.error().context(path);

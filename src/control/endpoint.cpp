@@ -120,6 +120,15 @@ public:
     // On the thread that caused the event, under the registry's observer
     // lock: queue it for every monitor, never block on a client.
     void on_event(const Event& event) override {
+        try {
+            queue_event(event);
+        } catch (const std::exception&) {
+            // No memory for the line: the event is lost for the monitors, not the host.
+        }
+    }
+
+private:
+    void queue_event(const Event& event) {
         std::string text, json;
         {
             std::lock_guard lock(feeds_mutex_);
@@ -136,7 +145,6 @@ public:
         wake();
     }
 
-private:
     void wake() {
         char c = 1;
         ssize_t ignored = write(wake_write_, &c, 1);  // a full pipe is awake already
@@ -286,7 +294,17 @@ private:
         return (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
     }
 
+    // Nothing a request does may end the host: an exception (no memory, a
+    // name that is not UTF-8 in a JSON view) becomes an error answer.
     void handle(Connection& c, const std::string& payload) {
+        try {
+            handle_checked(c, payload);
+        } catch (const std::exception& e) {
+            answer_error(c, Error(EIO, std::string("the host could not answer: ") + e.what()), false);
+        }
+    }
+
+    void handle_checked(Connection& c, const std::string& payload) {
         auto words = decode_request(payload);
         if (!words) return answer_error(c, words.error(), false);
         bool json = std::find(words->begin(), words->end(), "--json") != words->end();

@@ -120,7 +120,7 @@ std::string describe_event(const Event& e, Format format) {
         if (!e.provider.empty()) j["provider"] = e.provider;
         if (!e.symbol.empty()) j["symbol"] = e.symbol;
         if (!e.text.empty()) j["text"] = e.text;
-        return j.dump();
+        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     std::string out(kind);
     switch (e.kind) {

@@ -39,7 +39,7 @@ std::string lsmod_json(const RegistrySnapshot& snapshot) {
                            {"used_by", m.static_users}, {"dynamic_users", dynamic},
                            {"state", std::string(to_string(m.state))}});
     }
-    return nlohmann::json{{"modules", modules}}.dump(2) + "\n";
+    return nlohmann::json{{"modules", modules}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string modinfo(const RegistrySnapshot& snapshot, std::string_view module) {
@@ -79,7 +79,7 @@ std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view modu
                         {"address", m->address}, {"refcount", m->refcount}, {"license", m->license},
                         {"permanent", m->permanent}, {"taints", m->taints}, {"depends", m->depends},
                         {"used_by", m->static_users}, {"exports", exports}, {"holders", holders}};
-    return j.dump(2) + "\n";
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace umod::views

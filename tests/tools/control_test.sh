@@ -5,6 +5,7 @@
 set -eu
 umod=$1
 build=$2
+src=${3:-}
 mods=$build/examples/modules
 tmp=$(mktemp -d)
 export UMOD_CONTROL_DIR="$tmp/sockets"
@@ -57,6 +58,15 @@ grep -q "ui .*holder .*static 0  dynamic 1  (crc16 x1)" "$tmp/holders" || { cat 
 	fail "lsmod --json"
 "$umod" graph -p "$host" --json | jq -e '.modules | length == 2' >/dev/null || fail "graph --json"
 "$umod" graph -p "$host" --dot | grep -q '^digraph' || fail "graph --dot"
+
+# Bash completion offers the live host's module names.
+if [ -n "$src" ] && command -v bash > /dev/null; then
+	offered=$(PATH="$(dirname "$umod"):$PATH" bash -c ". '$src/tools/umod/completion/umod.bash'
+		COMP_WORDS=(umod rmmod -p $host ''); COMP_CWORD=4; _umod; echo \${COMPREPLY[*]}")
+	for m in crc net; do
+		case " $offered " in *" $m "*) ;; *) fail "completion did not offer $m: $offered";; esac
+	done
+fi
 
 # The refusal names the holders.
 if "$umod" rmmod -p "$host" crc 2> "$tmp/rmmod.err"; then fail "rmmod -p crc succeeded while held"; fi

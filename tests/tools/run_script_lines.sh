@@ -27,6 +27,14 @@ grep -qxF "> insmod $build/examples/modules/params.so name=\"two words\" count=3
 grep -qxF "it's fine" "$tmp/out" || fail "echo"
 grep -qxF "params.params_count() = 3" "$tmp/out" || fail "params"
 
+# call: an export by its C++ name, with arguments; only MODULE's own.
+printf 'insmod %s/examples/modules/thrower.so\ninsmod %s/examples/modules/crc.so\ncall thrower thrower::add 2 3\n! call crc thrower::add 1 1\n! call crc crc32 x\n' \
+	"$build" "$build" > "$tmp/call.umod"
+"$umod" run "$tmp/call.umod" > "$tmp/out" 2>&1 || fail "the call script failed"
+grep -qxF "thrower.thrower::add(2, 3) = 5" "$tmp/out" || fail "call with a C++ name"
+grep -qxF "  error ENOENT: crc does not export thrower::add" "$tmp/out" || fail "call of another module's export"
+grep -qxF "  error EINVAL: call: 'x' is not a number" "$tmp/out" || fail "call with a bad argument"
+
 "$umod" run --help > "$tmp/out" || fail "--help"
 grep -q "^usage: umod run \[--control" "$tmp/out" || fail "--help usage"
 grep -q "^  pause \[MS\]" "$tmp/out" || fail "--help lists pause"

@@ -92,7 +92,7 @@ constexpr ScriptCommand kScriptCommands[] = {
     {"json", "the whole graph as JSON (graph --json)"},
     {"dot", "the whole graph as DOT (graph --dot)"},
     {"modinfo PATH", "a module file's .modinfo (a NAME without '/' or '.so': the loaded module)"},
-    {"call MODULE SYMBOL [INT...]", "call MODULE's export as int SYMBOL(long...), holding a reference"},
+    {"call MODULE SYMBOL [INT...]", "call MODULE's export (C or C++ name) as int SYMBOL(long...), holding a reference"},
     {"get SYMBOL [HOLDER]", "take a reference for HOLDER (default umod-run)"},
     {"put SYMBOL [HOLDER]", "drop one"},
     {"modtree DIR", "a tree indexed by `umod depmod --umod`; it serves symbol_request"},
@@ -295,15 +295,27 @@ private:
         }
         ModuleHandle handle = registry_.find(module);
         if (!handle) return Error::with(ENOENT, NoSuchModule{module});
-        auto holders = registry_.snapshot();
-        bool owns = false;
-        for (const auto& m : holders.modules)
-            if (m.name == module)
-                for (const auto& e : m.exports) owns |= e.name == symbol;
-        if (!owns) return fail(ENOENT, module + " does not export " + symbol);
+        // SYMBOL as written: a C name, a link name or a C++ qualified name
+        // ("thrower::add"); it must be MODULE's, which the get shows: the
+        // references umod-run holds on MODULE go up by one.
         User* self = registry_.holder("umod-run");
+        auto held = [&] {
+            std::uint64_t n = 0;
+            if (auto holders = registry_.holders(module))
+                for (const auto& h : *holders)
+                    if (h.user == "umod-run") n = h.dynamic;
+            return n;
+        };
+        std::uint64_t before = held();
         auto address = registry_.symbol_get(symbol, self);
-        if (!address) return address.error();
+        if (!address) {
+            if (address.error().code() == ENOENT) return fail(ENOENT, module + " does not export " + symbol);
+            return address.error();
+        }
+        if (held() != before + 1) {
+            (void)registry_.symbol_put(symbol, self);
+            return fail(ENOENT, module + " does not export " + symbol);
+        }
         int result = 0;
         switch (args.size()) {
             case 0: result = reinterpret_cast<int (*)()>(*address)(); break;

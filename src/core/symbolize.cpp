@@ -12,8 +12,8 @@
 #include <cstdlib>
 
 #include "elf/elf_file.h"
-#include "elf/mapped_file.h"
-#include "elf/private_library.h"
+#include "support/mapped_file.h"
+#include "support/private_library.h"
 #include "elf/umod_module.h"
 
 namespace umod::core {
@@ -76,7 +76,7 @@ std::string base_name(std::string_view path) {
 }
 
 // libdw, opened once (see Symbolizer::preload) in a scope of its own
-// (elf/private_library.h).
+// (support/private_library.h).
 struct LibDw {
     decltype(&dwfl_begin) begin = nullptr;
     decltype(&dwfl_report_begin) report_begin = nullptr;
@@ -93,11 +93,11 @@ struct LibDw {
     static const LibDw* get() {
         static const LibDw* const instance = []() -> const LibDw* {
             std::string error;
-            void* lib = elf::open_private_library("libdw.so.1", error);
+            void* lib = support::open_private_library("libdw.so.1", error);
             if (lib == nullptr) return nullptr;
             static LibDw dw;
             bool ok = true;
-            auto bind = [&](auto& fn, const char* name) { ok = elf::bind_function(lib, fn, name) && ok; };
+            auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
             bind(dw.begin, "dwfl_begin");
             bind(dw.report_begin, "dwfl_report_begin");
             bind(dw.proc_report, "dwfl_linux_proc_report");
@@ -155,7 +155,7 @@ private:
 }  // namespace
 
 void Symbolizer::preload() {
-    if (!elf::kOwnScopeFirst) (void)LibDw::get();
+    if (!support::kOwnScopeFirst) (void)LibDw::get();
 }
 
 Symbolizer::Symbolizer() = default;
@@ -171,7 +171,7 @@ std::shared_ptr<const Symbolizer::ObjectSymbols> Symbolizer::symbols_of(const st
     }
     auto symbols = std::make_shared<ObjectSymbols>();
     symbols->identity = identity;
-    if (auto file = elf::MappedFile::open(path)) {
+    if (auto file = support::MappedFile::open(path)) {
         if (auto elf = elf::ElfFile::parse(file->bytes())) {
             const elf::Section* table = elf->section(".symtab");
             if (table == nullptr) table = elf->section(".dynsym");

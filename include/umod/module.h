@@ -164,11 +164,15 @@ struct umod_param {
 	const char *type;	/* bool, int, uint, long, ulong, charp */
 };
 
-#define module_param(_name, _type, _perm)                                          \
+/* The parameter `_name` (as `insmod m.so _name=...` sets it) stored in the
+ * variable `_var`. A charp is a `char *` or, in C++ where a literal is
+ * const, a `const char *`: the loader points it at the value's text. */
+#define module_param_named(_name, _var, _type, _perm)                              \
 	static const struct umod_param __UMOD_UNIQUE(__umod_param_)                \
 		__attribute__((used, section(".umod_params"), aligned(8))) = {     \
-			#_name, &(_name), #_type};                                 \
+			#_name, &(_var), #_type};                                 \
 	__MODULE_INFO(parmtype, #_name ":" #_type)
+#define module_param(_name, _type, _perm) module_param_named(_name, _name, _type, _perm)
 
 /* ---- references, attributed to THIS_MODULE as in the seed's macros ------ */
 

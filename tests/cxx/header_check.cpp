@@ -9,6 +9,9 @@
 
 namespace header_check {
 
+static const char* greeting = "hello";
+module_param_named(hello, greeting, charp, 0444);
+
 int twice(int x) { return 2 * x; }
 EXPORT_SYMBOL(twice);
 

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -80,6 +81,21 @@ TEST_P(CxxNames, ViewsAndErrorsShowReadableNamesJsonKeepsLinkNames) {
     ASSERT_FALSE(alone);
     EXPECT_EQ(alone.error().code(), ENOENT);
     EXPECT_EQ(alone.error().message(), "cache: unknown symbols storage::banner, storage::describe(std::string_view)");
+}
+
+TEST_P(CxxNames, ANamedCharpParameterFromCxx) {
+    std::vector<std::string> params{"prefix=kept:"};
+    auto m = load_module_file(registry, path("storage"), params);
+    ASSERT_TRUE(m) << m.error().message();
+    auto describe = registry.symbol_get("storage::describe", me);
+    ASSERT_TRUE(describe) << describe.error().message();
+    EXPECT_EQ(reinterpret_cast<Describe*>(*describe)("k"), "kept:k");
+    EXPECT_TRUE(registry.symbol_put("storage::describe", me));
+    std::vector<std::string> unknown{"describe_prefix=x"};  // the variable's name is not the parameter's
+    ASSERT_TRUE(registry.unload("storage"));
+    auto refused = load_module_file(registry, path("storage"), unknown);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().message(), "storage: parameter describe_prefix: unknown parameter");
 }
 
 TEST_P(CxxNames, TypedLookupAgreesWithTheModulesCompiler) {

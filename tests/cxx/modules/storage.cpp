@@ -8,7 +8,12 @@
 
 namespace storage {
 
-std::string describe(std::string_view key) { return "stored:" + std::string(key); }
+// A charp from C++ (a literal is const), under another name than its variable.
+static const char* describe_prefix = "stored:";
+module_param_named(prefix, describe_prefix, charp, 0444);
+MODULE_PARM_DESC(prefix, "what describe() puts before a key");
+
+std::string describe(std::string_view key) { return describe_prefix + std::string(key); }
 EXPORT_SYMBOL(describe);
 
 int add(int a, int b) { return a + b; }

@@ -69,7 +69,8 @@ at_least() {
 # make_ko OUT NAME "EXPORTS" "IMPORTS" [key=value...]: a kernel module as
 # depmod sees one (gcc -c gives ET_REL, as .ko files are): .modinfo with
 # name=NAME, license=GPL and the pairs given, each export with a __crc_ symbol,
-# and a function calling every import. The C source goes to $tmp/NAME.c.
+# and a function calling every import. The C source goes to $tmp/NAME.c; it is
+# compiled with $KO_CC (default gcc; e.g. "clang --target=s390x-linux-gnu").
 make_ko() {
 	out=$1; name=$2; exports=$3; imports=$4; shift 4
 	{
@@ -82,5 +83,5 @@ make_ko() {
 		for u in $imports; do echo "extern int $u(void);"; done
 		printf 'int use_%s(void) { return 0' "$name"; for u in $imports; do printf ' + %s()' "$u"; done; echo '; }'
 	} > "$tmp/$name.c"
-	gcc -c -fno-pic "$tmp/$name.c" -o "$out"
+	${KO_CC:-gcc} -c -fno-pic "$tmp/$name.c" -o "$out"
 }

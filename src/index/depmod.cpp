@@ -28,6 +28,7 @@
 
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
+#include "elf/kernel_module.h"
 #include "elf/mapped_file.h"
 #include "elf/umod_module.h"
 #include "index/depmod_config.h"
@@ -151,45 +152,14 @@ bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
     if (symtab != nullptr) {
         if (auto s = elf->symbols(*symtab)) symbols = std::move(*s);
     }
-    // Exports: __crc_ symbols, CRC read from their section (or the value).
-    for (const elf::Symbol& s : symbols) {
-        if (!s.name.starts_with("__crc_")) continue;
-        std::uint32_t crc = static_cast<std::uint32_t>(s.value);
-        if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS && s.shndx < elf->sections().size()) {
-            if (auto data = elf->contents(elf->sections()[s.shndx]); data && s.value + 4 <= data->size())
-                crc = elf->read32(*data, s.value);
-        }
-        m.exports.emplace_back(std::string(s.name.substr(6)), crc);
-    }
-    if (m.exports.empty()) {
-        // No modversions: every string of __ksymtab_strings (namespaces too).
-        if (const elf::Section* strings = elf->section("__ksymtab_strings")) {
-            if (auto data = elf->contents(*strings)) {
-                std::string_view all(reinterpret_cast<const char*>(data->data()), data->size());
-                std::size_t pos = 0;
-                while (pos < all.size()) {
-                    std::size_t end = all.find('\0', pos);
-                    if (end == std::string_view::npos) end = all.size();
-                    if (end > pos) m.exports.emplace_back(std::string(all.substr(pos, end - pos)), 0);
-                    pos = end + 1;
-                }
-            }
-        }
-    }
+    // Exports and the versions of imports, as libkmod reads them.
+    if (auto exports = elf::module_exports(*elf))
+        for (const auto& e : *exports) m.exports.emplace_back(std::string(e.name), static_cast<std::uint32_t>(e.crc));
     // Imports: undefined symbols in order, CRCs from __versions, then the
     // __versions entries nothing matched.
     std::vector<std::pair<std::string_view, std::uint32_t>> versions;
-    if (const elf::Section* v = elf->section("__versions")) {
-        if (auto data = elf->contents(*v)) {
-            // struct modversion_info: a target long, then the name, 64 bytes in all.
-            const std::size_t word = elf->word_size();
-            for (std::size_t off = 0; off + 64 <= data->size(); off += 64) {
-                auto crc = elf->read_word(*data, off);
-                const char* name = reinterpret_cast<const char*>(data->data() + off + word);
-                versions.emplace_back(std::string_view(name, strnlen(name, 64 - word)), static_cast<std::uint32_t>(crc));
-            }
-        }
-    }
+    if (auto found = elf::module_versions(*elf))
+        for (const auto& v : *found) versions.emplace_back(v.name, static_cast<std::uint32_t>(v.crc));
     std::vector<bool> matched(versions.size());
     for (const elf::Symbol& s : symbols) {
         if (s.shndx != SHN_UNDEF || s.name.empty()) continue;

@@ -4,7 +4,9 @@
 # example modules and, when present, a few real .ko files; then the depmod.d
 # parser on fuzz/corpus/depmod_config and the modprobe.d and kernel
 # command-line parser on fuzz/corpus/modprobe_config. index: the .bin reader
-# on fuzz/corpus/index. Usage: fuzz/run-brief.sh [SECONDS] [elf|index]
+# on fuzz/corpus/index. load_check: what the dynamic linker trusts
+# (elf/load_check.h), on fuzz/corpus/elf and the example modules.
+# Usage: fuzz/run-brief.sh [SECONDS] [elf|index|load_check]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -15,13 +17,19 @@ mkdir -p "$out/corpus"
 flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$root/include -I$root/src"
 if [ "$target" = index ]; then
 	# shellcheck disable=SC2086
-	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/elf/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
+	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/support/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
 	cp "$root"/fuzz/corpus/index/* "$out/corpus/"
+elif [ "$target" = load_check ]; then
+	# shellcheck disable=SC2086
+	clang++ $flags "$root/fuzz/load_check_fuzz.cpp" "$root/src/elf/load_check.cpp" "$root/src/elf/load_check_tables.cpp" \
+		"$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" -lfmt -o "$out/load_check_fuzz"
+	cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
+	for so in "$root"/build/release/examples/modules/*.so; do [ -f "$so" ] && cp "$so" "$out/corpus/"; done
 else
 # shellcheck disable=SC2086
 clang++ $flags \
 	"$root/fuzz/elf_fuzz.cpp" "$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" \
-	"$root/src/elf/kernel_module.cpp" "$root/src/elf/private_library.cpp" -lfmt -o "$out/elf_fuzz"
+	"$root/src/elf/kernel_module.cpp" "$root/src/support/private_library.cpp" -lfmt -o "$out/elf_fuzz"
 cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
 for so in "$root"/build/release/examples/modules/*.so; do [ -f "$so" ] && cp "$so" "$out/corpus/"; done
 for tree in ${UMOD_CLOUD_TREE:-} /work/trees/cloud; do

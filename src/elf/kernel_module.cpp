@@ -1,6 +1,6 @@
 #include "elf/kernel_module.h"
 #include "elf/elf_file.h"
-#include "elf/private_library.h"
+#include "support/private_library.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -76,11 +76,11 @@ const Crypto* crypto() {
         const std::string soname = "libcrypto.so.1.1";
 #endif
         std::string error;
-        void* lib = open_private_library(soname, error);
+        void* lib = support::open_private_library(soname, error);
         if (lib == nullptr) return nullptr;
         static Crypto c;
         bool ok = true;
-        auto bind = [&](auto& fn, const char* name) { ok = bind_function(lib, fn, name) && ok; };
+        auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
         bind(c.d2i_PKCS7, "d2i_PKCS7");
         bind(c.PKCS7_free, "PKCS7_free");
         bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");

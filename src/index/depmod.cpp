@@ -29,7 +29,8 @@
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
-#include "elf/mapped_file.h"
+#include "elf/read_parts.h"
+#include "support/mapped_file.h"
 #include "elf/umod_module.h"
 #include "index/depmod_config.h"
 #include "index/index_file.h"
@@ -113,7 +114,7 @@ std::string umod_module_name(std::string_view path) {
 }
 
 // Exports, imports and modinfo of a Linux module, as libkmod-elf reads them.
-bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
+bool read_kernel_module(Module& m, support::ReadBuffer& buffer, const Log& log) {
     std::vector<std::byte> unpacked;
     std::span<const std::byte> bytes;
     auto failed = [&](int code) {
@@ -130,7 +131,7 @@ bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
         if (!parts) return failed(parts.error().code());
         bytes = *parts;
     } else {
-        auto file = elf::MappedFile::open(m.path);
+        auto file = support::MappedFile::open(m.path);
         if (!file) return failed(file.error().code());
         auto d = elf::decompress(file->bytes(), compression);
         if (!d) return failed(d.error().code());
@@ -189,7 +190,7 @@ bool read_umod_module(Module& m, const Log& log) {
         log(kError, "failed to load symbols from %s: %s\n", m.path.c_str(), e.message().c_str());
         return false;
     };
-    auto file = elf::MappedFile::open(m.path);
+    auto file = support::MappedFile::open(m.path);
     if (!file) return failed(file.error());
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return failed(elf.error());
@@ -633,7 +634,7 @@ Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
                      [](const Module* a, const Module* b) { return a->sort_idx < b->sort_idx; });
     for (std::uint32_t i = 0; i < modules.size(); ++i) modules[i]->idx = i;
 
-    elf::ReadBuffer buffer;
+    support::ReadBuffer buffer;
     for (Module* m : modules) {
         if (kernel)
             read_kernel_module(*m, buffer, log);

@@ -1,6 +1,6 @@
 #include "index/index_file.h"
 
-#include "elf/mapped_file.h"
+#include "support/mapped_file.h"
 
 #include <fnmatch.h>
 
@@ -389,11 +389,11 @@ Expected<IndexReader> IndexReader::parse(std::span<const std::byte> bytes, std::
 }
 
 Expected<IndexReader> IndexReader::open(const std::string& path) {
-    auto file = elf::MappedFile::map(path);
+    auto file = support::MappedFile::map(path);
     if (!file) return file.error();
     if (file->bytes().size() < 12)
         return Error::with(EINVAL, IndexFormatError{path, IndexFormatError::Kind::TooShort, 0, 0, {}});
-    auto mapping = std::make_shared<const elf::MappedFile>(std::move(*file));
+    auto mapping = std::make_shared<const support::MappedFile>(std::move(*file));
     auto reader = parse(mapping->bytes(), path);
     if (!reader) return reader.error();
     reader->owner_ = std::move(mapping);

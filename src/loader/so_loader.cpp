@@ -25,8 +25,9 @@
 
 #include "core/objects.h"
 #include "elf/elf_file.h"
-#include "elf/mapped_file.h"
-#include "elf/private_library.h"
+#include "elf/load_check.h"
+#include "support/mapped_file.h"
+#include "support/private_library.h"
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
 
@@ -116,7 +117,7 @@ void apply_param(ParamValue& v, std::uintptr_t base) {
 
 // Names defined (default visibility) by loaded objects that are not umod
 // modules, nor libraries umod keeps in a scope of their own
-// (elf/private_library.h): libc, libstdc++, the host. Each object's file is
+// (support/private_library.h): libc, libstdc++, the host. Each object's file is
 // read once.
 class SystemSymbols {
 public:
@@ -143,9 +144,9 @@ private:
             &objects);
         for (const std::string& path : objects) {
             if (read_.count(path) || path.find("linux-vdso") != std::string::npos) continue;
-            if (loaded_modules().is_module_path(path) || elf::is_private_object(path)) continue;
+            if (loaded_modules().is_module_path(path) || support::is_private_object(path)) continue;
             read_.insert(path);
-            auto file = elf::MappedFile::open(path);
+            auto file = support::MappedFile::open(path);
             if (!file) continue;
             auto elf = elf::ElfFile::parse(file->bytes());
             if (!elf) continue;
@@ -274,18 +275,9 @@ private:
     std::vector<std::string> hazards() const {
         std::vector<std::string> out;
         for (const auto& u : info_.unique_symbols)
-            out.push_back(fmt::format("{}: STB_GNU_UNIQUE symbol {} will keep it mapped after unload", name_, u));
-        if (info_.nodelete) out.push_back(name_ + ": DF_1_NODELETE will keep it mapped after unload");
+            out.push_back(fmt::format("{}: STB_GNU_UNIQUE symbol {} may keep it mapped after unload", name_, u));
+        if (info_.nodelete) out.push_back(name_ + ": DF_1_NODELETE may keep it mapped after unload");
         if (info_.has_tls) out.push_back(name_ + ": uses thread-local storage; pending TLS destructors can keep it mapped");
-        if (!info_.other_default.empty()) {
-            std::string names;
-            for (std::size_t i = 0; i < info_.other_default.size() && i < 5; ++i)
-                names += (i ? ", " : "") + info_.other_default[i];
-            out.push_back(fmt::format("{}: {} default-visibility symbol(s) not exported ({}{}): other modules "
-                                      "could bind to them; build with -fvisibility=hidden -Wl,-Bsymbolic",
-                                      name_, info_.other_default.size(), names,
-                                      info_.other_default.size() > 5 ? ", ..." : ""));
-        }
         return out;
     }
 
@@ -355,12 +347,20 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     std::error_code error;
     std::string real = std::filesystem::absolute(path, error).string();
     if (error) return Error(error.value(), path + ": " + error.message());
-    auto file = elf::MappedFile::open(real);
+    auto file = support::MappedFile::open(real);
     if (!file) return file.error();
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);
+    if (elf->kind() == elf::FileKind::SharedObject && elf->section(".umod_this_module") == nullptr)
+        return Error(ENOEXEC, path + ": not a umod module: no .umod_this_module section; "
+                                     "build it with umod_add_module or pkg-config umod-module");
     auto info = elf::read_umod_module(*elf);
     if (!info) return info.error().context(path);
+    // Everything the dynamic linker trusts, before it sees a byte.
+    auto image_check = elf::LoadImage::check(file->bytes());
+    if (!image_check) return image_check.error().context(path);
+    if (Status addresses = elf::check_umod_addresses(*image_check, *elf, *info); !addresses)
+        return addresses.error().context(path);
 
     std::string name = module_name_from_path(path);
     for (const auto& [key, value] : info->modinfo)

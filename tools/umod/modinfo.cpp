@@ -23,7 +23,8 @@
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
-#include "elf/mapped_file.h"
+#include "elf/read_parts.h"
+#include "support/mapped_file.h"
 #include "index/modprobe.h"
 
 namespace umod::tool {
@@ -154,7 +155,7 @@ int modinfo_builtin(const Options& o, const std::string& name,
     return print_info(o, info);
 }
 
-int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buffer) {
+int modinfo_file(const Options& o, const std::string& path, support::ReadBuffer& buffer) {
     std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
     if (o.field == nullptr)
         emit(o, fmt::format("{:<16}{}", "filename:", filename));
@@ -170,7 +171,7 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
     std::vector<std::byte> decompressed;
     std::span<const std::byte> whole;
     if (auto compression = elf::compression_of(path); compression != elf::Compression::None) {
-        auto file = elf::MappedFile::open(path);
+        auto file = support::MappedFile::open(path);
         if (!file) return fail(file.error().code());
         auto unpacked = elf::decompress(file->bytes(), compression);
         if (!unpacked) return fail(unpacked.error().code());
@@ -266,7 +267,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
     std::optional<index::ModprobeSession> session;
     std::optional<std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>> builtin_info;
     int status = 0;
-    elf::ReadBuffer buffer;  // one for all files
+    support::ReadBuffer buffer;  // one for all files
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;

@@ -37,7 +37,7 @@
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
-#include "elf/mapped_file.h"
+#include "support/mapped_file.h"
 #include "index/kernel.h"
 #include "index/modprobe.h"
 
@@ -506,7 +506,7 @@ int show_symbols(const Options& o, const std::string& filename, SymbolTable tabl
         log(o, o.log_priority, "could not get %s of %s: %s\n", what, filename.c_str(), std::strerror(code));
         return -code;
     };
-    auto file = elf::MappedFile::open(filename);
+    auto file = support::MappedFile::open(filename);
     if (!file) return fail(file.error().code());
     std::vector<std::byte> unpacked;
     std::span<const std::byte> bytes = file->bytes();

@@ -456,19 +456,25 @@ Status write_file(const std::string& dir, const std::string& name, const std::st
     return {};
 }
 
-// Modules left unsorted are in cycles or depend on one. As kmod does: from
-// each unsorted module not yet known to be in a cycle (array order), walk its
-// unsorted dependencies depth first, last dependency first, and report every
-// path that comes back to it.
+// Modules left unsorted are in cycles or are needed by one. As kmod 30 does:
+// from each unsorted module (array order) not yet part of a reported cycle,
+// walk its dependencies depth first, last dependency first, and report every
+// path that comes back to it. kmod keeps its visited marks from walk to walk:
+// a module it then starts from that an earlier walk went through (and that
+// has dependencies) is reported as a cycle of its own name alone, counting no
+// module — its quirk, kept so the output is the same. (Where kmod's walk
+// never ends, on a cycle that does not pass through the module it started
+// from, this one skips what is already on its path.)
 DependencyCycles find_cycles(std::vector<Module*>& modules, const std::vector<int>& users) {
     DependencyCycles result;
-    std::vector<char> in_cycle(modules.size(), 0);
+    std::vector<char> in_cycle(modules.size(), 0), visited(modules.size(), 0);
     std::vector<Module*> path;
     std::vector<char> on_path(modules.size(), 0);
     Module* start = nullptr;
     std::function<void(Module*)> walk = [&](Module* m) {
         path.push_back(m);
         on_path[m->idx] = 1;
+        visited[m->idx] = 1;
         for (auto it = m->deps.rbegin(); it != m->deps.rend(); ++it) {
             Module* d = *it;
             if (users[d->idx] == 0) continue;  // sorted: in no cycle
@@ -489,6 +495,10 @@ DependencyCycles find_cycles(std::vector<Module*>& modules, const std::vector<in
     };
     for (Module* m : modules) {
         if (users[m->idx] == 0 || in_cycle[m->idx]) continue;
+        if (visited[m->idx]) {
+            if (!m->deps.empty()) result.cycles.push_back({m->name});
+            continue;
+        }
         start = m;
         walk(m);
     }

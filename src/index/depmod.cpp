@@ -435,22 +435,32 @@ Status load_kernel_symbols(const DepmodOptions& options, const std::string& dirn
     return {};
 }
 
-// Writes `content` to dir/name through a temporary file renamed into place.
-Status write_file(const std::string& dir, const std::string& name, const std::string& content) {
-    std::string final_path = dir + "/" + name;
-    std::string tmp = fmt::format("{}.{}.tmp", final_path, getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << content;
-        if (!out.flush()) {
-            int code = errno != 0 ? errno : EIO;
-            std::remove(tmp.c_str());
-            return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
-        }
-    }
-    if (std::rename(tmp.c_str(), final_path.c_str()) != 0) {
+// Writes `content` to `name` in the directory open as `dfd` (named `dir` in
+// messages) through a temporary file there, renamed into place: readers see
+// the old file or the new one, never a part, and every access is relative to
+// the directory opened once, as kmod's depmod does.
+Status write_file(int dfd, const std::string& dir, const std::string& name, const std::string& content) {
+    std::string tmp = fmt::format("{}.{}.tmp", name, getpid());
+    int fd = ::openat(dfd, tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
         int code = errno;
-        std::remove(tmp.c_str());
+        return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
+    }
+    int code = 0;
+    for (std::size_t done = 0; done < content.size() && code == 0;) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) code = n < 0 ? errno : EIO;
+        else done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0 && code == 0) code = errno;
+    if (code != 0) {
+        ::unlinkat(dfd, tmp.c_str(), 0);
+        return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
+    }
+    if (::renameat(dfd, tmp.c_str(), dfd, name.c_str()) != 0) {
+        code = errno;
+        ::unlinkat(dfd, tmp.c_str(), 0);
         return fatal(code, fmt::format("renameat({}, {}, {}, {}): {}", dir, tmp, dir, name, std::strerror(code)));
     }
     return {};
@@ -828,9 +838,16 @@ Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
         {"modules.builtin.alias.bin", have_builtin_modinfo ? builtin_alias_bin.serialize() : ""},
         {"modules.devname", std::move(devname)},
     };
+    int dfd = ::open(dirname.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        int code = errno;
+        return fatal(code, fmt::format("could not open directory {}: {}", dirname, std::strerror(code)));
+    }
+    Status written;
     for (const auto& [name, content] : files)
-        if (auto written = write_file(dirname, name, content); !written) return written;
-    return {};
+        if (written = write_file(dfd, dirname, name, content); !written) break;
+    ::close(dfd);
+    return written;
 }
 
 }  // namespace umod::index

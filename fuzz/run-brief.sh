@@ -7,7 +7,7 @@
 # on fuzz/corpus/index. load_check: what the dynamic linker trusts
 # (elf/load_check.h), on fuzz/corpus/elf and the example modules. control:
 # the control protocol's request parser on fuzz/corpus/control, then umod
-# run's script-line parser on fuzz/corpus/script_line.
+# run's script-line parser on fuzz/corpus/script_line (after a release build).
 # Usage: fuzz/run-brief.sh [SECONDS] [elf|index|load_check|control]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,23 +18,18 @@ out=$root/build/fuzz/$target
 mkdir -p "$out/corpus"
 flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$root/include -I$root/src"
 if [ "$target" = control ]; then
-	# The request parser calls the core's parse_track_level: the core and the
-	# ELF reader it needs come along (nothing of them runs but that), built
-	# once for both fuzzers.
-	mkdir -p "$out/objects"
-	for src in "$root"/src/support/*.cpp "$root"/src/core/*.cpp "$root"/src/elf/*.cpp \
-		"$root/src/control/protocol.cpp"; do
-		obj=$out/objects/$(basename "$(dirname "$src")")_$(basename "$src" .cpp).o
-		[ "$obj" -nt "$src" ] && continue
-		# shellcheck disable=SC2086
-		clang++ $(echo $flags | sed 's/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,/') -DFMT_HEADER_ONLY -c "$src" -o "$obj"
-	done
+	# The parsers are compiled here, instrumented; what they call below them
+	# (the core's parse_track_level) comes from the release build's libumod.
+	lib=$root/build/release/src
+	[ -f "$lib/libumod.so" ] || { echo "fuzz: build the release preset first (libumod)"; exit 1; }
 	# shellcheck disable=SC2086
-	clang++ $flags -DFMT_HEADER_ONLY "$root/fuzz/control_fuzz.cpp" "$out"/objects/*.o -ldl -lpthread -o "$out/control_fuzz"
+	clang++ $flags -DFMT_HEADER_ONLY "$root/fuzz/control_fuzz.cpp" "$root/src/control/protocol.cpp" \
+		-L"$lib" -lumod -Wl,-rpath,"$lib" -o "$out/control_fuzz"
 	cp "$root"/fuzz/corpus/control/* "$out/corpus/"
 	# shellcheck disable=SC2086
 	clang++ $flags -DFMT_HEADER_ONLY -I"$root/tools/umod" "$root/fuzz/script_line_fuzz.cpp" \
-		"$root/tools/umod/script_line.cpp" "$out"/objects/*.o -ldl -lpthread -o "$out/script_line_fuzz"
+		"$root/tools/umod/script_line.cpp" "$root/src/control/protocol.cpp" -L"$lib" -lumod -Wl,-rpath,"$lib" \
+		-o "$out/script_line_fuzz"
 	mkdir -p "$out/script_corpus"
 	cp "$root"/fuzz/corpus/script_line/* "$out/script_corpus/"
 	status=0
@@ -99,7 +94,7 @@ echo "fuzz: depmod.d parser, no crash, leak or hang in ${quarter}s"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-I"$root/include" -I"$root/src" \
 	"$root/fuzz/modprobe_config_fuzz.cpp" "$root/src/index/modprobe_config.cpp" "$root/src/index/modprobe.cpp" \
-	"$root/src/index/index_file.cpp" "$root/src/elf/mapped_file.cpp" -lfmt -o "$out/modprobe_config_fuzz"
+	"$root/src/index/index_file.cpp" "$root/src/support/mapped_file.cpp" -lfmt -o "$out/modprobe_config_fuzz"
 mkdir -p "$out/modprobe_config_corpus"
 cp "$root"/fuzz/corpus/modprobe_config/* "$out/modprobe_config_corpus/"
 (cd "$out" && ./modprobe_config_fuzz -max_total_time="$quarter" -timeout=10 -rss_limit_mb=2048 \

@@ -3,6 +3,7 @@
 #include "support/private_library.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <openssl/objects.h>
 #include <openssl/opensslv.h>
 #include <openssl/pkcs7.h>
@@ -186,6 +187,53 @@ Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const s
 }  // namespace umod::elf
 
 namespace umod::elf {
+
+Expected<std::vector<SymbolVersion>> module_exports(const ElfFile& elf) {
+    std::vector<SymbolVersion> out;
+    if (const Section* symtab = elf.section(".symtab")) {
+        auto symbols = elf.symbols(*symtab);
+        if (!symbols) return symbols.error();
+        for (const Symbol& s : *symbols) {
+            if (!s.name.starts_with("__crc_")) continue;
+            std::uint64_t crc = s.value;
+            if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS) {
+                crc = ~std::uint64_t{0};
+                if (s.shndx < elf.sections().size()) {
+                    auto data = elf.contents(elf.sections()[s.shndx]);
+                    if (data && data->size() >= 4 && s.value <= data->size() - 4) crc = elf.read32(*data, s.value);
+                }
+            }
+            out.push_back({s.name.substr(6), crc});
+        }
+    }
+    if (!out.empty()) return out;
+    const Section* strings = elf.section("__ksymtab_strings");
+    if (strings == nullptr) return Error(ENOENT, "no exported symbols (no __crc_ symbols, no __ksymtab_strings)");
+    auto data = elf.contents(*strings);
+    if (!data) return data.error();
+    std::string_view all(reinterpret_cast<const char*>(data->data()), data->size());
+    for (std::size_t pos = 0; pos < all.size();) {
+        std::size_t end = all.find('\0', pos);
+        if (end == std::string_view::npos) end = all.size();
+        if (end > pos) out.push_back({all.substr(pos, end - pos), 0});
+        pos = end + 1;
+    }
+    return out;
+}
+
+Expected<std::vector<SymbolVersion>> module_versions(const ElfFile& elf) {
+    const Section* versions = elf.section("__versions");
+    if (versions == nullptr) return Error(ENOENT, "no __versions section");
+    auto data = elf.contents(*versions);
+    if (!data) return data.error();
+    std::vector<SymbolVersion> out;
+    const std::size_t word = elf.word_size();
+    for (std::size_t off = 0; off + 64 <= data->size(); off += 64) {
+        const char* name = reinterpret_cast<const char*>(data->data() + off + word);
+        out.push_back({std::string_view(name, strnlen(name, 64 - word)), elf.read_word(*data, off)});
+    }
+    return out;
+}
 
 Status strip_section_alloc(std::vector<std::byte>& image, std::string_view name) {
     auto elf = ElfFile::parse(image, Machines::Any);

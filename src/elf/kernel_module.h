@@ -12,6 +12,8 @@
 
 #include <umod/expected.h>
 
+#include "elf/elf_file.h"
+
 namespace umod::elf {
 
 // What an appended module signature says, as kmod's modinfo prints it.
@@ -22,6 +24,23 @@ struct ModuleSignature {
     std::string hash_algorithm;       // "sha256", ... or "unknown"
     std::vector<std::uint8_t> signature;
 };
+
+// A symbol and its version (CRC) as a module's tables give them.
+struct SymbolVersion {
+    std::string_view name;  // points into the image
+    std::uint64_t crc = 0;
+};
+
+// libkmod's kmod_elf_get_symbols(): what the module exports — the
+// __crc_NAME symbols of .symtab, in order, each CRC read (4 bytes, the
+// image's order) from its section, or its value for an absolute one (all ones
+// when the offset is outside the section); without any, every string of
+// __ksymtab_strings (namespaces too) with CRC 0. ENOENT when there is neither.
+Expected<std::vector<SymbolVersion>> module_exports(const ElfFile& elf);
+// libkmod's kmod_elf_get_modversions(): the __versions entries (struct
+// modversion_info: a target long, then the name, 64 bytes each), in order.
+// ENOENT without the section.
+Expected<std::vector<SymbolVersion>> module_versions(const ElfFile& elf);
 
 // libkmod's kmod_elf_strip_section(): the section no longer SHF_ALLOC, so the
 // kernel ignores it (modprobe --force-modversion strips "__versions"). ENOENT

@@ -28,6 +28,7 @@
 
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
+#include "elf/kernel_module.h"
 #include "elf/read_parts.h"
 #include "support/mapped_file.h"
 #include "elf/umod_module.h"
@@ -152,45 +153,14 @@ bool read_kernel_module(Module& m, support::ReadBuffer& buffer, const Log& log) 
     if (symtab != nullptr) {
         if (auto s = elf->symbols(*symtab)) symbols = std::move(*s);
     }
-    // Exports: __crc_ symbols, CRC read from their section (or the value).
-    for (const elf::Symbol& s : symbols) {
-        if (!s.name.starts_with("__crc_")) continue;
-        std::uint32_t crc = static_cast<std::uint32_t>(s.value);
-        if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS && s.shndx < elf->sections().size()) {
-            if (auto data = elf->contents(elf->sections()[s.shndx]); data && s.value + 4 <= data->size())
-                crc = elf->read32(*data, s.value);
-        }
-        m.exports.emplace_back(std::string(s.name.substr(6)), crc);
-    }
-    if (m.exports.empty()) {
-        // No modversions: every string of __ksymtab_strings (namespaces too).
-        if (const elf::Section* strings = elf->section("__ksymtab_strings")) {
-            if (auto data = elf->contents(*strings)) {
-                std::string_view all(reinterpret_cast<const char*>(data->data()), data->size());
-                std::size_t pos = 0;
-                while (pos < all.size()) {
-                    std::size_t end = all.find('\0', pos);
-                    if (end == std::string_view::npos) end = all.size();
-                    if (end > pos) m.exports.emplace_back(std::string(all.substr(pos, end - pos)), 0);
-                    pos = end + 1;
-                }
-            }
-        }
-    }
+    // Exports and the versions of imports, as libkmod reads them.
+    if (auto exports = elf::module_exports(*elf))
+        for (const auto& e : *exports) m.exports.emplace_back(std::string(e.name), static_cast<std::uint32_t>(e.crc));
     // Imports: undefined symbols in order, CRCs from __versions, then the
     // __versions entries nothing matched.
     std::vector<std::pair<std::string_view, std::uint32_t>> versions;
-    if (const elf::Section* v = elf->section("__versions")) {
-        if (auto data = elf->contents(*v)) {
-            // struct modversion_info: a target long, then the name, 64 bytes in all.
-            const std::size_t word = elf->word_size();
-            for (std::size_t off = 0; off + 64 <= data->size(); off += 64) {
-                auto crc = elf->read_word(*data, off);
-                const char* name = reinterpret_cast<const char*>(data->data() + off + word);
-                versions.emplace_back(std::string_view(name, strnlen(name, 64 - word)), static_cast<std::uint32_t>(crc));
-            }
-        }
-    }
+    if (auto found = elf::module_versions(*elf))
+        for (const auto& v : *found) versions.emplace_back(v.name, static_cast<std::uint32_t>(v.crc));
     std::vector<bool> matched(versions.size());
     for (const elf::Symbol& s : symbols) {
         if (s.shndx != SHN_UNDEF || s.name.empty()) continue;
@@ -465,40 +435,56 @@ Status load_kernel_symbols(const DepmodOptions& options, const std::string& dirn
     return {};
 }
 
-// Writes `content` to dir/name through a temporary file renamed into place.
-Status write_file(const std::string& dir, const std::string& name, const std::string& content) {
-    std::string final_path = dir + "/" + name;
-    std::string tmp = fmt::format("{}.{}.tmp", final_path, getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << content;
-        if (!out.flush()) {
-            int code = errno != 0 ? errno : EIO;
-            std::remove(tmp.c_str());
-            return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
-        }
-    }
-    if (std::rename(tmp.c_str(), final_path.c_str()) != 0) {
+// Writes `content` to `name` in the directory open as `dfd` (named `dir` in
+// messages) through a temporary file there, renamed into place: readers see
+// the old file or the new one, never a part, and every access is relative to
+// the directory opened once, as kmod's depmod does.
+Status write_file(int dfd, const std::string& dir, const std::string& name, const std::string& content) {
+    std::string tmp = fmt::format("{}.{}.tmp", name, getpid());
+    int fd = ::openat(dfd, tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
         int code = errno;
-        std::remove(tmp.c_str());
+        return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
+    }
+    int code = 0;
+    for (std::size_t done = 0; done < content.size() && code == 0;) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) code = n < 0 ? errno : EIO;
+        else done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0 && code == 0) code = errno;
+    if (code != 0) {
+        ::unlinkat(dfd, tmp.c_str(), 0);
+        return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
+    }
+    if (::renameat(dfd, tmp.c_str(), dfd, name.c_str()) != 0) {
+        code = errno;
+        ::unlinkat(dfd, tmp.c_str(), 0);
         return fatal(code, fmt::format("renameat({}, {}, {}, {}): {}", dir, tmp, dir, name, std::strerror(code)));
     }
     return {};
 }
 
-// Modules left unsorted are in cycles or depend on one. As kmod does: from
-// each unsorted module not yet known to be in a cycle (array order), walk its
-// unsorted dependencies depth first, last dependency first, and report every
-// path that comes back to it.
+// Modules left unsorted are in cycles or are needed by one. As kmod 30 does:
+// from each unsorted module (array order) not yet part of a reported cycle,
+// walk its dependencies depth first, last dependency first, and report every
+// path that comes back to it. kmod keeps its visited marks from walk to walk:
+// a module it then starts from that an earlier walk went through (and that
+// has dependencies) is reported as a cycle of its own name alone, counting no
+// module — its quirk, kept so the output is the same. (Where kmod's walk
+// never ends, on a cycle that does not pass through the module it started
+// from, this one skips what is already on its path.)
 DependencyCycles find_cycles(std::vector<Module*>& modules, const std::vector<int>& users) {
     DependencyCycles result;
-    std::vector<char> in_cycle(modules.size(), 0);
+    std::vector<char> in_cycle(modules.size(), 0), visited(modules.size(), 0);
     std::vector<Module*> path;
     std::vector<char> on_path(modules.size(), 0);
     Module* start = nullptr;
     std::function<void(Module*)> walk = [&](Module* m) {
         path.push_back(m);
         on_path[m->idx] = 1;
+        visited[m->idx] = 1;
         for (auto it = m->deps.rbegin(); it != m->deps.rend(); ++it) {
             Module* d = *it;
             if (users[d->idx] == 0) continue;  // sorted: in no cycle
@@ -519,6 +505,10 @@ DependencyCycles find_cycles(std::vector<Module*>& modules, const std::vector<in
     };
     for (Module* m : modules) {
         if (users[m->idx] == 0 || in_cycle[m->idx]) continue;
+        if (visited[m->idx]) {
+            if (!m->deps.empty()) result.cycles.push_back({m->name});
+            continue;
+        }
         start = m;
         walk(m);
     }
@@ -848,9 +838,16 @@ Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
         {"modules.builtin.alias.bin", have_builtin_modinfo ? builtin_alias_bin.serialize() : ""},
         {"modules.devname", std::move(devname)},
     };
+    int dfd = ::open(dirname.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        int code = errno;
+        return fatal(code, fmt::format("could not open directory {}: {}", dirname, std::strerror(code)));
+    }
+    Status written;
     for (const auto& [name, content] : files)
-        if (auto written = write_file(dirname, name, content); !written) return written;
-    return {};
+        if (written = write_file(dfd, dirname, name, content); !written) break;
+    ::close(dfd);
+    return written;
 }
 
 }  // namespace umod::index

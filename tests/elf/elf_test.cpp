@@ -51,14 +51,15 @@ TEST(ElfFile, ForeignAndCorruptFilesAreToldApart) {
 // A relocatable image of either class and byte order: sections null,
 // .shstrtab, .modinfo, .strtab, .symtab (symbols: null, "exported" = 0x1234
 // size 8 GLOBAL FUNC in .modinfo's index, "imported" UNDEF WEAK).
-std::string tiny_elf(bool is64, bool big, std::uint16_t machine) {
+std::string tiny_elf(bool is64, bool big, std::uint16_t machine,
+                     const std::string& modinfo = std::string("name=tiny\0license=GPL\0", 22),
+                     std::uint64_t modinfo_flags = 0) {
     std::string out;
     auto put = [&](std::uint64_t v, int width) {
         for (int i = 0; i < width; ++i) out.push_back(static_cast<char>((v >> (8 * (big ? width - 1 - i : i))) & 0xff));
     };
     auto word = [&](std::uint64_t v) { put(v, is64 ? 8 : 4); };
     const std::string shstrtab("\0.shstrtab\0.modinfo\0.strtab\0.symtab\0", 37);
-    const std::string modinfo("name=tiny\0license=GPL\0", 22);
     const std::string strtab("\0exported\0imported\0", 19);
     const std::size_t ehdr = is64 ? 64 : 52, shdr = is64 ? 64 : 40, sym = is64 ? 24 : 16;
     // Layout: header, then the four sections' bytes, then the section table.
@@ -103,10 +104,10 @@ std::string tiny_elf(bool is64, bool big, std::uint16_t machine) {
     symbol(1, 0x1234, 8, (1 << 4) | 2, 2);  // GLOBAL FUNC in section 2
     symbol(10, 0, 0, (2 << 4) | 0, 0);      // WEAK NOTYPE UNDEF
     auto section = [&](std::uint32_t name, std::uint32_t type, std::uint64_t offset, std::uint64_t size,
-                       std::uint32_t link, std::uint64_t entsize) {
+                       std::uint32_t link, std::uint64_t entsize, std::uint64_t flags = 0) {
         put(name, 4);
         put(type, 4);
-        word(0);  // flags
+        word(flags);
         word(0);  // addr
         word(offset);
         word(size);
@@ -117,7 +118,7 @@ std::string tiny_elf(bool is64, bool big, std::uint16_t machine) {
     };
     section(0, 0, 0, 0, 0, 0);
     section(1, 3, off_shstr, shstrtab.size(), 0, 0);   // .shstrtab
-    section(11, 1, off_mod, modinfo.size(), 0, 0);     // .modinfo
+    section(11, 1, off_mod, modinfo.size(), 0, 0, modinfo_flags);  // .modinfo
     section(20, 3, off_str, strtab.size(), 0, 0);      // .strtab
     section(28, 2, off_sym, 3 * sym, 3, sym);          // .symtab
     return out;
@@ -168,6 +169,33 @@ TEST(ElfFile, ReadsBothClassesAndByteOrders) {
         // Every truncation is an error, never a crash.
         for (std::size_t n = 0; n < image.size(); ++n) (void)ElfFile::parse(bytes_of(image.substr(0, n)), Machines::Any);
     }
+}
+
+// libkmod's strip for forced loads on kernels without finit_module, in the
+// image's own class and byte order: a section loses SHF_ALLOC (its other
+// flags kept), the vermagic string becomes NULs.
+TEST(KernelModule, StripsAsLibkmodDoes) {
+    const std::string info("name=tiny\0vermagic=6.1.0 SMP mod_unload\0license=GPL\0", 50);
+    for (bool is64 : {false, true})
+        for (bool big : {false, true}) {
+            SCOPED_TRACE(testing::Message() << "64=" << is64 << " big=" << big);
+            std::string text = tiny_elf(is64, big, 22, info, 0x2 | 0x10);  // SHF_ALLOC | SHF_MERGE
+            std::vector<std::byte> image(reinterpret_cast<const std::byte*>(text.data()),
+                                         reinterpret_cast<const std::byte*>(text.data()) + text.size());
+            ASSERT_TRUE(strip_section_alloc(image, ".modinfo"));
+            ASSERT_TRUE(strip_vermagic(image));
+            auto file = ElfFile::parse(image, Machines::Any);
+            ASSERT_TRUE(file);
+            const Section* modinfo = file->section(".modinfo");
+            ASSERT_NE(modinfo, nullptr);
+            EXPECT_EQ(modinfo->flags, 0x10u);
+            auto pairs = parse_modinfo(*file->contents(*modinfo));
+            ASSERT_EQ(pairs.size(), 2u);
+            EXPECT_EQ(pairs[0].first, "name");
+            EXPECT_EQ(pairs[1].first, "license");
+            EXPECT_EQ(strip_vermagic(image).error().code(), ENOENT);  // nothing left to strip
+            EXPECT_EQ(strip_section_alloc(image, "__versions").error().code(), ENOENT);
+        }
 }
 
 TEST(ModInfo, SplitsAsKmodDoes) {

@@ -126,5 +126,7 @@ if "$umod" lsmod -p abc 2> "$tmp/badpid"; then fail "-p abc"; fi
 grep -q "'abc' is not a process id" "$tmp/badpid" || fail "-p abc message"
 if "$umod" lsmod -p 999999999 2> "$tmp/nosuch"; then fail "-p of no host"; fi
 grep -q "No such file or directory" "$tmp/nosuch" || { cat "$tmp/nosuch"; fail "-p of no host message"; }
-"$umod" rmmod --help | grep -q "^usage: umod rmmod \[-f|--force\]" || fail "rmmod --help"
+"$umod" holders --help | grep -q "^usage: umod holders MODULE \[--json\]" || fail "holders --help"
+# With a host, --help is the live command's; without, the kernel's (kmod's).
+"$umod" rmmod -p "$$" --help | grep -q "^usage: umod rmmod \[-f|--force\]" || fail "rmmod -p PID --help"
 echo "live hosts: inspected, managed, refused and cleaned up as expected"

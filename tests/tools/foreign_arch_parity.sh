@@ -2,7 +2,9 @@
 # Modules of other architectures: ELF32 (i386) and big-endian ELF64 (s390x),
 # and arm64 and ppc64el, built here with clang --target (no cross toolchain or
 # download needed). umod depmod (all ten files, -e -E with version checks),
-# modinfo and modprobe -D must be identical to kmod 30's on each tree. A real
+# modinfo, modprobe --show-exports, --show-modversions and -D must be
+# identical to kmod 30's on each tree (the two --show options also on every
+# tenth module of the Debian cloud tree, when there is one). A real
 # Debian tree of another architecture is compared too when
 # $UMOD_FOREIGN_TREES names directories holding them (each ROOT/lib/modules/VERSION,
 # e.g. from shared/scripts/get-real-modules.sh linux-image-6.1.0-50-s390x:s390x ROOT).
@@ -16,6 +18,19 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 files="modules.dep modules.dep.bin modules.alias modules.alias.bin modules.softdep modules.symbols
 modules.symbols.bin modules.builtin.bin modules.builtin.alias.bin modules.devname"
+
+# show_symbols KO LABEL: modprobe --show-exports and --show-modversions.
+show_symbols() {
+	for opt in --show-exports --show-modversions; do
+		modprobe -C /dev/null $opt "$1" > "$tmp/k.out" 2>&1; k=$?
+		"$umod" modprobe -C /dev/null $opt "$1" > "$tmp/u.out" 2>&1; u=$?
+		if [ $k != $u ] || ! cmp -s "$tmp/k.out" "$tmp/u.out"; then
+			echo "$2 modprobe $opt $1 differs (exit $k vs $u)"; diff "$tmp/k.out" "$tmp/u.out" | head -5; status=1
+		fi
+		shown=$((shown + 1))
+	done
+}
+shown=0
 
 # compare ROOT KVER LABEL: depmod, modinfo of every module, modprobe -D of every name.
 compare() {
@@ -41,6 +56,7 @@ compare() {
 		if [ $k != $u ] || ! cmp -s "$tmp/k.out" "$tmp/u.out"; then
 			echo "$label modinfo $ko differs (exit $k vs $u)"; diff "$tmp/k.out" "$tmp/u.out" | head -5; status=1
 		fi
+		show_symbols "$ko" "$label"
 	done < "$tmp/kos"
 	sed 's|:.*||; s|.*/||; s|\.ko.*||' "$tmp/k/lib/modules/$kver/modules.dep" > "$tmp/names"
 	while read -r n; do
@@ -79,6 +95,16 @@ C
 	compare "$root" 1.0 "$target"
 done
 unset KO_CC
+
+# Errors: no such file, not ELF, no tables; the first name only, as kmod.
+printf 'not an ELF file\n' > "$tmp/text.ko"
+for f in "$tmp/no-such.ko" "$tmp/text.ko" "$tmp/versioned.c"; do show_symbols "$f" errors; done
+if cloud_tree; then
+	find "$tree/lib/modules" -name '*.ko*' | sort | awk 'NR % 10 == 0' > "$tmp/cloud-kos"
+	while read -r ko; do show_symbols "$ko" cloud; done < "$tmp/cloud-kos"
+	echo "cloud: --show-exports and --show-modversions on $(wc -l < "$tmp/cloud-kos") modules"
+fi
+[ "$shown" -ge 40 ] || { echo "only $shown --show cases compared"; status=1; }
 
 for root in ${UMOD_FOREIGN_TREES:-}; do
 	[ -d "$root/lib/modules" ] || { echo "SKIP (part): $root holds no module tree"; continue; }

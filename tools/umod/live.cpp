@@ -115,7 +115,9 @@ int live_main(std::string_view verb, std::span<char* const> args, CommandMain ke
         print_usage(stderr, verb);
         return 1;
     }
-    if (target->socket.empty() && kernel != nullptr && !target->help) return kernel(verb, args);
+    // Without a host the kernel's command has all of its arguments, its own
+    // --help included (byte for byte kmod's).
+    if (target->socket.empty() && kernel != nullptr) return kernel(verb, args);
     if (target->help) {
         print_usage(stdout, verb);
         return 0;

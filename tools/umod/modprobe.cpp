@@ -34,6 +34,10 @@
 
 #include "commands.h"
 #include "kmod_log.h"
+#include "elf/decompress.h"
+#include "elf/elf_file.h"
+#include "elf/kernel_module.h"
+#include "support/mapped_file.h"
 #include "index/kernel.h"
 #include "index/modprobe.h"
 
@@ -487,6 +491,41 @@ int show_config(const index::ModprobeConfig& config, const index::ModuleIndex& m
     return status;
 }
 
+// kmod's show_exports() and show_modversions(): "0x%08lx\tNAME" for each
+// export (--show-exports) or each __versions entry (--show-modversions) of
+// the module file. 0, or -errno (reported).
+enum class SymbolTable { Exports, Versions };
+int show_symbols(const Options& o, const std::string& filename, SymbolTable table) {
+    struct stat st {};
+    if (::stat(filename.c_str(), &st) != 0) {
+        log(o, o.log_priority, "Module %s not found.\n", filename.c_str());
+        return -ENOENT;
+    }
+    const char* what = table == SymbolTable::Exports ? "symbols" : "modversions";
+    auto fail = [&](int code) {
+        log(o, o.log_priority, "could not get %s of %s: %s\n", what, filename.c_str(), std::strerror(code));
+        return -code;
+    };
+    auto file = support::MappedFile::open(filename);
+    if (!file) return fail(file.error().code());
+    std::vector<std::byte> unpacked;
+    std::span<const std::byte> bytes = file->bytes();
+    if (auto compression = elf::compression_of(filename); compression != elf::Compression::None) {
+        auto plain = elf::decompress(bytes, compression);
+        if (!plain) return fail(plain.error().code());
+        unpacked = std::move(*plain);
+        bytes = unpacked;
+    }
+    auto image = elf::ElfFile::parse(bytes, elf::Machines::Any);
+    if (!image) return fail(ENOEXEC);
+    auto list = table == SymbolTable::Exports ? elf::module_exports(*image) : elf::module_versions(*image);
+    if (!list) return fail(list.error().code());
+    for (const auto& v : *list)
+        std::printf("0x%08llx\t%.*s\n", static_cast<unsigned long long>(v.crc), static_cast<int>(v.name.size()),
+                    v.name.data());
+    return 0;
+}
+
 // kmod's env_modprobe_options_append(): what -C, -q and -v ask for is passed
 // on to the modprobe an install or remove command may run.
 void env_options_append(const char* value) {
@@ -535,7 +574,8 @@ std::vector<std::string> options_from_env() {
 
 int modprobe_main(std::string_view, std::span<char* const> args) {
     Options o;
-    bool use_all = false, do_show_config = false, do_remove = false, unsupported_query = false;
+    bool use_all = false, do_show_config = false, do_remove = false;
+    std::optional<SymbolTable> show_table;
     std::string root, version;
     bool have_root = false, have_version = false;
     std::vector<std::string> config_paths;
@@ -602,7 +642,8 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
             case 'b': o.use_blacklist = true; break;
             case 'D': o.ignore_loaded = o.dry_run = o.show = true; break;
             case 'c': do_show_config = true; break;
-            case 4: case 6: unsupported_query = true; break;
+            case 4: show_table = SymbolTable::Versions; break;
+            case 6: show_table = SymbolTable::Exports; break;
             case 'n': o.dry_run = true; break;
             case 'C':
                 config_paths.emplace_back(optarg);
@@ -629,10 +670,6 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
         std::fprintf(stderr, "modprobe: ERROR: missing parameters. See -h.\n");
         return 1;
     }
-    if (unsupported_query) {
-        std::fprintf(stderr, "modprobe: ERROR: showing symbol versions is not supported by umod modprobe\n");
-        return 1;
-    }
     if (o.syslog) openlog("modprobe", LOG_CONS, LOG_DAEMON);
 
     // kmod_new(): ROOT/lib/modules/VERSION made absolute, or the running kernel's.
@@ -655,6 +692,7 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
     for (const Error& e : modules.load_errors()) print_load_error(o, e);
 
     if (do_show_config) return show_config(config, modules, o);
+    if (show_table) return show_symbols(o, names[0], *show_table) < 0 ? 1 : 0;
     index::ModprobeSession session(modules, config);
     session.on_softdep_lookup_failure([&](std::string_view name) {
         log(o, kLogErr,

@@ -29,6 +29,14 @@ struct BadParameter {
 };
 void describe_error(const BadParameter& e, std::string& out);
 
+// Module code threw across the boundary: a load whose init (module_init)
+// threw fails with ECANCELED and this payload, rolled back like a failed init.
+struct CodeThrew {
+    std::string module;
+    std::string what;  // "init threw std::runtime_error: boom"
+};
+void describe_error(const CodeThrew& e, std::string& out);
+
 // The module's name for a path: file name without directory and ".so",
 // dashes read as underscores (as the kernel names .ko files).
 std::string module_name_from_path(std::string_view path);

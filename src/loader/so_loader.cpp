@@ -8,6 +8,7 @@
 #include <umod/loader.h>
 
 #include <filesystem>
+#include <cxxabi.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -18,7 +19,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <set>
+#include <typeinfo>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -32,6 +35,10 @@
 #include "loader/loaded_modules.h"
 
 namespace umod {
+
+void describe_error(const CodeThrew& e, std::string& out) {
+    out += fmt::format("{}: {}; the load was rolled back", e.module, e.what);
+}
 
 void describe_error(const BadParameter& e, std::string& out) {
     out += fmt::format("{}: parameter {}: {}", e.module, e.parameter, e.problem);
@@ -172,6 +179,8 @@ SystemSymbols& system_symbols() {
 
 // ---- the backend ---------------------------------------------------------------
 
+std::string current_exception_text();
+
 class SharedObjectBackend final : public ModuleBackend {
 public:
     SharedObjectBackend(Registry& registry, std::string path, std::string name, elf::UmodModuleInfo info,
@@ -207,13 +216,27 @@ public:
         MappedModule mapped;
         for (const auto& e : info_.exports)
             mapped.export_addresses.push_back(reinterpret_cast<const void*>(base_ + e.address));
+        // An exception escaping module code stops at this boundary.
         if (info_.init != 0) {
             auto init = reinterpret_cast<int (*)()>(base_ + info_.init);
-            mapped.init = [init] { return init(); };
+            mapped.init = [init, thrown = thrown_] {
+                try {
+                    return init();
+                } catch (...) {
+                    *thrown = "init threw " + current_exception_text();
+                    return -ECANCELED;
+                }
+            };
         }
         if (info_.exit != 0) {
             auto exit = reinterpret_cast<void (*)()>(base_ + info_.exit);
-            mapped.exit = [exit] { exit(); };
+            mapped.exit = [exit, thrown = thrown_] {
+                try {
+                    exit();
+                } catch (...) {
+                    *thrown = "exit threw " + current_exception_text();
+                }
+            };
         } else if (info_.init == 0) {
             mapped.exit = [] {};  // neither: nothing to run, unloadable (as in the kernel)
         }
@@ -223,8 +246,13 @@ public:
         return mapped;
     }
 
+    // What module code threw at the boundary ("init threw std::runtime_error:
+    // boom"), empty if nothing.
+    std::shared_ptr<std::string> thrown() const { return thrown_; }
+
     UnmapReport unmap() override {
         UnmapReport report;
+        if (thrown_->starts_with("exit threw")) report.exit_error = name_ + ": " + *thrown_;
         if (handle_ == nullptr) return report;
         loaded_modules().remove(base_);
         close();
@@ -325,7 +353,24 @@ private:
     std::vector<ParamValue> params_;
     void* handle_ = nullptr;
     std::uintptr_t base_ = 0;
+    std::shared_ptr<std::string> thrown_ = std::make_shared<std::string>();
 };
+
+// A type's name as C++ spells it: a mangled type name is the encoding of a
+// symbol of that name.
+std::string type_name(const std::type_info& type) { return elf::demangle(std::string("_Z") + type.name()); }
+
+// The exception being handled, as "TYPE: what()".
+std::string current_exception_text() {
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        return type_name(typeid(e)) + ": " + e.what();
+    } catch (...) {
+        const std::type_info* type = abi::__cxa_current_exception_type();
+        return type ? type_name(*type) + " (not a std::exception)" : "an unknown exception";
+    }
+}
 
 // Fills the "defined but not exported by" hints of an unknown-symbol error.
 Error with_hints(const Error& error) {
@@ -402,8 +447,12 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
         image.exports.push_back(std::move(spec));
     }
     image.modinfo.assign(info->modinfo.begin(), info->modinfo.end());
-    image.backend = std::make_unique<SharedObjectBackend>(registry, real, name, std::move(*info), std::move(values));
+    auto backend = std::make_unique<SharedObjectBackend>(registry, real, name, std::move(*info), std::move(values));
+    std::shared_ptr<std::string> thrown = backend->thrown();
+    image.backend = std::move(backend);
     auto loaded = registry.load(std::move(image));
+    if (!loaded && !thrown->empty())
+        return Error::with(loaded.error().code(), CodeThrew{name, *thrown});
     if (!loaded) return with_hints(loaded.error());
     return loaded;
 }

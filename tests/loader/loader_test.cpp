@@ -275,6 +275,33 @@ std::string fmt_entry(int index, std::uint64_t offset) {
     return text;
 }
 
+TEST_F(LoaderTest, InitThatThrowsFailsTheLoadAndRollsBack) {
+    load(example("crc"));
+    auto r = load_module_file(registry, test_module("throw_init"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), ECANCELED);
+    EXPECT_NE(r.error().message().find("throw_init: init threw std::runtime_error: init could not start"),
+              std::string::npos) << r.error().message();
+    ASSERT_NE(r.error().detail<CodeThrew>(), nullptr);
+    EXPECT_FALSE(registry.find("throw_init"));
+    EXPECT_FALSE(mapped(test_module("throw_init")));
+    EXPECT_EQ(registry.modules().size(), 1u);
+    // Nothing is left half-done: it loads again, and fails the same way.
+    auto again = load_module_file(registry, test_module("throw_init"));
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code(), ECANCELED);
+}
+
+TEST_F(LoaderTest, ExitThatThrowsIsCaughtAndTheUnloadCompletes) {
+    load(test_module("throw_exit"));
+    auto r = registry.unload("throw_exit");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->unmap.exit_error, "throw_exit: exit threw std::logic_error: exit could not stop");
+    EXPECT_TRUE(r->unmap.unmapped);
+    EXPECT_FALSE(registry.find("throw_exit"));
+    EXPECT_FALSE(mapped(test_module("throw_exit")));
+}
+
 class BadInput : public LoaderTest {
 protected:
     fs::path dir = fs::temp_directory_path() / ("umod-bad-" + std::to_string(getpid()));

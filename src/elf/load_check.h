@@ -55,8 +55,19 @@ public:
     // once the dynamic linker is done.
     bool writable_after_load(std::uint64_t address, std::uint64_t size) const;
 
+    // DT_INIT_ARRAY: where the static constructors' pointers are (once
+    // relocated), how many, and the file offset of DT_INIT_ARRAYSZ's value
+    // (0 when there is none), for a loader that runs them itself.
+    struct CallArray {
+        std::uint64_t address = 0;
+        std::uint64_t count = 0;
+        std::uint64_t size_value_offset = 0;
+    };
+    const CallArray& init_array() const { return init_array_; }
+
 private:
     friend class LoadChecker;
+    CallArray init_array_;
     const Segment* segment_holding(std::uint64_t address, std::uint64_t size) const;
 
     std::vector<Segment> segments_;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <unistd.h>
 #include <elf.h>
 #include <link.h>
 
@@ -33,6 +34,7 @@
 #include "elf/private_library.h"
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
+#include "loader/private_copy.h"
 
 namespace umod {
 
@@ -183,10 +185,12 @@ std::string current_exception_text();
 
 class SharedObjectBackend final : public ModuleBackend {
 public:
-    SharedObjectBackend(Registry& registry, std::string path, std::string name, elf::UmodModuleInfo info,
-                        std::vector<ParamValue> params)
+    SharedObjectBackend(Registry& registry, PrivateCopy copy, std::string name, elf::UmodModuleInfo info,
+                        std::vector<ParamValue> params, elf::LoadImage::CallArray constructors)
         : registry_(registry),
-          path_(std::move(path)),
+          constructors_(constructors),
+          copy_(std::move(copy)),
+          path_(copy_.path()),
           name_(std::move(name)),
           info_(std::move(info)),
           params_(std::move(params)) {}
@@ -212,6 +216,11 @@ public:
         }
         for (ParamValue& p : params_) apply_param(p, base_);
         loaded_modules().add({name_, path_, base_, info_.image_size, info_.local_defined});
+        if (Status constructed = run_constructors(); !constructed) {
+            loaded_modules().remove(base_);
+            close();  // destroys what was constructed (the fini array)
+            return constructed.error();
+        }
 
         MappedModule mapped;
         for (const auto& e : info_.exports)
@@ -295,6 +304,21 @@ private:
         const char* name;
     };
 
+    // As the dynamic linker would, in order, with (argc, argv, envp) as it
+    // passes them to a dlopen()ed object's constructors but argc 0.
+    Status run_constructors() {
+        auto* slots = reinterpret_cast<void (**)(int, char**, char**)>(base_ + constructors_.address);
+        for (std::uint64_t i = 0; i < constructors_.count; ++i) {
+            try {
+                slots[i](0, nullptr, environ);
+            } catch (...) {
+                *thrown_ = "a static constructor threw " + current_exception_text();
+                return Error::with(ECANCELED, CodeThrew{name_, *thrown_});
+            }
+        }
+        return {};
+    }
+
     void close() {
         if (handle_ != nullptr) dlclose(handle_);
         handle_ = nullptr;
@@ -347,6 +371,10 @@ private:
     }
 
     Registry& registry_;
+    // The static constructors, which the dynamic linker was told not to run
+    // (DT_INIT_ARRAYSZ 0 in the copy): run here, where what they throw stops.
+    const elf::LoadImage::CallArray constructors_;
+    const PrivateCopy copy_;  // what is mapped: the checked bytes
     const std::string path_;
     const std::string name_;
     const elf::UmodModuleInfo info_;
@@ -386,14 +414,11 @@ Error with_hints(const Error& error) {
 
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params) {
-    // Absolute, so the dynamic linker and the unmap check see one spelling; not
-    // canonical (realpath costs a readlink per directory, and the dynamic
-    // linker recognises a file by device and inode anyway).
-    std::error_code error;
-    std::string real = std::filesystem::absolute(path, error).string();
-    if (error) return Error(error.value(), path + ": " + error.message());
-    auto file = elf::MappedFile::open(real);
-    if (!file) return file.error();
+    // Read once: the private copy is what is checked and what is mapped.
+    auto copy = PrivateCopy::make(path);
+    if (!copy) return copy.error();
+    auto file = elf::MappedFile::open(copy->path());
+    if (!file) return file.error().context(path);
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);
     if (elf->kind() == elf::FileKind::SharedObject && elf->section(".umod_this_module") == nullptr)
@@ -404,6 +429,9 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     // Everything the dynamic linker trusts, before it sees a byte.
     auto image_check = elf::LoadImage::check(file->bytes());
     if (!image_check) return image_check.error().context(path);
+    if (image_check->init_array().count != 0)
+        if (Status patched = copy->patch(image_check->init_array().size_value_offset, 0); !patched)
+            return patched.error();
     if (Status addresses = elf::check_umod_addresses(*image_check, *elf, *info); !addresses)
         return addresses.error().context(path);
 
@@ -447,7 +475,8 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
         image.exports.push_back(std::move(spec));
     }
     image.modinfo.assign(info->modinfo.begin(), info->modinfo.end());
-    auto backend = std::make_unique<SharedObjectBackend>(registry, real, name, std::move(*info), std::move(values));
+    auto backend = std::make_unique<SharedObjectBackend>(registry, std::move(*copy), name, std::move(*info),
+                                                         std::move(values), image_check->init_array());
     std::shared_ptr<std::string> thrown = backend->thrown();
     image.backend = std::move(backend);
     auto loaded = registry.load(std::move(image));

@@ -27,7 +27,7 @@
 #include "core/rcu.h"
 #include "core/stacks.h"
 #include "core/symbolize.h"
-#include "core/thread_annotations.h"
+#include "support/thread_annotations.h"
 
 namespace umod {
 

@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/thread_annotations.h"
+#include "support/thread_annotations.h"
 
 namespace umod::core {
 

@@ -12,8 +12,8 @@
 #include <cstdlib>
 
 #include "elf/elf_file.h"
-#include "elf/mapped_file.h"
-#include "elf/private_library.h"
+#include "support/mapped_file.h"
+#include "support/private_library.h"
 #include "elf/umod_module.h"
 
 namespace umod::core {
@@ -44,21 +44,8 @@ bool same_file(const struct stat& a, const struct stat& b) {
            a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
-// The standard library's spelled-out types, as people write them.
-void shorten_std_names(std::string& name) {
-    static constexpr std::pair<std::string_view, std::string_view> kShort[] = {
-        {"std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >", "std::string"},
-        {"std::basic_string_view<char, std::char_traits<char> >", "std::string_view"},
-    };
-    for (auto [longer, shorter] : kShort)
-        for (std::size_t at; (at = name.find(longer)) != std::string::npos;) name.replace(at, longer.size(), shorter);
-}
-
-std::string demangle(std::string_view name) {
-    std::string out = elf::demangle(name);
-    shorten_std_names(out);
-    return out;
-}
+// Function names as people read them (elf::readable_name).
+std::string demangle(std::string_view name) { return elf::readable_name(name); }
 
 // The main program's load bias and path: dladdr names it by argv[0], or not at all.
 struct MainProgram {
@@ -89,7 +76,7 @@ std::string base_name(std::string_view path) {
 }
 
 // libdw, opened once (see Symbolizer::preload) in a scope of its own
-// (elf/private_library.h).
+// (support/private_library.h).
 struct LibDw {
     decltype(&dwfl_begin) begin = nullptr;
     decltype(&dwfl_report_begin) report_begin = nullptr;
@@ -106,11 +93,11 @@ struct LibDw {
     static const LibDw* get() {
         static const LibDw* const instance = []() -> const LibDw* {
             std::string error;
-            void* lib = elf::open_private_library("libdw.so.1", error);
+            void* lib = support::open_private_library("libdw.so.1", error);
             if (lib == nullptr) return nullptr;
             static LibDw dw;
             bool ok = true;
-            auto bind = [&](auto& fn, const char* name) { ok = elf::bind_function(lib, fn, name) && ok; };
+            auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
             bind(dw.begin, "dwfl_begin");
             bind(dw.report_begin, "dwfl_report_begin");
             bind(dw.proc_report, "dwfl_linux_proc_report");
@@ -168,7 +155,7 @@ private:
 }  // namespace
 
 void Symbolizer::preload() {
-    if (!elf::kOwnScopeFirst) (void)LibDw::get();
+    if (!support::kOwnScopeFirst) (void)LibDw::get();
 }
 
 Symbolizer::Symbolizer() = default;
@@ -184,7 +171,7 @@ std::shared_ptr<const Symbolizer::ObjectSymbols> Symbolizer::symbols_of(const st
     }
     auto symbols = std::make_shared<ObjectSymbols>();
     symbols->identity = identity;
-    if (auto file = elf::MappedFile::open(path)) {
+    if (auto file = support::MappedFile::open(path)) {
         if (auto elf = elf::ElfFile::parse(file->bytes())) {
             const elf::Section* table = elf->section(".symtab");
             if (table == nullptr) table = elf->section(".dynsym");

@@ -18,7 +18,7 @@
 
 #include <umod/errors.h>
 
-#include "core/thread_annotations.h"
+#include "support/thread_annotations.h"
 
 namespace umod::core {
 
@@ -36,7 +36,7 @@ public:
     // builds), loads it now, before the registry that calls it loads any
     // module: loaded later, its libraries' own references (zlib's to its
     // crc32) would bind to module exports of that name and pin those
-    // modules (elf/private_library.h). Otherwise libdw waits for the first
+    // modules (support/private_library.h). Otherwise libdw waits for the first
     // report that needs source lines.
     static void preload();
 

@@ -1,5 +1,5 @@
 #include "elf/decompress.h"
-#include "elf/private_library.h"
+#include "support/private_library.h"
 
 #include <dlfcn.h>
 #include <lzma.h>
@@ -36,11 +36,11 @@ struct Loaded {
 template <class Table, class Bind>
 Loaded<Table> load_library(const std::string& soname, Bind bind_all) {
     Loaded<Table> out;
-    void* lib = open_private_library(soname, out.error);
+    void* lib = support::open_private_library(soname, out.error);
     if (lib == nullptr) return out;
     static Table table;
     bool ok = true;
-    auto bind = [&](auto& fn, const char* name) { ok = bind_function(lib, fn, name) && ok; };
+    auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
     bind_all(table, bind);
     if (ok)
         out.table = &table;

@@ -28,7 +28,8 @@
 
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
-#include "elf/mapped_file.h"
+#include "elf/read_parts.h"
+#include "support/mapped_file.h"
 #include "elf/umod_module.h"
 #include "index/depmod_config.h"
 #include "index/index_file.h"
@@ -112,7 +113,7 @@ std::string umod_module_name(std::string_view path) {
 }
 
 // Exports, imports and modinfo of a Linux module, as libkmod-elf reads them.
-bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
+bool read_kernel_module(Module& m, support::ReadBuffer& buffer, const Log& log) {
     std::vector<std::byte> unpacked;
     std::span<const std::byte> bytes;
     auto failed = [&](int code) {
@@ -129,14 +130,14 @@ bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
         if (!parts) return failed(parts.error().code());
         bytes = *parts;
     } else {
-        auto file = elf::MappedFile::open(m.path);
+        auto file = support::MappedFile::open(m.path);
         if (!file) return failed(file.error().code());
         auto d = elf::decompress(file->bytes(), compression);
         if (!d) return failed(d.error().code());
         unpacked = std::move(*d);
         bytes = unpacked;
     }
-    auto elf = elf::ElfFile::parse(bytes);
+    auto elf = elf::ElfFile::parse(bytes, elf::Machines::Any);  // modules of every architecture
     if (!elf) return failed(ENOEXEC);
     if (const elf::Section* modinfo = elf->section(".modinfo")) {
         if (auto data = elf->contents(*modinfo)) {
@@ -157,7 +158,7 @@ bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
         std::uint32_t crc = static_cast<std::uint32_t>(s.value);
         if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS && s.shndx < elf->sections().size()) {
             if (auto data = elf->contents(elf->sections()[s.shndx]); data && s.value + 4 <= data->size())
-                crc = elf::read_unaligned<std::uint32_t>(*data, s.value);
+                crc = elf->read32(*data, s.value);
         }
         m.exports.emplace_back(std::string(s.name.substr(6)), crc);
     }
@@ -181,10 +182,12 @@ bool read_kernel_module(Module& m, elf::ReadBuffer& buffer, const Log& log) {
     std::vector<std::pair<std::string_view, std::uint32_t>> versions;
     if (const elf::Section* v = elf->section("__versions")) {
         if (auto data = elf->contents(*v)) {
+            // struct modversion_info: a target long, then the name, 64 bytes in all.
+            const std::size_t word = elf->word_size();
             for (std::size_t off = 0; off + 64 <= data->size(); off += 64) {
-                auto crc = elf::read_unaligned<std::uint64_t>(*data, off);
-                const char* name = reinterpret_cast<const char*>(data->data() + off + 8);
-                versions.emplace_back(std::string_view(name, strnlen(name, 56)), static_cast<std::uint32_t>(crc));
+                auto crc = elf->read_word(*data, off);
+                const char* name = reinterpret_cast<const char*>(data->data() + off + word);
+                versions.emplace_back(std::string_view(name, strnlen(name, 64 - word)), static_cast<std::uint32_t>(crc));
             }
         }
     }
@@ -217,7 +220,7 @@ bool read_umod_module(Module& m, const Log& log) {
         log(kError, "failed to load symbols from %s: %s\n", m.path.c_str(), e.message().c_str());
         return false;
     };
-    auto file = elf::MappedFile::open(m.path);
+    auto file = support::MappedFile::open(m.path);
     if (!file) return failed(file.error());
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return failed(elf.error());
@@ -661,7 +664,7 @@ Status depmod(const DepmodOptions& options, std::FILE* out, std::FILE* err) {
                      [](const Module* a, const Module* b) { return a->sort_idx < b->sort_idx; });
     for (std::uint32_t i = 0; i < modules.size(); ++i) modules[i]->idx = i;
 
-    elf::ReadBuffer buffer;
+    support::ReadBuffer buffer;
     for (Module* m : modules) {
         if (kernel)
             read_kernel_module(*m, buffer, log);

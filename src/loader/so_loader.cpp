@@ -30,8 +30,8 @@
 #include "core/objects.h"
 #include "elf/elf_file.h"
 #include "elf/load_check.h"
-#include "elf/mapped_file.h"
-#include "elf/private_library.h"
+#include "support/mapped_file.h"
+#include "support/private_library.h"
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
 #include "loader/private_copy.h"
@@ -126,7 +126,7 @@ void apply_param(ParamValue& v, std::uintptr_t base) {
 
 // Names defined (default visibility) by loaded objects that are not umod
 // modules, nor libraries umod keeps in a scope of their own
-// (elf/private_library.h): libc, libstdc++, the host. Each object's file is
+// (support/private_library.h): libc, libstdc++, the host. Each object's file is
 // read once.
 class SystemSymbols {
 public:
@@ -153,9 +153,9 @@ private:
             &objects);
         for (const std::string& path : objects) {
             if (read_.count(path) || path.find("linux-vdso") != std::string::npos) continue;
-            if (loaded_modules().is_module_path(path) || elf::is_private_object(path)) continue;
+            if (loaded_modules().is_module_path(path) || support::is_private_object(path)) continue;
             read_.insert(path);
-            auto file = elf::MappedFile::open(path);
+            auto file = support::MappedFile::open(path);
             if (!file) continue;
             auto elf = elf::ElfFile::parse(file->bytes());
             if (!elf) continue;
@@ -417,7 +417,7 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     // Read once: the private copy is what is checked and what is mapped.
     auto copy = PrivateCopy::make(path);
     if (!copy) return copy.error();
-    auto file = elf::MappedFile::open(copy->path());
+    auto file = support::MappedFile::open(copy->path());
     if (!file) return file.error().context(path);
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);

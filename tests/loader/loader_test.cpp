@@ -252,7 +252,7 @@ TEST_F(LoaderTest, CxxExportsByQualifiedNameAndTypedLookup) {
     auto wrong = registry.symbol_get_typed("thrower::add", "long(long)", me);
     ASSERT_FALSE(wrong);
     EXPECT_EQ(wrong.error().code(), EINVAL);
-    EXPECT_EQ(wrong.error().message(), "_ZN7thrower3addEii of thrower has type int(int, int), not long(long)");
+    EXPECT_EQ(wrong.error().message(), "thrower::add(int, int) of thrower has type int(int, int), not long(long)");
     EXPECT_TRUE(registry.symbol_put("thrower::add", me));
     EXPECT_TRUE(registry.symbol_put("thrower::add", me));
 }

@@ -19,10 +19,12 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "kmod_log.h"
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
-#include "elf/mapped_file.h"
+#include "elf/read_parts.h"
+#include "support/mapped_file.h"
 #include "index/modprobe.h"
 
 namespace umod::tool {
@@ -153,7 +155,7 @@ int modinfo_builtin(const Options& o, const std::string& name,
     return print_info(o, info);
 }
 
-int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buffer) {
+int modinfo_file(const Options& o, const std::string& path, support::ReadBuffer& buffer) {
     std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
     if (o.field == nullptr)
         emit(o, fmt::format("{:<16}{}", "filename:", filename));
@@ -169,7 +171,7 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
     std::vector<std::byte> decompressed;
     std::span<const std::byte> whole;
     if (auto compression = elf::compression_of(path); compression != elf::Compression::None) {
-        auto file = elf::MappedFile::open(path);
+        auto file = support::MappedFile::open(path);
         if (!file) return fail(file.error().code());
         auto unpacked = elf::decompress(file->bytes(), compression);
         if (!unpacked) return fail(unpacked.error().code());
@@ -188,7 +190,7 @@ int modinfo_file(const Options& o, const std::string& path, elf::ReadBuffer& buf
             bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, needed);
     }
     if (!bytes) return fail(bytes.error().code());
-    auto elf = elf::ElfFile::parse(*bytes);
+    auto elf = elf::ElfFile::parse(*bytes, elf::Machines::Any);  // modules of every architecture
     if (!elf) {
         const auto* malformed = elf.error().detail<elf::MalformedElf>();
         return fail(malformed && malformed->foreign ? ENOEXEC : EINVAL);
@@ -227,11 +229,11 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         {"filename", no_argument, nullptr, 'n'},   {"null", no_argument, nullptr, '0'},
         {"field", required_argument, nullptr, 'F'}, {"help", no_argument, nullptr, 'h'},
         {"modname", no_argument, nullptr, 'm'},    {"set-version", required_argument, nullptr, 'k'},
-        {"basedir", required_argument, nullptr, 'b'},
+        {"basedir", required_argument, nullptr, 'b'}, {"version", no_argument, nullptr, 'V'},
         {nullptr, 0, nullptr, 0},
     };
     optind = 1;
-    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "adlpn0mF:k:b:h", long_options,
+    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "adlpn0mF:k:b:Vh", long_options,
                                  nullptr)) != -1;) {
         switch (c) {
             case 'a': o.field = "author"; break;
@@ -244,6 +246,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
             case 'm': by_name_only = true; break;
             case 'k': version = optarg; break;
             case 'b': root = optarg; break;
+            case 'V': return print_version();
             case 'h':
                 std::printf("Usage:\n\tmodinfo [options] <modulename|filename>...\n"
                             "Options: -a -d -l -p -n -0 -m -F FIELD -k VERSION -b BASEDIR (as kmod's modinfo)\n");
@@ -264,7 +267,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
     std::optional<index::ModprobeSession> session;
     std::optional<std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>> builtin_info;
     int status = 0;
-    elf::ReadBuffer buffer;  // one for all files
+    support::ReadBuffer buffer;  // one for all files
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;

@@ -30,7 +30,7 @@
 
 #include "commands.h"
 #include "elf/elf_file.h"
-#include "elf/mapped_file.h"
+#include "support/mapped_file.h"
 
 namespace umod::tool {
 
@@ -198,7 +198,7 @@ public:
 
 private:
     Status modinfo(const std::string& path) {
-        auto file = elf::MappedFile::open(path);
+        auto file = support::MappedFile::open(path);
         if (!file) return file.error();
         auto elf = elf::ElfFile::parse(file->bytes());
         if (!elf) return elf.error().context(path);

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-namespace umod::elf {
+namespace umod::support {
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr bool kOwnScopeFirst = false;
@@ -46,4 +46,4 @@ bool bind_function(void* library, Function& fn, const char* name) {
     return fn != nullptr;
 }
 
-}  // namespace umod::elf
+}  // namespace umod::support

@@ -5,14 +5,12 @@
 #include <cstddef>
 #include <span>
 #include <string>
-#include <initializer_list>
 #include <memory>
-#include <string_view>
 #include <vector>
 
 #include <umod/expected.h>
 
-namespace umod::elf {
+namespace umod::support {
 
 class MappedFile {
 public:
@@ -56,14 +54,4 @@ private:
     std::size_t capacity_ = 0;
 };
 
-// Reads from an ELF file only what metadata readers need: the ELF header, the
-// section header table, the section-name table, the sections named in
-// `sections`, and the last `tail` bytes, each at its file offset in `buffer`.
-// The span covers the whole file; bytes outside those parts are unspecified
-// and must not be read (ElfFile::parse and contents() of those sections read
-// only them). Much cheaper than reading a large file whole.
-Expected<std::span<const std::byte>> read_elf_parts(const std::string& path, ReadBuffer& buffer,
-                                                    std::initializer_list<std::string_view> sections,
-                                                    std::size_t tail);
-
-}  // namespace umod::elf
+}  // namespace umod::support

@@ -1,7 +1,6 @@
-#include "elf/mapped_file.h"
+#include "elf/read_parts.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,80 +8,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <utility>
 
 namespace umod::elf {
-
-Expected<MappedFile> MappedFile::open(const std::string& path) { return open(path, std::size_t{1} << 20); }
-
-Expected<MappedFile> MappedFile::map(const std::string& path) { return open(path, 0); }
-
-Expected<MappedFile> MappedFile::open(const std::string& path, std::size_t read_below) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        int code = errno;
-        ::close(fd);
-        return Error(code, path + ": " + std::strerror(code));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return Error(EINVAL, path + ": not a regular file");
-    }
-    std::size_t size = static_cast<std::size_t>(st.st_size);
-    if (size == 0) {
-        ::close(fd);
-        return MappedFile(nullptr, 0, false);
-    }
-    if (size < read_below) {
-        auto* buffer = new std::byte[size];
-        std::size_t done = 0;
-        while (done < size) {
-            ssize_t n = ::read(fd, buffer + done, size - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                int code = n < 0 ? errno : EIO;
-                delete[] buffer;
-                ::close(fd);
-                return Error(code, path + ": " + std::strerror(code));
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        ::close(fd);
-        return MappedFile(buffer, size, false);
-    }
-    void* data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int code = errno;
-    ::close(fd);
-    if (data == MAP_FAILED) return Error(code, path + ": " + std::strerror(code));
-    return MappedFile(static_cast<const std::byte*>(data), size, true);
-}
-
-void MappedFile::release() {
-    if (data_ == nullptr) return;
-    if (mapped_)
-        munmap(const_cast<std::byte*>(data_), size_);
-    else
-        delete[] data_;
-    data_ = nullptr;
-}
-
-MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)), mapped_(other.mapped_) {}
-
-MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
-    if (this != &other) {
-        release();
-        data_ = std::exchange(other.data_, nullptr);
-        size_ = std::exchange(other.size_, 0);
-        mapped_ = other.mapped_;
-    }
-    return *this;
-}
-
-MappedFile::~MappedFile() { release(); }
 
 namespace {
 
@@ -117,7 +46,12 @@ Expected<std::span<const std::byte>> read_elf_parts(const std::string& path, Rea
     const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
     std::byte* base = buffer.reserve(size);
     bool ok = read_part(fd, base, size, 0, std::min<std::uint64_t>(size, sizeof(Elf64_Ehdr)));
-    if (ok && size >= sizeof(Elf64_Ehdr)) {
+    // Only the host's layout (ELF64, little-endian) is read in parts; an image
+    // of another class or byte order is read whole, for ElfFile to decode.
+    bool host_layout = size >= sizeof(Elf64_Ehdr) && std::to_integer<int>(base[EI_CLASS]) == ELFCLASS64 &&
+                       std::to_integer<int>(base[EI_DATA]) == ELFDATA2LSB;
+    if (ok && size >= sizeof(Elf64_Ehdr) && !host_layout) ok = read_part(fd, base, size, 0, size);
+    if (ok && host_layout) {
         Elf64_Ehdr header;
         std::memcpy(&header, base, sizeof(header));
         std::uint64_t table = std::uint64_t{header.e_shnum} * sizeof(Elf64_Shdr);

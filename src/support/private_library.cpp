@@ -1,17 +1,18 @@
-#include "elf/private_library.h"
+#include "support/private_library.h"
 
 #include <link.h>
 
 #include <algorithm>
-#include <mutex>
 #include <vector>
 
-namespace umod::elf {
+#include "support/mutex.h"
+
+namespace umod::support {
 
 namespace {
 
-std::mutex private_mutex;                // guards private_objects and each open
-std::vector<std::string> private_objects;  // paths, as dl_iterate_phdr names them
+Mutex private_mutex;  // guards private_objects and serializes each open
+std::vector<std::string> private_objects UMOD_GUARDED_BY(private_mutex);  // paths, as dl_iterate_phdr names them
 
 std::vector<std::string> loaded_objects() {
     std::vector<std::string> names;
@@ -28,7 +29,7 @@ std::vector<std::string> loaded_objects() {
 }  // namespace
 
 void* open_private_library(const std::string& soname, std::string& error) {
-    std::lock_guard lock(private_mutex);
+    MutexLock lock(private_mutex);
     std::vector<std::string> before = loaded_objects();
     void* library = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL | (kOwnScopeFirst ? RTLD_DEEPBIND : 0));
     if (library == nullptr) {
@@ -42,8 +43,8 @@ void* open_private_library(const std::string& soname, std::string& error) {
 }
 
 bool is_private_object(std::string_view path) {
-    std::lock_guard lock(private_mutex);
+    MutexLock lock(private_mutex);
     return std::find(private_objects.begin(), private_objects.end(), path) != private_objects.end();
 }
 
-}  // namespace umod::elf
+}  // namespace umod::support

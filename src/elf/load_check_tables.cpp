@@ -206,6 +206,7 @@ Status LoadChecker::check_symbols() {
             return defect(fmt::format("value {:#x} is outside the image", sym.st_value));
         if ((type == STT_FUNC || type == STT_GNU_IFUNC) && !image_.executable(sym.st_value))
             return defect(fmt::format("function {:#x} is in no executable segment", sym.st_value));
+        if (type == STT_GNU_IFUNC) image_.calls_.push_back(sym.st_value);
     }
     return {};
 }
@@ -363,8 +364,11 @@ Status LoadChecker::check_relocation_table(const Entry& where, std::span<const s
             if (*value < first.vaddr || *value > last.vaddr + last.memsz)
                 return defect(fmt::format("R_X86_64_RELATIVE value {:#x} points outside the image", *value));
         }
-        if (type == R_X86_64_IRELATIVE && !image_.executable(static_cast<std::uint64_t>(r.r_addend)))
-            return defect(fmt::format("IRELATIVE resolver {:#x} is in no executable segment", r.r_addend));
+        if (type == R_X86_64_IRELATIVE) {
+            if (!image_.executable(static_cast<std::uint64_t>(r.r_addend)))
+                return defect(fmt::format("IRELATIVE resolver {:#x} is in no executable segment", r.r_addend));
+            image_.calls_.push_back(static_cast<std::uint64_t>(r.r_addend));
+        }
         if (type == R_X86_64_64 && symbol != 0) {
             auto sym = read_unaligned<Elf64_Sym>(std::span<const std::byte>(symtab, nsyms_ * sizeof(Elf64_Sym)),
                                                  symbol * sizeof(Elf64_Sym));
@@ -431,6 +435,7 @@ Status LoadChecker::check_call_array(std::int64_t tag, std::int64_t size_tag) {
         if (!it->second || !image_.executable(*it->second))
             return defect(fmt::format("{} entry {} at {:#x} is not a function of the module", dynamic_tag_name(tag), i,
                                       slot));
+        image_.calls_.push_back(*it->second);
     }
     return {};
 }

@@ -345,6 +345,10 @@ Status LoadChecker::check_relocation_table(const Entry& where, std::span<const s
             return defect(fmt::format("relocation type {} is not one applied to a shared object", type));
         if (symbol >= nsyms_) return defect(fmt::format("symbol index {} is past the {} symbols", symbol, nsyms_));
         if (type == R_X86_64_NONE) continue;
+        // Bound to symbol 0, these store the module's own base: linkers emit
+        // R_X86_64_RELATIVE for that.
+        if (symbol == 0 && (type == R_X86_64_GLOB_DAT || type == R_X86_64_JUMP_SLOT || type == R_X86_64_64))
+            return defect(fmt::format("relocation type {} needs a symbol", type));
         if (!image_.writable(r.r_offset, width))
             return defect(fmt::format("target {:#x} is in no writable segment", r.r_offset));
         // A slot of the GOT is a whole aligned word, relocated once.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <vector>
 
 namespace umod {
 
@@ -27,18 +29,34 @@ struct Directory {
 Directory& directory() {
     static Directory* dir = [] {
         auto* d = new Directory;  // outlives every copy, including those destroyed at exit
-        const char* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/umod-" +
-                              std::to_string(getpid()) + "-XXXXXX";
-        if (mkdtemp(pattern.data()) != nullptr) {  // mode 0700: only this user
+        // $TMPDIR when the user set it; else a memory file system (creating
+        // and removing a file there costs a fraction of a disk's), the
+        // per-user one first; else /tmp. One that forbids executing is skipped.
+        std::vector<std::string> candidates;
+        for (const char* variable : {"TMPDIR", "XDG_RUNTIME_DIR"})
+            if (const char* v = std::getenv(variable); v != nullptr && *v != '\0') candidates.emplace_back(v);
+        candidates.emplace_back("/dev/shm");
+        candidates.emplace_back("/tmp");
+        for (const std::string& base : candidates) {
+            struct statvfs fs {};
+            if (statvfs(base.c_str(), &fs) != 0 || (fs.f_flag & ST_NOEXEC)) continue;
+            std::string pattern = base + "/umod-" + std::to_string(getpid()) + "-XXXXXX";
+            if (mkdtemp(pattern.data()) == nullptr) {  // mode 0700: only this user
+                d->path = pattern;
+                d->error = errno;
+                continue;
+            }
             d->path = pattern;
+            d->error = 0;
             std::atexit([] {
                 std::error_code ignored;
                 std::filesystem::remove_all(directory().path, ignored);
             });
-        } else {
-            d->path = pattern;
-            d->error = errno;
+            return d;
+        }
+        if (d->error == 0) {
+            d->path = "/tmp";
+            d->error = EACCES;  // every candidate forbids executing
         }
         return d;
     }();

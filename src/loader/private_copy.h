@@ -22,7 +22,8 @@ namespace umod {
 class PrivateCopy {
 public:
     // Copies `source` into the process's private directory (created on first
-    // use, mode 0700, under $TMPDIR or /tmp; removed at exit) under its own
+    // use, mode 0700, under $TMPDIR if set, else $XDG_RUNTIME_DIR, /dev/shm or
+    // /tmp, the first that allows executing; removed at exit) under its own
     // file name. Errors: the source's (ENOENT...) with its path, or the
     // directory's, naming it.
     static Expected<PrivateCopy> make(const std::string& source);

@@ -1,6 +1,8 @@
-// The shared-object loader: reads and checks a module file, resolves its
-// imports through the registry, then maps it with dlopen and checks that the
-// dynamic linker bound every symbol where umod meant it to.
+// The shared-object loader: copies a module file once (loader/private_copy.h),
+// checks the copy as the dynamic linker will read it (elf/load_check.h) and as
+// umod reads it, resolves its imports through the registry, then maps the copy
+// with dlopen, runs its static constructors at the boundary, and checks that
+// the dynamic linker bound every symbol where umod meant it to.
 //
 // Never dlsym(RTLD_DEFAULT, ...): a lookup that finds a symbol in a module
 // records a dependency from the caller on it, and the module can then never be

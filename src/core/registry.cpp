@@ -22,6 +22,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/attachment.h"
 #include "core/export_index.h"
 #include "core/objects.h"
 #include "core/rcu.h"
@@ -159,6 +160,7 @@ std::string_view user_name(const User* user) { return user ? std::string_view(us
 UserKind user_kind(const User* user) { return user ? user->kind() : UserKind::Anonymous; }
 
 struct Registry::Impl {
+    std::unique_ptr<core::Attachment> attachment;  // see core/attachment.h
     explicit Impl(RegistryOptions o) : options(o) {}
 
     const RegistryOptions options;
@@ -1116,9 +1118,11 @@ Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(optio
     core::Symbolizer::preload();  // before any module: see its comment
     impl_->level.store(initial_track_level(options));
     impl_->update_recording();
+    impl_->attachment = core::make_attachment(*this, options);
 }
 
 Registry::~Registry() {
+    impl_->attachment.reset();  // the control endpoint stops before any module unloads
     // Users before providers: always unload a module nobody links to.
     for (;;) {
         std::string victim;

@@ -29,15 +29,27 @@ struct BadParameter {
 };
 void describe_error(const BadParameter& e, std::string& out);
 
+// Module code threw across the boundary: a load whose init (module_init)
+// threw fails with ECANCELED and this payload, rolled back like a failed init.
+struct CodeThrew {
+    std::string module;
+    std::string what;  // "init threw std::runtime_error: boom"
+};
+void describe_error(const CodeThrew& e, std::string& out);
+
 // The module's name for a path: file name without directory and ".so",
 // dashes read as underscores (as the kernel names .ko files).
 std::string module_name_from_path(std::string_view path);
 
 // Loads the module at `path` into `registry`, with `params` ("name=value").
-// Errors: the file's (ENOENT...), ENOEXEC for a malformed or foreign ELF file,
-// EINVAL for parameters, then every error of Registry::load. Load-time hazards
-// (symbols that can keep it mapped, default-visibility symbols others could
-// bind to) are reported as Warning events.
+// The file is read once, into a private copy that is checked and mapped (the
+// file may change or go away meanwhile). Errors: the file's (ENOENT...),
+// ENOEXEC for a malformed or foreign ELF file, for what the dynamic linker
+// would trust (naming the structure and its offset) and for a shared object
+// that is not a umod module, EINVAL for parameters, ECANCELED (CodeThrew)
+// when a static constructor or init throws, then every error of
+// Registry::load. Load-time hazards (what may keep it mapped) are reported as
+// Warning events.
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params = {});
 

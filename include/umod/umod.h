@@ -99,6 +99,7 @@ struct MappedModule {
 struct UnmapReport {
     bool unmapped = true;              // the code is really gone
     std::vector<std::string> reasons;  // why not, when it is not
+    std::string exit_error;            // exit threw (caught; the unload went on): "m: exit threw T: what"
 };
 
 // The seam for loaders. The registry calls map() once, after every import is

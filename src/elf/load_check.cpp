@@ -334,8 +334,11 @@ Status LoadChecker::check_dynamic() {
 
     // Code the loader calls directly.
     for (std::int64_t tag : {DT_INIT, DT_FINI})
-        if (const Entry* e = entry(tag); e != nullptr && !image_.executable(e->value))
-            return defect(*e, fmt::format("{} {:#x} is in no executable segment", dynamic_tag_name(tag), e->value));
+        if (const Entry* e = entry(tag)) {
+            if (!image_.executable(e->value))
+                return defect(*e, fmt::format("{} {:#x} is in no executable segment", dynamic_tag_name(tag), e->value));
+            image_.calls_.push_back(e->value);
+        }
     if (const Entry* e = entry(DT_PLTGOT); e != nullptr && entry(DT_JMPREL) != nullptr &&
                                            !image_.loaded(e->value, 3 * sizeof(std::uint64_t)))
         return defect(*e, fmt::format("DT_PLTGOT {:#x} is in no segment", e->value));
@@ -385,12 +388,33 @@ Status check_umod_addresses(const LoadImage& image, const ElfFile& file, const U
         if (auto symbols = file.symbols(*symtab))
             for (const Symbol& s : *symbols)
                 if (s.type == STT_FUNC && s.shndx != SHN_UNDEF) functions.push_back(s.value);
+    std::sort(functions.begin(), functions.end());
+    auto starts_function = [&](std::uint64_t address) {
+        return functions.empty() || std::binary_search(functions.begin(), functions.end(), address);
+    };
     for (auto [address, what] : {std::pair{info.init, ".umod_init: init"}, std::pair{info.exit, ".umod_exit: exit"}}) {
         if (address == 0) continue;
         if (!image.executable(address))
             return load_defect(fmt::format("{} function {:#x} is in no executable segment", what, address));
-        if (!functions.empty() && std::find(functions.begin(), functions.end(), address) == functions.end())
+        if (!starts_function(address))
             return load_defect(fmt::format("{} function {:#x} starts no function of .symtab", what, address));
+    }
+    for (std::uint64_t address : image.calls())
+        if (!starts_function(address))
+            return load_defect(fmt::format("the dynamic linker would call {:#x}, which starts no function of .symtab",
+                                           address));
+    for (const Section& s : file.sections()) {
+        // TLS sections are templates; .tbss takes no room in its segment.
+        if (!(s.flags & SHF_ALLOC) || (s.flags & SHF_TLS) || s.size == 0 || s.type == SHT_NULL) continue;
+        const LoadImage::Segment* held = nullptr;
+        for (const auto& seg : image.segments())
+            if (s.addr >= seg.vaddr && in_range(s.addr - seg.vaddr, s.size, seg.memsz)) held = &seg;
+        if (held == nullptr)
+            return load_defect(fmt::format("section {} [{:#x}, +{:#x}) is in no PT_LOAD", s.name, s.addr, s.size));
+        if (s.type == SHT_NOBITS) continue;
+        if (s.offset - held->offset != s.addr - held->vaddr || !in_range(s.addr - held->vaddr, s.size, held->filesz))
+            return load_defect(fmt::format("section {} at offset {:#x} is not where its PT_LOAD maps address {:#x}",
+                                           s.name, s.offset, s.addr));
     }
     constexpr std::uint64_t kModuleSize = 3 * sizeof(void*);  // struct module of <umod/module.h>
     if (info.this_module != 0 && !image.writable_after_load(info.this_module, kModuleSize))

@@ -55,17 +55,34 @@ public:
     // once the dynamic linker is done.
     bool writable_after_load(std::uint64_t address, std::uint64_t size) const;
 
+    // DT_INIT_ARRAY: where the static constructors' pointers are (once
+    // relocated), how many, and the file offset of DT_INIT_ARRAYSZ's value
+    // (0 when there is none), for a loader that runs them itself.
+    struct CallArray {
+        std::uint64_t address = 0;
+        std::uint64_t count = 0;
+        std::uint64_t size_value_offset = 0;
+    };
+    const CallArray& init_array() const { return init_array_; }
+    // Every address the dynamic linker calls: DT_INIT, DT_FINI, the init and
+    // fini arrays' entries as relocated, IRELATIVE and IFUNC resolvers.
+    const std::vector<std::uint64_t>& calls() const { return calls_; }
+
 private:
     friend class LoadChecker;
+    CallArray init_array_;
+    std::vector<std::uint64_t> calls_;
     const Segment* segment_holding(std::uint64_t address, std::uint64_t size) const;
 
     std::vector<Segment> segments_;
     std::uint64_t relro_start_ = 0, relro_end_ = 0;  // page-rounded as glibc protects it
 };
 
-// The addresses a umod loader writes to or calls, against the image: init and
-// exit inside executable segments (and starting a function of .symtab when the
-// file has one), struct module and each parameter inside
+// The section headers and the addresses a umod loader writes to or calls,
+// against the image: every allocated section where the program headers load
+// it (umod reads sections, the dynamic linker segments: they must agree);
+// init and exit inside executable segments; with a .symtab, each of them and
+// each of calls() the start of one of its functions; struct module and each parameter inside
 // memory that stays writable, every bound slot the loader reads back inside
 // the image. ENOEXEC (MalformedElf) naming the one that is not.
 Status check_umod_addresses(const LoadImage& image, const ElfFile& file, const UmodModuleInfo& info);

@@ -206,6 +206,7 @@ Status LoadChecker::check_symbols() {
             return defect(fmt::format("value {:#x} is outside the image", sym.st_value));
         if ((type == STT_FUNC || type == STT_GNU_IFUNC) && !image_.executable(sym.st_value))
             return defect(fmt::format("function {:#x} is in no executable segment", sym.st_value));
+        if (type == STT_GNU_IFUNC) image_.calls_.push_back(sym.st_value);
     }
     return {};
 }
@@ -344,6 +345,10 @@ Status LoadChecker::check_relocation_table(const Entry& where, std::span<const s
             return defect(fmt::format("relocation type {} is not one applied to a shared object", type));
         if (symbol >= nsyms_) return defect(fmt::format("symbol index {} is past the {} symbols", symbol, nsyms_));
         if (type == R_X86_64_NONE) continue;
+        // Bound to symbol 0, these store the module's own base: linkers emit
+        // R_X86_64_RELATIVE for that.
+        if (symbol == 0 && (type == R_X86_64_GLOB_DAT || type == R_X86_64_JUMP_SLOT || type == R_X86_64_64))
+            return defect(fmt::format("relocation type {} needs a symbol", type));
         if (!image_.writable(r.r_offset, width))
             return defect(fmt::format("target {:#x} is in no writable segment", r.r_offset));
         // A slot of the GOT is a whole aligned word, relocated once.
@@ -363,8 +368,11 @@ Status LoadChecker::check_relocation_table(const Entry& where, std::span<const s
             if (*value < first.vaddr || *value > last.vaddr + last.memsz)
                 return defect(fmt::format("R_X86_64_RELATIVE value {:#x} points outside the image", *value));
         }
-        if (type == R_X86_64_IRELATIVE && !image_.executable(static_cast<std::uint64_t>(r.r_addend)))
-            return defect(fmt::format("IRELATIVE resolver {:#x} is in no executable segment", r.r_addend));
+        if (type == R_X86_64_IRELATIVE) {
+            if (!image_.executable(static_cast<std::uint64_t>(r.r_addend)))
+                return defect(fmt::format("IRELATIVE resolver {:#x} is in no executable segment", r.r_addend));
+            image_.calls_.push_back(static_cast<std::uint64_t>(r.r_addend));
+        }
         if (type == R_X86_64_64 && symbol != 0) {
             auto sym = read_unaligned<Elf64_Sym>(std::span<const std::byte>(symtab, nsyms_ * sizeof(Elf64_Sym)),
                                                  symbol * sizeof(Elf64_Sym));
@@ -422,6 +430,7 @@ Status LoadChecker::check_call_array(std::int64_t tag, std::int64_t size_tag) {
     if (!image_.loaded(array->value, size->value))
         return defect(fmt::format("{} [{:#x}, +{:#x}) is in no segment", dynamic_tag_name(tag), array->value,
                                   size->value));
+    if (tag == DT_INIT_ARRAY) image_.init_array_ = {array->value, size->value / 8, size->offset + 8};
     for (std::uint64_t i = 0; i < size->value / 8; ++i) {
         std::uint64_t slot = array->value + i * 8;
         auto it = relocated_.find(slot);
@@ -430,6 +439,7 @@ Status LoadChecker::check_call_array(std::int64_t tag, std::int64_t size_tag) {
         if (!it->second || !image_.executable(*it->second))
             return defect(fmt::format("{} entry {} at {:#x} is not a function of the module", dynamic_tag_name(tag), i,
                                       slot));
+        image_.calls_.push_back(*it->second);
     }
     return {};
 }

@@ -1,6 +1,8 @@
-// The shared-object loader: reads and checks a module file, resolves its
-// imports through the registry, then maps it with dlopen and checks that the
-// dynamic linker bound every symbol where umod meant it to.
+// The shared-object loader: copies a module file once (loader/private_copy.h),
+// checks the copy as the dynamic linker will read it (elf/load_check.h) and as
+// umod reads it, resolves its imports through the registry, then maps the copy
+// with dlopen, runs its static constructors at the boundary, and checks that
+// the dynamic linker bound every symbol where umod meant it to.
 //
 // Never dlsym(RTLD_DEFAULT, ...): a lookup that finds a symbol in a module
 // records a dependency from the caller on it, and the module can then never be
@@ -8,7 +10,9 @@
 #include <umod/loader.h>
 
 #include <filesystem>
+#include <cxxabi.h>
 #include <dlfcn.h>
+#include <unistd.h>
 #include <elf.h>
 #include <link.h>
 
@@ -18,7 +22,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <set>
+#include <typeinfo>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -30,8 +36,13 @@
 #include "support/private_library.h"
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
+#include "loader/private_copy.h"
 
 namespace umod {
+
+void describe_error(const CodeThrew& e, std::string& out) {
+    out += fmt::format("{}: {}; the load was rolled back", e.module, e.what);
+}
 
 void describe_error(const BadParameter& e, std::string& out) {
     out += fmt::format("{}: parameter {}: {}", e.module, e.parameter, e.problem);
@@ -172,12 +183,16 @@ SystemSymbols& system_symbols() {
 
 // ---- the backend ---------------------------------------------------------------
 
+std::string current_exception_text();
+
 class SharedObjectBackend final : public ModuleBackend {
 public:
-    SharedObjectBackend(Registry& registry, std::string path, std::string name, elf::UmodModuleInfo info,
-                        std::vector<ParamValue> params)
+    SharedObjectBackend(Registry& registry, PrivateCopy copy, std::string name, elf::UmodModuleInfo info,
+                        std::vector<ParamValue> params, elf::LoadImage::CallArray constructors)
         : registry_(registry),
-          path_(std::move(path)),
+          constructors_(constructors),
+          copy_(std::move(copy)),
+          path_(copy_.path()),
           name_(std::move(name)),
           info_(std::move(info)),
           params_(std::move(params)) {}
@@ -203,17 +218,36 @@ public:
         }
         for (ParamValue& p : params_) apply_param(p, base_);
         loaded_modules().add({name_, path_, base_, info_.image_size, info_.local_defined});
+        if (Status constructed = run_constructors(); !constructed) {
+            loaded_modules().remove(base_);
+            close();  // destroys what was constructed (the fini array)
+            return constructed.error();
+        }
 
         MappedModule mapped;
         for (const auto& e : info_.exports)
             mapped.export_addresses.push_back(reinterpret_cast<const void*>(base_ + e.address));
+        // An exception escaping module code stops at this boundary.
         if (info_.init != 0) {
             auto init = reinterpret_cast<int (*)()>(base_ + info_.init);
-            mapped.init = [init] { return init(); };
+            mapped.init = [init, thrown = thrown_] {
+                try {
+                    return init();
+                } catch (...) {
+                    *thrown = "init threw " + current_exception_text();
+                    return -ECANCELED;
+                }
+            };
         }
         if (info_.exit != 0) {
             auto exit = reinterpret_cast<void (*)()>(base_ + info_.exit);
-            mapped.exit = [exit] { exit(); };
+            mapped.exit = [exit, thrown = thrown_] {
+                try {
+                    exit();
+                } catch (...) {
+                    *thrown = "exit threw " + current_exception_text();
+                }
+            };
         } else if (info_.init == 0) {
             mapped.exit = [] {};  // neither: nothing to run, unloadable (as in the kernel)
         }
@@ -223,8 +257,13 @@ public:
         return mapped;
     }
 
+    // What module code threw at the boundary ("init threw std::runtime_error:
+    // boom"), empty if nothing.
+    std::shared_ptr<std::string> thrown() const { return thrown_; }
+
     UnmapReport unmap() override {
         UnmapReport report;
+        if (thrown_->starts_with("exit threw")) report.exit_error = name_ + ": " + *thrown_;
         if (handle_ == nullptr) return report;
         loaded_modules().remove(base_);
         close();
@@ -266,6 +305,21 @@ private:
         void* self;
         const char* name;
     };
+
+    // As the dynamic linker would, in order, with (argc, argv, envp) as it
+    // passes them to a dlopen()ed object's constructors but argc 0.
+    Status run_constructors() {
+        auto* slots = reinterpret_cast<void (**)(int, char**, char**)>(base_ + constructors_.address);
+        for (std::uint64_t i = 0; i < constructors_.count; ++i) {
+            try {
+                slots[i](0, nullptr, environ);
+            } catch (...) {
+                *thrown_ = "a static constructor threw " + current_exception_text();
+                return Error::with(ECANCELED, CodeThrew{name_, *thrown_});
+            }
+        }
+        return {};
+    }
 
     void close() {
         if (handle_ != nullptr) dlclose(handle_);
@@ -319,13 +373,34 @@ private:
     }
 
     Registry& registry_;
+    // The static constructors, which the dynamic linker was told not to run
+    // (DT_INIT_ARRAYSZ 0 in the copy): run here, where what they throw stops.
+    const elf::LoadImage::CallArray constructors_;
+    const PrivateCopy copy_;  // what is mapped: the checked bytes
     const std::string path_;
     const std::string name_;
     const elf::UmodModuleInfo info_;
     std::vector<ParamValue> params_;
     void* handle_ = nullptr;
     std::uintptr_t base_ = 0;
+    std::shared_ptr<std::string> thrown_ = std::make_shared<std::string>();
 };
+
+// A type's name as C++ spells it: a mangled type name is the encoding of a
+// symbol of that name.
+std::string type_name(const std::type_info& type) { return elf::demangle(std::string("_Z") + type.name()); }
+
+// The exception being handled, as "TYPE: what()".
+std::string current_exception_text() {
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        return type_name(typeid(e)) + ": " + e.what();
+    } catch (...) {
+        const std::type_info* type = abi::__cxa_current_exception_type();
+        return type ? type_name(*type) + " (not a std::exception)" : "an unknown exception";
+    }
+}
 
 // Fills the "defined but not exported by" hints of an unknown-symbol error.
 Error with_hints(const Error& error) {
@@ -341,14 +416,11 @@ Error with_hints(const Error& error) {
 
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params) {
-    // Absolute, so the dynamic linker and the unmap check see one spelling; not
-    // canonical (realpath costs a readlink per directory, and the dynamic
-    // linker recognises a file by device and inode anyway).
-    std::error_code error;
-    std::string real = std::filesystem::absolute(path, error).string();
-    if (error) return Error(error.value(), path + ": " + error.message());
-    auto file = support::MappedFile::open(real);
-    if (!file) return file.error();
+    // Read once: the private copy is what is checked and what is mapped.
+    auto copy = PrivateCopy::make(path);
+    if (!copy) return copy.error();
+    auto file = support::MappedFile::open(copy->path());
+    if (!file) return file.error().context(path);
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);
     if (elf->kind() == elf::FileKind::SharedObject && elf->section(".umod_this_module") == nullptr)
@@ -359,6 +431,9 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     // Everything the dynamic linker trusts, before it sees a byte.
     auto image_check = elf::LoadImage::check(file->bytes());
     if (!image_check) return image_check.error().context(path);
+    if (image_check->init_array().count != 0)
+        if (Status patched = copy->patch(image_check->init_array().size_value_offset, 0); !patched)
+            return patched.error();
     if (Status addresses = elf::check_umod_addresses(*image_check, *elf, *info); !addresses)
         return addresses.error().context(path);
 
@@ -402,8 +477,13 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
         image.exports.push_back(std::move(spec));
     }
     image.modinfo.assign(info->modinfo.begin(), info->modinfo.end());
-    image.backend = std::make_unique<SharedObjectBackend>(registry, real, name, std::move(*info), std::move(values));
+    auto backend = std::make_unique<SharedObjectBackend>(registry, std::move(*copy), name, std::move(*info),
+                                                         std::move(values), image_check->init_array());
+    std::shared_ptr<std::string> thrown = backend->thrown();
+    image.backend = std::move(backend);
     auto loaded = registry.load(std::move(image));
+    if (!loaded && !thrown->empty())
+        return Error::with(loaded.error().code(), CodeThrew{name, *thrown});
     if (!loaded) return with_hints(loaded.error());
     return loaded;
 }

@@ -5,6 +5,7 @@
 #include <umod/views.h>
 
 #include <dlfcn.h>
+#include <link.h>
 #include <elf.h>
 
 #include <cerrno>
@@ -27,18 +28,33 @@ namespace fs = std::filesystem;
 std::string example(const std::string& name) { return std::string(EXAMPLE_MODULES) + "/" + name + ".so"; }
 std::string test_module(const std::string& name) { return std::string(TEST_MODULES) + "/" + name + ".so"; }
 
+// The loader maps a private copy of each module file, which keeps the file's
+// name: these look for an object of that name, wherever it lives.
 bool mapped(const std::string& path) {
+    std::string name = "/" + fs::path(path).filename().string();
     std::ifstream maps("/proc/self/maps");
-    std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
-    return text.find(fs::canonical(path).string()) != std::string::npos;
+    for (std::string line; std::getline(maps, line);)
+        if (line.ends_with(name)) return true;
+    return false;
 }
 
-bool still_loaded(const std::string& path) {
-    void* handle = dlopen(path.c_str(), RTLD_NOLOAD | RTLD_LAZY);
-    if (handle == nullptr) return false;
-    dlclose(handle);  // NOLOAD took a reference of its own
-    return true;
+// The path the dynamic linker knows an object of that file name by; empty if none.
+std::string loaded_as(const std::string& path) {
+    struct Query {
+        std::string name;
+        std::string found;
+    } query{fs::path(path).filename().string(), {}};
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+            auto* q = static_cast<Query*>(data);
+            if (info->dlpi_name != nullptr && fs::path(info->dlpi_name).filename() == q->name) q->found = info->dlpi_name;
+            return q->found.empty() ? 0 : 1;
+        },
+        &query);
+    return query.found;
 }
+
+bool still_loaded(const std::string& path) { return !loaded_as(path).empty(); }
 
 struct Events final : Observer {
     std::vector<std::string> lines;
@@ -275,6 +291,45 @@ std::string fmt_entry(int index, std::uint64_t offset) {
     return text;
 }
 
+TEST_F(LoaderTest, InitThatThrowsFailsTheLoadAndRollsBack) {
+    load(example("crc"));
+    auto r = load_module_file(registry, test_module("throw_init"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), ECANCELED);
+    EXPECT_NE(r.error().message().find("throw_init: init threw std::runtime_error: init could not start"),
+              std::string::npos) << r.error().message();
+    ASSERT_NE(r.error().detail<CodeThrew>(), nullptr);
+    EXPECT_FALSE(registry.find("throw_init"));
+    EXPECT_FALSE(mapped(test_module("throw_init")));
+    EXPECT_EQ(registry.modules().size(), 1u);
+    // Nothing is left half-done: it loads again, and fails the same way.
+    auto again = load_module_file(registry, test_module("throw_init"));
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code(), ECANCELED);
+}
+
+TEST_F(LoaderTest, StaticConstructorThatThrowsFailsTheLoadAndRollsBack) {
+    auto r = load_module_file(registry, test_module("throw_ctor"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), ECANCELED);
+    EXPECT_NE(r.error().message().find("throw_ctor: a static constructor threw std::runtime_error: constructor "
+                                       "of a static object failed"),
+              std::string::npos) << r.error().message();
+    EXPECT_TRUE(registry.modules().empty());
+    EXPECT_FALSE(mapped(test_module("throw_ctor")));
+    load(example("crc"));  // the dynamic linker is left in order
+}
+
+TEST_F(LoaderTest, ExitThatThrowsIsCaughtAndTheUnloadCompletes) {
+    load(test_module("throw_exit"));
+    auto r = registry.unload("throw_exit");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->unmap.exit_error, "throw_exit: exit threw std::logic_error: exit could not stop");
+    EXPECT_TRUE(r->unmap.unmapped);
+    EXPECT_FALSE(registry.find("throw_exit"));
+    EXPECT_FALSE(mapped(test_module("throw_exit")));
+}
+
 class BadInput : public LoaderTest {
 protected:
     fs::path dir = fs::temp_directory_path() / ("umod-bad-" + std::to_string(getpid()));
@@ -333,6 +388,47 @@ TEST_F(BadInput, RelocatableObjectIsNotAModule) {
     std::string bytes = crc_bytes();
     bytes[16] = 1;  // ET_REL
     expect_refused(write("rel.so", bytes), "not a shared object");
+}
+
+// What is mapped is a private copy of the bytes that were checked: the
+// user's file can change or go away meanwhile.
+TEST_F(BadInput, FileOverwrittenWhileLoadedChangesNothing) {
+    std::string crc = write("crc.so", crc_bytes());
+    std::string net = write("net.so", bytes_of("net"));
+    load(crc);
+    load(net);
+    EXPECT_EQ(call("net_checksum"), 1032);
+    std::string copy = loaded_as(net);
+    EXPECT_NE(copy, net);
+    EXPECT_TRUE(copy.ends_with("/net.so")) << copy;
+    // A rebuild in place: same name, other bytes.
+    write("net.so", "hello, world\n");
+    write("crc.so", std::string(4096, '\0'));
+    EXPECT_EQ(call("net_checksum"), 1032);
+    ASSERT_TRUE(registry.unload("net"));
+    EXPECT_FALSE(still_loaded(net));
+    EXPECT_FALSE(fs::exists(copy)) << "the copy outlived the module";
+    // The next load reads the new bytes.
+    auto again = load_module_file(registry, net);
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message().find("not an ELF file"), std::string::npos) << again.error().message();
+    ASSERT_TRUE(registry.unload("crc"));
+}
+
+TEST_F(BadInput, FileDeletedWhileLoadedChangesNothing) {
+    std::string crc = write("crc.so", crc_bytes());
+    std::string net = write("net.so", bytes_of("net"));
+    load(crc);
+    load(net);
+    fs::remove(net);
+    fs::remove(crc);
+    EXPECT_EQ(call("net_checksum"), 1032);
+    auto r = registry.unload("net");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->unmap.unmapped);
+    EXPECT_FALSE(still_loaded(net));
+    ASSERT_TRUE(registry.unload("crc"));
+    EXPECT_EQ(load_module_file(registry, net).error().code(), ENOENT);
 }
 
 TEST_F(BadInput, PlainSharedObjectIsNotAModule) {

@@ -163,6 +163,8 @@ TEST(MutationCampaign, NoMutantCrashesTheHost) {
     const std::uint64_t seed = env_number("UMOD_MUTATION_SEED", 1);
     fs::path dir = fs::temp_directory_path() / ("umod-mutants-" + std::to_string(getpid()));
     fs::create_directories(dir);
+    // The children exit without cleaning up: their private copies go here.
+    setenv("TMPDIR", dir.c_str(), 1);
     std::uint64_t total = 0, crashed = 0, loaded = 0;
     std::vector<std::string> crashes;
     for (const auto& [name, deps] : modules) {

@@ -104,6 +104,15 @@ struct alignas(64) Use {
     const std::unique_ptr<std::atomic<std::uint64_t>[], FreeCounters> per_symbol;
     // Created by the first reference recorded at the stacks level; owned.
     std::atomic<StackLedger*> ledger{nullptr};
+    // The registry's "record each reference" switch, copied here (under the
+    // registry mutex) so that the RAII handles counting on this pair read
+    // only memory the pair owns: a pair outlives its registry while handles
+    // on it remain (see orphan()).
+    std::atomic<bool> recording{false};
+    // Set when the registry is destroyed with references on this pair still
+    // counted: the pair then belongs to them, and `orphan_refs` counts them.
+    std::atomic<bool> orphaned{false};
+    std::atomic<std::uint64_t> orphan_refs{0};
 
     std::size_t module_slot() const { return slots - 2; }
     std::size_t untracked_slot() const { return slots - 1; }
@@ -118,6 +127,14 @@ private:
         return counters;
     }
 };
+
+// A pair whose registry is gone but whose references are still counted:
+// kept (reachable, for leak checkers) until the last of them is released.
+// `references` is how many that is.
+void orphan(std::shared_ptr<Use> use, std::uint64_t references);
+// An RAII handle on an orphaned pair copied (one more reference) or released.
+void orphan_duplicate(Use& use);
+void orphan_release(Use& use);
 
 }  // namespace umod::core
 

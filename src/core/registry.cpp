@@ -20,8 +20,10 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <unordered_map>
 
+#include "core/events.h"
 #include "core/export_index.h"
 #include "core/objects.h"
 #include "core/rcu.h"
@@ -30,6 +32,10 @@
 #include "support/thread_annotations.h"
 
 namespace umod {
+
+namespace {
+class LoadTransaction;
+}
 
 using core::ExportEntry;
 using core::Use;
@@ -101,6 +107,45 @@ HolderCounts holder_counts(const Use& use) {
         if (n != 0) counts.symbols.push_back({std::string(slot_name(use, i)), n});
     }
     return counts;
+}
+
+std::string_view owner_name(const ExportEntry& entry) {
+    return entry.owner ? std::string_view(entry.owner->name()) : kCoreOwner;
+}
+
+// What a binding is for: a load linking its imports (where a provider still
+// Coming is waited for, then checked again), or a get.
+enum class BindPurpose : std::uint8_t { Link, LinkNoWait, Get, TypedGet };
+
+// The one binding policy, for links and gets alike: may `user` bind to
+// `entry` now? Licence (GPL-only exports to GPL-compatible modules), symbol
+// namespace (links), provider state (Live; Coming passes for a Link, which
+// waits), recorded type (typed gets). Requires the registry mutex.
+Status check_binding(const ExportEntry& entry, const User& user, BindPurpose purpose, std::string_view type = {}) {
+    bool link = purpose == BindPurpose::Link || purpose == BindPurpose::LinkNoWait;
+    const Module* as_module = user.kind() == UserKind::Module ? static_cast<const Module*>(&user) : nullptr;
+    if (entry.license == ExportLicense::GplOnly && as_module != nullptr && !as_module->gpl_compatible)
+        return Error::with<GplOnlySymbol>(
+            EPERM, GplOnlySymbol{user.name(), as_module->license.empty() ? "(none)" : as_module->license,
+                                 entry.name, std::string(owner_name(entry))});
+    if (link && !entry.ns.empty() && as_module != nullptr &&
+        std::find(as_module->import_ns.begin(), as_module->import_ns.end(), entry.ns) == as_module->import_ns.end())
+        return Error::with<NamespaceNotImported>(
+            EINVAL, NamespaceNotImported{user.name(), entry.name, entry.ns, std::string(owner_name(entry))});
+    if (entry.owner != nullptr) {
+        ModuleState state = entry.owner->state.load();
+        bool waits = purpose == BindPurpose::Link && state == ModuleState::Coming;
+        if (state != ModuleState::Live && !waits)
+            return Error::with<ProviderNotReady>(
+                EBUSY, ProviderNotReady{user.name(), entry.owner->name(), entry.name, std::string(to_string(state))});
+    }
+    if (purpose == BindPurpose::TypedGet && entry.type != type)
+        return Error::with<TypeMismatch>(
+            EINVAL, TypeMismatch{entry.name, std::string(owner_name(entry)),
+                                 entry.type.empty() ? "(untyped)" : entry.type, std::string(type)});
+    if (as_module != nullptr && !link && as_module->state.load() == ModuleState::Gone)
+        return Error(EINVAL, "user " + user.name() + " is unloaded");
+    return {};
 }
 
 }  // namespace
@@ -176,11 +221,8 @@ struct Registry::Impl {
     std::atomic<unsigned long> generation{1};
     std::string taints UMOD_GUARDED_BY(mutex);
 
-    // Guards `observers`; held while delivering events, never with `mutex`.
-    mutable std::mutex observers_mutex;
-    std::vector<std::pair<Observer*, ObserveGetPut>> observers UMOD_GUARDED_BY(observers_mutex);
-    std::atomic<int> get_put_observers{0};
-    std::atomic<int> any_observers{0};
+    // Observers; events are delivered through it with no lock held.
+    const std::shared_ptr<core::ObserverHub> hub = std::make_shared<core::ObserverHub>();
 
     // ---- helpers -------------------------------------------------------
 
@@ -192,16 +234,9 @@ struct Registry::Impl {
         return nullptr;
     }
 
-    void emit(const Event& event) {
-        if (any_observers.load(std::memory_order_relaxed) == 0) return;
-        std::lock_guard lock(observers_mutex);
-        for (auto& [observer, get_put] : observers) {
-            if ((event.kind == EventKind::Get || event.kind == EventKind::Put) &&
-                get_put == ObserveGetPut::No)
-                continue;
-            observer->on_event(event);
-        }
-    }
+    // Requires no registry lock held (see core/events.h).
+    void emit(const Event& event) UMOD_EXCLUDES(mutex) { hub->deliver(event); }
+    bool get_put_observed() const { return hub->any_get_put(); }
 
     // Publishes `user`'s table with `use` added (or removed when `add` is
     // false); the old table goes to `garbage`.
@@ -241,6 +276,7 @@ struct Registry::Impl {
     Use& make_use_locked(User& user, Module& provider, std::vector<std::shared_ptr<void>>& garbage)
         UMOD_REQUIRES(mutex) {
         auto use = std::make_shared<Use>(&user, &provider, provider.exports.size());
+        use->recording.store(recording.load(std::memory_order_relaxed), std::memory_order_relaxed);
         user.owned_uses.push_back(use);
         provider.users_of_me.insert(provider.users_of_me.begin(), use.get());
         republish_locked(user, use.get(), true, garbage);
@@ -288,9 +324,8 @@ struct Registry::Impl {
 
     std::atomic<TrackLevel> level{TrackLevel::Counts};
     // True while RAII handles must take the slow path: the stacks level, or
-    // observers of gets and puts. Written under `recording_mutex`.
+    // observers of gets and puts. Written under `mutex`, with every pair's copy.
     std::atomic<bool> recording{false};
-    std::mutex recording_mutex;
     core::StackDepot depot;
     core::Symbolizer symbolizer;
     // Pairs unlinked while they still counted references (a forced unload, a
@@ -303,9 +338,23 @@ struct Registry::Impl {
     };
     std::vector<Zombie> zombies UMOD_GUARDED_BY(mutex);
 
-    void update_recording() {
-        std::lock_guard lock(recording_mutex);
-        recording.store(level.load() == TrackLevel::Stacks || get_put_observers.load() > 0);
+    void update_recording() UMOD_EXCLUDES(mutex) {
+        std::lock_guard lock(mutex);
+        bool on = level.load() == TrackLevel::Stacks || hub->any_get_put();
+        recording.store(on);
+        for_each_use_locked([&](Use& use) { use.recording.store(on, std::memory_order_relaxed); });
+    }
+
+    // Calls `f` on every pair: those of each user, and the zombies.
+    template <class F>
+    void for_each_use_locked(F f) UMOD_REQUIRES(mutex) {
+        auto of_user = [&](User& user) {
+            for (const auto& use : user.owned_uses) f(*use);
+        };
+        for (const auto& m : modules) of_user(*m);
+        for (const auto& [name, holder] : holders) of_user(*holder);
+        of_user(anonymous);
+        for (const auto& zombie : zombies) f(*zombie.use);
     }
 
     core::StackLedger& ledger_of(Use& use) {
@@ -456,14 +505,28 @@ struct Registry::Impl {
     HeldReference held(const Acquired& got, Registry& registry) {
         if (got.use == nullptr) return HeldReference{.address = got.address};
         return HeldReference{.address = got.address, .counter = &got.use->per_symbol[got.slot],
-                             .recording = &recording, .registry = &registry, .pair = got.use,
+                             .recording = &got.use->recording, .registry = &registry, .pair = got.use,
                              .slot = static_cast<std::uint32_t>(got.slot),
                              .symbol_slot = static_cast<std::uint32_t>(got.symbol_slot)};
     }
 
     // ---- load/unload ----------------------------------------------------
 
+    // The load stages, in order (see load()).
     Expected<ModuleHandle> load(ModuleImage image);
+    Status reserve(const std::shared_ptr<Module>& module, LoadTransaction& transaction);
+    Expected<std::vector<const ExportEntry*>> resolve_imports_locked(Module& mod,
+                                                                     const std::vector<std::string>& imports,
+                                                                     std::unique_lock<std::mutex>& lock)
+        UMOD_REQUIRES(mutex);
+    void link_static_uses_locked(Module& mod, const std::vector<const ExportEntry*>& targets,
+                                 std::vector<ResolvedImport>& resolved) UMOD_REQUIRES(mutex);
+    Status map(Module& mod, const std::vector<ResolvedImport>& resolved, LoadTransaction& transaction);
+    Status init(Module& mod, LoadTransaction& transaction);
+    void set_state(Module& mod, ModuleState state);
+    // Publishes `entries` under their names and aliases, or none of them:
+    // ENOEXEC naming the first name taken (by `publisher` itself or another).
+    Status publish_exports_locked(std::span<ExportEntry> entries, std::string_view publisher) UMOD_REQUIRES(mutex);
     Expected<UnloadReport> unload(std::string_view name, UnloadOptions options);
     // unload() without its refusal: sets `refused` (and the raw stacks of its
     // holders, to be symbolized once the mutex is released) instead.
@@ -484,7 +547,7 @@ struct Registry::Impl {
 Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type, bool typed, User* who,
                                     const void* frame, Acquired& got) {
     TrackLevel track = level.load(std::memory_order_relaxed);
-    if (!typed && track != TrackLevel::Stacks && get_put_observers.load(std::memory_order_relaxed) == 0) {
+    if (!typed && track != TrackLevel::Stacks && !get_put_observed()) {
         rcu::ReadGuard read;
         auto [entry, use] = lookup_pair(name, resolve_user(who));
         if (entry != nullptr && entry->owner == nullptr) return const_cast<void*>(entry->address);
@@ -513,7 +576,7 @@ Expected<void*> Registry::Impl::get_reported(std::string_view name, std::string_
         std::size_t slot = slot_for_get(*use, entry->ordinal, track);
         if (!raise(*use, slot, capture_if_stacks(track, frame))) goto slow;
         got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
-        if (get_put_observers.load(std::memory_order_relaxed) == 0) return got.address;
+        if (!get_put_observed()) return got.address;
         provider_name = provider->name();
     }
     emit(Event{.kind = EventKind::Get, .user = user.name(), .provider = provider_name, .symbol = name});
@@ -527,30 +590,7 @@ Status Registry::Impl::check_get_locked(const ExportEntry* entry, std::string_vi
     if (entry == nullptr || (entry->owner != nullptr &&
                              entry->owner->state.load() == ModuleState::Unformed))
         return Error::with<UnknownExport>(ENOENT, UnknownExport{std::string(name)});
-    std::string_view provider_name = entry->owner ? std::string_view(entry->owner->name()) : kCoreOwner;
-    if (entry->owner != nullptr) {
-        ModuleState state = entry->owner->state.load();
-        if (state != ModuleState::Live)
-            return Error::with<ProviderNotReady>(
-                EBUSY, ProviderNotReady{user.name(), entry->owner->name(), entry->name,
-                                        std::string(to_string(state))});
-    }
-    if (entry->license == ExportLicense::GplOnly && user.kind() == UserKind::Module &&
-        !static_cast<Module&>(user).gpl_compatible) {
-        return Error::with<GplOnlySymbol>(
-            EPERM, GplOnlySymbol{user.name(), static_cast<Module&>(user).license, entry->name,
-                                 std::string(provider_name)});
-    }
-    if (typed && entry->type != type)
-        return Error::with<TypeMismatch>(
-            EINVAL, TypeMismatch{entry->name, std::string(provider_name),
-                                 entry->type.empty() ? "(untyped)" : entry->type, std::string(type)});
-    if (user.kind() == UserKind::Module) {
-        ModuleState state = static_cast<Module&>(user).state.load();
-        if (state == ModuleState::Gone)
-            return Error(EINVAL, "user " + user.name() + " is unloaded");
-    }
-    return {};
+    return check_binding(*entry, user, typed ? BindPurpose::TypedGet : BindPurpose::Get, type);
 }
 
 Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view type, bool typed,
@@ -628,7 +668,7 @@ Status Registry::Impl::unmatched(User& user, std::string_view provider, std::str
 // takes release_reported().
 Status Registry::Impl::release(User& user, const ReleaseTarget& target, const void* frame) {
     TrackLevel track = level.load(std::memory_order_relaxed);
-    if (track != TrackLevel::Stacks && get_put_observers.load(std::memory_order_relaxed) == 0) {
+    if (track != TrackLevel::Stacks && !get_put_observed()) {
         rcu::ReadGuard read;
         Module* provider = target.provider;
         std::size_t slot = target.slot;
@@ -658,7 +698,7 @@ Status Registry::Impl::release_reported(User& user, const ReleaseTarget& target,
             const UseTable* table = user.uses.load(std::memory_order_acquire);
             Use* use = table ? table->find(provider) : nullptr;
             matched = use != nullptr && slot < use->slots && lower(*use, slot, track, stack);
-            if (matched && get_put_observers.load(std::memory_order_relaxed) == 0) return {};
+            if (matched && !get_put_observed()) return {};
             provider_name = provider->name();
             symbol = slot < provider->exports.size() ? provider->exports[slot].name : std::string(kModuleSlot);
             if (!matched && use != nullptr && stack != nullptr) {
@@ -720,8 +760,8 @@ void Registry::Impl::attach_acquisitions(HolderCounts& holder, const std::vector
 
 namespace {
 
-// Undo steps of a load, run in reverse unless committed (the kernel's goto
-// ladder as a transaction).
+// Undo steps of a load, each named, run in reverse unless committed (the
+// kernel's goto ladder as a transaction).
 class LoadTransaction {
 public:
     LoadTransaction() = default;
@@ -729,19 +769,18 @@ public:
     LoadTransaction& operator=(const LoadTransaction&) = delete;
     ~LoadTransaction() {
         if (committed_) return;
-        for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
+        for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) it->second();
     }
-    void on_failure(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
+    void on_failure(std::string_view step, std::function<void()> undo) { undo_.emplace_back(step, std::move(undo)); }
     void commit() { committed_ = true; }
 
 private:
-    std::vector<std::function<void()>> undo_;
+    std::vector<std::pair<std::string_view, std::function<void()>>> undo_;
     bool committed_ = false;
 };
 
-}  // namespace
-
-Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
+// A module as its image describes it, not yet known to anyone.
+std::shared_ptr<Module> form_module(ModuleImage& image) {
     auto module = std::make_shared<Module>(image.name);
     Module& mod = *module;
     for (const auto& [key, value] : image.modinfo) {
@@ -761,169 +800,181 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
                                           std::move(spec.type),
                                           static_cast<std::uint32_t>(mod.exports.size())});
     }
+    return module;
+}
 
-    LoadTransaction transaction;
-    std::vector<ResolvedImport> resolved;
-    std::vector<std::string> resolved_providers;  // keeps names alive for `resolved`
+}  // namespace
 
-    // Stage 1 (locked): reserve the name, reserve the exports, resolve the
-    // imports, take the static uses.
-    {
-        std::unique_lock lock(mutex);
-        if (find_locked(mod.name()))
-            return Error::with<ModuleExists>(EEXIST, ModuleExists{mod.name()});
-
-        // Duplicate exports: against everything exported, and within the image.
-        std::set<std::string_view> own;
-        for (const auto& e : mod.exports) {
-            for (std::string_view key : {std::string_view(e.name), std::string_view(e.alias)}) {
-                if (key.empty()) continue;
-                if (!own.insert(key).second)
-                    return Error::with<DuplicateExport>(
-                        ENOEXEC, DuplicateExport{mod.name(), std::string(key), mod.name()});
-                if (const ExportEntry* other = index.find(key))
-                    return Error::with<DuplicateExport>(
-                        ENOEXEC, DuplicateExport{mod.name(), std::string(key),
-                                                 other->owner ? other->owner->name()
-                                                              : std::string(kCoreOwner)});
+Status Registry::Impl::publish_exports_locked(std::span<ExportEntry> entries, std::string_view publisher) {
+    std::vector<std::string_view> published;
+    for (ExportEntry& e : entries) {
+        for (std::string_view key : {std::string_view(e.name), std::string_view(e.alias)}) {
+            if (key.empty()) continue;
+            if (index.insert(key, &e)) {
+                published.push_back(key);
+                continue;
             }
+            const ExportEntry* other = index.find(key);
+            std::string owner = other && other->owner ? other->owner->name() : std::string(kCoreOwner);
+            for (std::string_view done : published) index.erase(done);
+            return Error::with<DuplicateExport>(ENOEXEC, DuplicateExport{std::string(publisher), std::string(key), owner});
         }
-
-        // Resolve, waiting (bounded) for providers still initialising.
-        auto deadline = std::chrono::steady_clock::now() + options.provider_wait;
-        std::vector<const ExportEntry*> targets;
-        for (;;) {
-            targets.clear();
-            UnknownSymbols missing;
-            missing.module = mod.name();
-            const ExportEntry* coming = nullptr;
-            for (const auto& name : image.imports) {
-                const ExportEntry* entry = index.find(name);
-                if (entry == nullptr ||
-                    (entry->owner && entry->owner->state.load() == ModuleState::Unformed)) {
-                    missing.symbols.push_back({name, {}});
-                    continue;
-                }
-                Module* owner = entry->owner;
-                std::string_view owner_name = owner ? std::string_view(owner->name()) : kCoreOwner;
-                if (entry->license == ExportLicense::GplOnly && !mod.gpl_compatible)
-                    return Error::with<GplOnlySymbol>(
-                        EPERM, GplOnlySymbol{mod.name(), mod.license.empty() ? "(none)" : mod.license,
-                                             name, std::string(owner_name)});
-                if (!entry->ns.empty() &&
-                    std::find(mod.import_ns.begin(), mod.import_ns.end(), entry->ns) == mod.import_ns.end())
-                    return Error::with<NamespaceNotImported>(
-                        EINVAL, NamespaceNotImported{mod.name(), name, entry->ns,
-                                                     std::string(owner_name)});
-                if (owner != nullptr) {
-                    ModuleState state = owner->state.load();
-                    if (state == ModuleState::Coming && coming == nullptr) coming = entry;
-                    if (state == ModuleState::Going)
-                        return Error::with<ProviderNotReady>(
-                            ENOENT, ProviderNotReady{mod.name(), owner->name(), name, "going"});
-                }
-                targets.push_back(entry);
-            }
-            if (!missing.symbols.empty())
-                return Error::with<UnknownSymbols>(ENOENT, std::move(missing));
-            if (coming == nullptr) break;
-            if (state_changed.wait_until(lock, deadline) == std::cv_status::timeout &&
-                std::chrono::steady_clock::now() >= deadline) {
-                // One last look: the provider may have just gone live.
-                bool still = coming->owner && coming->owner->state.load() == ModuleState::Coming;
-                if (still)
-                    return Error::with<ProviderNotReady>(
-                        EBUSY, ProviderNotReady{mod.name(), coming->owner->name(), coming->name,
-                                                "coming"});
-            }
-            // Something changed: entries may be gone; resolve again.
-        }
-
-        // Commit stage 1: the name, the exports, the static uses.
-        modules.insert(modules.begin(), module);
-        transaction.on_failure([this, &mod] {
-            std::vector<std::shared_ptr<void>> garbage;
-            std::shared_ptr<Module> keep;
-            {
-                std::lock_guard relock(mutex);
-                unpublish_exports_locked(mod, garbage);
-                auto it = std::find_if(modules.begin(), modules.end(),
-                                       [&](const auto& m) { return m.get() == &mod; });
-                if (it != modules.end()) {
-                    keep = *it;
-                    modules.erase(it);
-                }
-                mod.state.store(ModuleState::Gone);
-            }
-            state_changed.notify_all();
-            collect(garbage);
-        });
-        for (const auto& e : mod.exports) {
-            index.insert(e.name, const_cast<ExportEntry*>(&e));
-            if (!e.alias.empty()) index.insert(e.alias, const_cast<ExportEntry*>(&e));
-        }
-
-        std::vector<std::shared_ptr<void>> garbage;  // fresh tables: nothing to retire yet that readers hold
-        for (const ExportEntry* entry : targets) {
-            resolved.push_back({entry->name, entry->address,
-                                entry->owner ? std::string_view(entry->owner->name()) : kCoreOwner});
-            Module* provider = entry->owner;
-            if (provider == nullptr || find_use_locked(mod, provider) != nullptr) continue;
-            Use& use = make_use_locked(mod, *provider, garbage);
-            use.static_use = true;
-            mod.depends.push_back(provider);
-        }
-        // The module is not visible as a user to anyone yet: its old tables
-        // were never read.
-        garbage.clear();
-        transaction.on_failure([this, &mod] {
-            // Drops every pair the module is part of as a user: static uses
-            // and whatever its init took dynamically (reported as leaks).
-            release_user_uses(mod);
-        });
     }
+    return {};
+}
 
-    // Stage 2 (unlocked): map the code. Nothing of the module has run yet.
-    if (mod.backend) {
-        auto mapped = mod.backend->map(resolved, &mod);
-        if (!mapped) return mapped.error();
-        if (mapped->export_addresses.size() != mod.exports.size())
-            return Error::with<MapFailed>(
-                ENOEXEC, MapFailed{mod.name(), "backend returned the wrong number of export addresses"});
-        transaction.on_failure([&mod] { (void)mod.backend->unmap(); });
+// Stage 1 (locked): reserve the name and the exports. The module is
+// Unformed: lookups and links do not see its exports, but nobody else can
+// take its name or their names while it waits for providers.
+Status Registry::Impl::reserve(const std::shared_ptr<Module>& module, LoadTransaction& transaction) {
+    Module& mod = *module;
+    {
         std::lock_guard lock(mutex);
-        for (std::size_t i = 0; i < mod.exports.size(); ++i)
-            mod.exports[i].address = mapped->export_addresses[i];
+        if (find_locked(mod.name())) return Error::with<ModuleExists>(EEXIST, ModuleExists{mod.name()});
+        if (Status published = publish_exports_locked(mod.exports, mod.name()); !published) return published;
+        modules.insert(modules.begin(), module);
+    }
+    transaction.on_failure("unreserve name and exports", [this, &mod] {
+        std::vector<std::shared_ptr<void>> garbage;
+        std::shared_ptr<Module> keep;
+        {
+            std::lock_guard relock(mutex);
+            unpublish_exports_locked(mod, garbage);
+            auto it = std::find_if(modules.begin(), modules.end(), [&](const auto& m) { return m.get() == &mod; });
+            if (it != modules.end()) {
+                keep = *it;
+                modules.erase(it);
+            }
+            mod.state.store(ModuleState::Gone);
+        }
+        state_changed.notify_all();
+        collect(garbage);
+    });
+    return {};
+}
+
+// Stage 2 (locked, may wait): the export each import binds to, once every
+// provider is Live, waiting (bounded) for those still coming. Every import
+// is checked by check_binding, as a get is.
+Expected<std::vector<const ExportEntry*>> Registry::Impl::resolve_imports_locked(
+    Module& mod, const std::vector<std::string>& imports, std::unique_lock<std::mutex>& lock) {
+    auto deadline = std::chrono::steady_clock::now() + options.provider_wait;
+    BindPurpose purpose = BindPurpose::Link;
+    for (;;) {
+        std::vector<const ExportEntry*> targets;
+        UnknownSymbols missing;
+        missing.module = mod.name();
+        const ExportEntry* coming = nullptr;
+        for (const auto& name : imports) {
+            const ExportEntry* entry = index.find(name);
+            if (entry == nullptr || (entry->owner && entry->owner->state.load() == ModuleState::Unformed)) {
+                missing.symbols.push_back({name, {}});
+                continue;
+            }
+            if (Status ok = check_binding(*entry, mod, purpose); !ok) return ok.error();
+            if (entry->owner != nullptr && entry->owner->state.load() == ModuleState::Coming && coming == nullptr)
+                coming = entry;
+            targets.push_back(entry);
+        }
+        if (!missing.symbols.empty()) return Error::with<UnknownSymbols>(ENOENT, std::move(missing));
+        if (coming == nullptr) return targets;
+        if (state_changed.wait_until(lock, deadline) == std::cv_status::timeout &&
+            std::chrono::steady_clock::now() >= deadline)
+            purpose = BindPurpose::LinkNoWait;  // one last look: a provider still coming is EBUSY
+        // Something changed: entries may be gone; resolve again.
+    }
+}
+
+// Stage 3 (locked): one static use per distinct provider, and what each
+// import resolved to for the backend.
+void Registry::Impl::link_static_uses_locked(Module& mod, const std::vector<const ExportEntry*>& targets,
+                                             std::vector<ResolvedImport>& resolved) {
+    std::vector<std::shared_ptr<void>> garbage;  // fresh tables: nothing to retire yet that readers hold
+    for (const ExportEntry* entry : targets) {
+        resolved.push_back({entry->name, entry->address, owner_name(*entry)});
+        Module* provider = entry->owner;
+        if (provider == nullptr || find_use_locked(mod, provider) != nullptr) continue;
+        Use& use = make_use_locked(mod, *provider, garbage);
+        use.static_use = true;
+        mod.depends.push_back(provider);
+    }
+    // The module is not visible as a user to anyone yet: its old tables
+    // were never read.
+    garbage.clear();
+}
+
+// Stage 4 (unlocked): map the code. Nothing of the module has run yet.
+Status Registry::Impl::map(Module& mod, const std::vector<ResolvedImport>& resolved, LoadTransaction& transaction) {
+    if (!mod.backend) return {};
+    auto mapped = mod.backend->map(resolved, &mod);
+    if (!mapped) return mapped.error();
+    if (mapped->export_addresses.size() != mod.exports.size())
+        return Error::with<MapFailed>(
+            ENOEXEC, MapFailed{mod.name(), "backend returned the wrong number of export addresses"});
+    transaction.on_failure("unmap", [&mod] { (void)mod.backend->unmap(); });
+    {
+        std::lock_guard lock(mutex);
+        for (std::size_t i = 0; i < mod.exports.size(); ++i) mod.exports[i].address = mapped->export_addresses[i];
         mod.init = std::move(mapped->init);
         mod.exit = std::move(mapped->exit);
         mod.size = mapped->size;
         mod.base = mapped->base;
-        for (const auto& warning : mapped->warnings)
-            emit(Event{.kind = EventKind::Warning, .module = mod.name(), .text = warning});
     }
+    for (const auto& warning : mapped->warnings)
+        emit(Event{.kind = EventKind::Warning, .module = mod.name(), .text = warning});
+    return {};
+}
 
-    // Stage 3: exports visible (gets still refused), init runs unlocked.
+// Stage 5: exports visible (gets still refused), init runs unlocked. A
+// negative return fails the load; a positive one is a warning, as in the
+// kernel ("suspiciously returned").
+Status Registry::Impl::init(Module& mod, LoadTransaction& transaction) {
+    set_state(mod, ModuleState::Coming);
+    // Whatever init takes and does not give back is reported as leaks,
+    // while its code is still mapped (this undo runs before "unmap").
+    transaction.on_failure("release init's references", [this, &mod] {
+        set_state(mod, ModuleState::Going);
+        release_user_uses(mod);
+    });
+    if (!mod.init) return {};
+    int rc = mod.init();
+    if (rc < 0) return Error::with<InitFailed>(-rc, InitFailed{mod.name(), -rc});
+    if (rc > 0) {
+        std::string text = core::describe_suspicious_init(mod.name(), rc);
+        emit(Event{.kind = EventKind::Warning, .module = mod.name(), .text = text});
+    }
+    return {};
+}
+
+void Registry::Impl::set_state(Module& mod, ModuleState state) {
     {
         std::lock_guard lock(mutex);
-        mod.state.store(ModuleState::Coming, std::memory_order_release);
+        mod.state.store(state, std::memory_order_release);
     }
     state_changed.notify_all();
-    if (mod.init) {
-        int rc = mod.init();
-        if (rc != 0) {
-            {
-                std::lock_guard lock(mutex);
-                mod.state.store(ModuleState::Going, std::memory_order_release);
-            }
-            int code = rc < 0 ? -rc : rc;
-            return Error::with<InitFailed>(code, InitFailed{mod.name(), code});
-        }
-    }
+}
+
+Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
+    std::shared_ptr<Module> module = form_module(image);
+    Module& mod = *module;
+    LoadTransaction transaction;
+    if (Status reserved = reserve(module, transaction); !reserved) return reserved.error();
+
+    std::vector<ResolvedImport> resolved;
     {
-        std::lock_guard lock(mutex);
-        mod.state.store(ModuleState::Live, std::memory_order_release);
+        std::unique_lock lock(mutex);
+        auto targets = resolve_imports_locked(mod, image.imports, lock);
+        if (!targets) return targets.error();
+        link_static_uses_locked(mod, *targets, resolved);
     }
-    state_changed.notify_all();
+    // Drops every pair the module is part of as a user.
+    transaction.on_failure("unlink static uses", [this, &mod] { release_user_uses(mod); });
+
+    if (Status mapped = map(mod, resolved, transaction); !mapped) return mapped.error();
+    if (Status initialised = init(mod, transaction); !initialised) return initialised.error();
+
+    // Stage 6: live.
+    set_state(mod, ModuleState::Live);
     transaction.commit();
     std::string text = "loaded " + mod.name();
     emit(Event{.kind = EventKind::Loaded, .module = mod.name(), .text = text});
@@ -1142,22 +1193,22 @@ Registry::~Registry() {
             impl_->emit_leak(leak);
         }
     }
+    impl_->hub->close();
+    // Pairs still counting references (RAII handles the host still holds)
+    // outlive the registry; the rest go with it.
+    std::lock_guard lock(impl_->mutex);
+    for (auto& zombie : impl_->zombies) {
+        std::uint64_t references = dynamic_count(*zombie.use);
+        if (references != 0) core::orphan(std::move(zombie.use), references);
+    }
 }
 
 Status Registry::add_core_export(ExportSpec spec) {
     std::lock_guard lock(impl_->mutex);
-    for (std::string_view key : {std::string_view(spec.name), std::string_view(spec.alias)}) {
-        if (key.empty()) continue;
-        if (const ExportEntry* other = impl_->index.find(key))
-            return Error::with<DuplicateExport>(
-                ENOEXEC, DuplicateExport{std::string(kCoreOwner), std::string(key),
-                                         other->owner ? other->owner->name() : std::string(kCoreOwner)});
-    }
     auto entry = std::make_unique<ExportEntry>(ExportEntry{std::move(spec.name), std::move(spec.alias),
                                                            spec.address, nullptr, spec.license,
                                                            std::move(spec.ns), std::move(spec.type), 0});
-    impl_->index.insert(entry->name, entry.get());
-    if (!entry->alias.empty()) impl_->index.insert(entry->alias, entry.get());
+    if (Status published = impl_->publish_exports_locked({entry.get(), 1}, kCoreOwner); !published) return published;
     impl_->core_exports.push_back(std::move(entry));
     return {};
 }
@@ -1385,8 +1436,9 @@ Expected<HeldReference> Registry::acquire_module(Module* provider, User* user, c
 // pair is alive and needs no Live check; after a forced unload the pair is a
 // zombie whose counts nobody reads.
 void Registry::duplicate_recorded(const HeldReference& held) {
-    Impl& impl = *held.registry->impl_;
     Use& use = *static_cast<Use*>(held.pair);
+    if (use.orphaned.load(std::memory_order_acquire)) return core::orphan_duplicate(use);  // the registry is gone
+    Impl& impl = *held.registry->impl_;
     const core::StackRecord* stack =
         impl.capture_if_stacks(impl.level.load(std::memory_order_relaxed), __builtin_frame_address(0));
     {
@@ -1395,14 +1447,15 @@ void Registry::duplicate_recorded(const HeldReference& held) {
         held.counter->fetch_add(1, std::memory_order_relaxed);
         if (stack != nullptr) use.ledger.load(std::memory_order_relaxed)->outstanding[held.slot].push_back(stack);
     }
-    if (impl.get_put_observers.load(std::memory_order_relaxed) != 0)
+    if (impl.get_put_observed())
         impl.emit(Event{.kind = EventKind::Get, .user = use.user->name(), .provider = use.provider->name(),
                         .symbol = slot_name(use, held.symbol_slot)});
 }
 
 void Registry::release_recorded(const HeldReference& held) {
-    Impl& impl = *held.registry->impl_;
     Use& use = *static_cast<Use*>(held.pair);
+    if (use.orphaned.load(std::memory_order_acquire)) return core::orphan_release(use);  // the registry is gone
+    Impl& impl = *held.registry->impl_;
     const core::StackRecord* stack =
         impl.capture_if_stacks(impl.level.load(std::memory_order_relaxed), __builtin_frame_address(0));
     // Its own counter first, then the one a put at another level would have
@@ -1412,7 +1465,7 @@ void Registry::release_recorded(const HeldReference& held) {
                         : held.slot == use.module_slot()  ? held.slot
                                                           : use.untracked_slot();
     bool released = impl.lower_either(use, held.slot, other, stack);
-    if (released && impl.get_put_observers.load(std::memory_order_relaxed) != 0)
+    if (released && impl.get_put_observed())
         impl.emit(Event{.kind = EventKind::Put, .user = use.user->name(), .provider = use.provider->name(),
                         .symbol = slot_name(use, held.symbol_slot)});
 }
@@ -1489,24 +1542,12 @@ RegistrySnapshot Registry::snapshot() const {
 }
 
 void Registry::subscribe(Observer& observer, ObserveGetPut get_put) {
-    std::lock_guard lock(impl_->observers_mutex);
-    impl_->observers.emplace_back(&observer, get_put);
-    impl_->any_observers.fetch_add(1);
-    if (get_put == ObserveGetPut::Yes) impl_->get_put_observers.fetch_add(1);
+    impl_->hub->subscribe(observer, get_put);
     impl_->update_recording();
 }
 
 void Registry::unsubscribe(Observer& observer) {
-    std::lock_guard lock(impl_->observers_mutex);
-    for (auto it = impl_->observers.begin(); it != impl_->observers.end();) {
-        if (it->first == &observer) {
-            impl_->any_observers.fetch_sub(1);
-            if (it->second == ObserveGetPut::Yes) impl_->get_put_observers.fetch_sub(1);
-            it = impl_->observers.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    impl_->hub->unsubscribe(observer);
     impl_->update_recording();
 }
 

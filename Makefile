@@ -35,6 +35,9 @@ bench: build
 
 fuzz: deps
 	sh fuzz/run-brief.sh 300
+	sh fuzz/run-brief.sh 120 load_check
+	cmake --build --preset release --target test_loader_mutation
+	UMOD_MUTANTS=1000 build/release/tests/loader/test_loader_mutation
 
 clean:
 	rm -rf build

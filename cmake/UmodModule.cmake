@@ -1,25 +1,52 @@
-# umod_add_module(<name> SOURCES <files>...)
+# The flags of a umod module: the one source for umod_add_module() and for the
+# umod-module pkg-config file (Cflags for C++, variable cflags_c for C, Libs).
+# Every symbol the module does not export stays hidden (inline functions and
+# template instantiations too), and the module's own references bind to its
+# own definitions (-Bsymbolic), so no copy is ever bound across modules. Frame
+# pointers stay on, so that stacks recorded at the `stacks` tracking level show
+# the module's functions.
+set(UMOD_MODULE_C_FLAGS -fvisibility=hidden -fno-omit-frame-pointer)
+set(UMOD_MODULE_CXX_FLAGS ${UMOD_MODULE_C_FLAGS} -fvisibility-inlines-hidden)
+set(UMOD_MODULE_LINK_FLAGS -Wl,-Bsymbolic)
+# How a host links (umod::umod and the umod pkg-config file): its own symbols
+# exported, for the exports it adds with Registry::add_core_export.
+set(UMOD_HOST_LINK_FLAGS -rdynamic)
+
+# umod_add_module(<name> [SOURCES] <files>...
+#                 [LIBRARIES <targets or libraries>...]
+#                 [INCLUDE_DIRECTORIES <dirs>...]
+#                 [COMPILE_DEFINITIONS <defs>...]
+#                 [COMPILE_OPTIONS <options>...])
 #
 # Builds a umod module: an ELF shared object named <name>.so that includes
-# <umod/module.h>. Every symbol the module does not export stays hidden, and
-# the module's own references bind to its own definitions (-Bsymbolic), so
-# template and inline copies are never bound across modules. Frame pointers
-# stay on, so that stacks recorded at the `stacks` tracking level show the
-# module's functions. The module does not link libumod: the host provides it.
+# <umod/module.h>, with the flags above. Sources may follow SOURCES or the
+# name directly; the other lists go to the PRIVATE side of the target, as
+# target_link_libraries() and friends would take them (a module is a normal
+# target afterwards too). The module does not link libumod: the host
+# provides it.
 function(umod_add_module name)
-  cmake_parse_arguments(M "" "" "SOURCES" ${ARGN})
-  add_library(${name} MODULE ${M_SOURCES})
+  cmake_parse_arguments(M "" "" "SOURCES;LIBRARIES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS;COMPILE_OPTIONS" ${ARGN})
+  add_library(${name} MODULE ${M_SOURCES} ${M_UNPARSED_ARGUMENTS})
   set_target_properties(${name} PROPERTIES
     PREFIX ""
-    SUFFIX ".so"
-    C_VISIBILITY_PRESET hidden
-    CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON)
-  target_compile_options(${name} PRIVATE -fno-omit-frame-pointer)
-  target_link_options(${name} PRIVATE -Wl,-Bsymbolic)
+    SUFFIX ".so")
+  target_compile_options(${name} PRIVATE
+    "$<$<COMPILE_LANGUAGE:C>:${UMOD_MODULE_C_FLAGS}>"
+    "$<$<COMPILE_LANGUAGE:CXX>:${UMOD_MODULE_CXX_FLAGS}>"
+    ${M_COMPILE_OPTIONS})
+  target_link_options(${name} PRIVATE ${UMOD_MODULE_LINK_FLAGS})
   if(TARGET umod::headers)
     target_link_libraries(${name} PRIVATE umod::headers)
   else()
     target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  endif()
+  if(M_LIBRARIES)
+    target_link_libraries(${name} PRIVATE ${M_LIBRARIES})
+  endif()
+  if(M_INCLUDE_DIRECTORIES)
+    target_include_directories(${name} PRIVATE ${M_INCLUDE_DIRECTORIES})
+  endif()
+  if(M_COMPILE_DEFINITIONS)
+    target_compile_definitions(${name} PRIVATE ${M_COMPILE_DEFINITIONS})
   endif()
 endfunction()

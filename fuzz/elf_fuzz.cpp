@@ -13,8 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
     (void)umod::elf::read_module_signature(bytes);
     (void)umod::elf::module_signature_extent(bytes);
-    auto file = umod::elf::ElfFile::parse(bytes);
+    // Every class, byte order and machine (what modinfo and depmod read), then
+    // the host's alone (what the loader maps).
+    auto file = umod::elf::ElfFile::parse(bytes, umod::elf::Machines::Any);
     if (!file) return 0;
+    if (auto host = umod::elf::ElfFile::parse(bytes); host) (void)umod::elf::read_umod_module(*host);
     for (const auto& section : file->sections()) {
         (void)file->contents(section);
         (void)file->symbols(section);
@@ -24,6 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)file->dynamic();
     (void)file->string_at_address(0x1000);
-    (void)umod::elf::read_umod_module(*file);
+    for (std::uint64_t off : {0, 1, 2, 7}) {
+        if (off + 8 > size) break;
+        (void)file->read16(bytes, off);
+        (void)file->read32(bytes, off);
+        (void)file->read64(bytes, off);
+    }
     return 0;
 }

@@ -2,8 +2,11 @@
 # Builds a fuzzer with clang (libFuzzer, ASan, UBSan) and runs it briefly on
 # its seed corpus. elf (the default): fuzz/corpus/elf plus, when built, umod's
 # example modules and, when present, a few real .ko files; then the depmod.d
-# parser on fuzz/corpus/depmod_config. index: the .bin reader on
-# fuzz/corpus/index. Usage: fuzz/run-brief.sh [SECONDS] [elf|index]
+# parser on fuzz/corpus/depmod_config and the modprobe.d and kernel
+# command-line parser on fuzz/corpus/modprobe_config. index: the .bin reader
+# on fuzz/corpus/index. load_check: what the dynamic linker trusts
+# (elf/load_check.h), on fuzz/corpus/elf and the example modules.
+# Usage: fuzz/run-brief.sh [SECONDS] [elf|index|load_check]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -16,6 +19,12 @@ if [ "$target" = index ]; then
 	# shellcheck disable=SC2086
 	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/support/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
 	cp "$root"/fuzz/corpus/index/* "$out/corpus/"
+elif [ "$target" = load_check ]; then
+	# shellcheck disable=SC2086
+	clang++ $flags "$root/fuzz/load_check_fuzz.cpp" "$root/src/elf/load_check.cpp" "$root/src/elf/load_check_tables.cpp" \
+		"$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" -lfmt -o "$out/load_check_fuzz"
+	cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
+	for so in "$root"/build/release/examples/modules/*.so; do [ -f "$so" ] && cp "$so" "$out/corpus/"; done
 else
 # shellcheck disable=SC2086
 clang++ $flags \
@@ -54,3 +63,18 @@ quarter=$(( seconds / 4 > 10 ? seconds / 4 : 10 ))
 	exit 1
 }
 echo "fuzz: depmod.d parser, no crash, leak or hang in ${quarter}s"
+
+# modprobe.d's and the kernel command line's parser, a quarter of the time.
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-I"$root/include" -I"$root/src" \
+	"$root/fuzz/modprobe_config_fuzz.cpp" "$root/src/index/modprobe_config.cpp" "$root/src/index/modprobe.cpp" \
+	"$root/src/index/index_file.cpp" "$root/src/elf/mapped_file.cpp" -lfmt -o "$out/modprobe_config_fuzz"
+mkdir -p "$out/modprobe_config_corpus"
+cp "$root"/fuzz/corpus/modprobe_config/* "$out/modprobe_config_corpus/"
+(cd "$out" && ./modprobe_config_fuzz -max_total_time="$quarter" -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 modprobe_config_corpus > modprobe_config_fuzz.log 2>&1) || {
+	tail -n 12 "$out/modprobe_config_fuzz.log"
+	echo "fuzz: the modprobe.d fuzzer failed; the input is in $out (crash-*, leak-*, timeout-*)"
+	exit 1
+}
+echo "fuzz: modprobe.d and kernel command-line parser, no crash, leak or hang in ${quarter}s"

@@ -31,32 +31,60 @@ void BM_Dlsym(benchmark::State& state) {
         state.SkipWithError(dlerror());
         return;
     }
-    for (auto _ : state) benchmark::DoNotOptimize(dlsym(handle, "tiny_function_for_lookup"));
+    if (verify(state, dlsym(handle, "tiny_function_for_lookup") != nullptr, "dlsym found no tiny_function_for_lookup"))
+        for (auto _ : state) benchmark::DoNotOptimize(dlsym(handle, "tiny_function_for_lookup"));
     dlclose(handle);
 }
 BENCHMARK(BM_Dlsym);
 
 // A registry with one provider of 64 exports and `users` modules that link to
-// it (so every pair exists).
+// it (so every pair exists). `error` says what could not be set up.
 struct World {
     Registry registry;
     std::vector<User*> users;
+    std::string prefix;
+    std::string error;
 
-    explicit World(int n_users, const std::string& prefix = "p") {
+    explicit World(int n_users, std::string prefix_ = "p") : prefix(std::move(prefix_)) {
         ImageBuilder provider(prefix);
         for (int i = 0; i < kProviderExports; ++i) provider.exports(prefix + "_" + symbol_name(i));
-        (void)registry.load(provider.build());
+        if (auto p = registry.load(provider.build()); !p) {
+            error = p.error().message();
+            return;
+        }
         for (int u = 0; u < n_users; ++u) {
             auto m = registry.load(ImageBuilder(prefix + "_user" + std::to_string(u))
                                        .imports(prefix + "_" + symbol_name(0)).build());
+            if (!m) {
+                error = m.error().message();
+                return;
+            }
             users.push_back(m->user());
         }
+    }
+
+    // Before timing: a get of `symbol` by every user returns the provider's
+    // export and its put succeeds; otherwise the benchmark stops with why.
+    bool verify_get_put(benchmark::State& state, const std::string& symbol) {
+        if (!verify(state, error.empty(), "setup: " + error)) return false;
+        const void* expected = umod::testing::address_of(prefix + ":" + symbol);
+        for (User* user : users) {
+            auto p = registry.symbol_get(symbol, user);
+            if (!verify(state, p.has_value(), "symbol_get " + symbol + ": " + (p ? "" : p.error().message())))
+                return false;
+            if (!verify(state, *p == expected, "symbol_get " + symbol + " returned the wrong address")) return false;
+            auto put = registry.symbol_put(symbol, user);
+            if (!verify(state, put.has_value(), "symbol_put " + symbol + ": " + (put ? "" : put.error().message())))
+                return false;
+        }
+        return true;
     }
 };
 
 void BM_UmodGetPut(benchmark::State& state) {
     World world(static_cast<int>(state.range(0)));
     const std::string symbol = "p_" + std::string(kSymbol);
+    if (!world.verify_get_put(state, symbol)) return;
     std::size_t next = 0;
     for (auto _ : state) {
         User* user = world.users[next];
@@ -79,6 +107,9 @@ void BM_SeedGetPut(benchmark::State& state) {
         seed.link(users.back().get(), &provider);
     }
     const std::string symbol = "p_" + std::string(kSymbol);
+    if (!verify(state, seed.symbol_get(symbol.c_str(), users[0].get()) == &values[42], "the seed's get returned the wrong address"))
+        return;
+    seed.symbol_put(symbol.c_str(), users[0].get());
     std::size_t next = 0;
     for (auto _ : state) {
         SeedModule* user = users[next].get();
@@ -95,6 +126,7 @@ std::unique_ptr<World> thread_worlds[2];
 void BM_DistinctProviders(benchmark::State& state) {
     World& world = *thread_worlds[state.thread_index()];
     const std::string symbol = "t" + std::to_string(state.thread_index()) + "_" + kSymbol;
+    if (!world.verify_get_put(state, symbol)) return;
     User* user = world.users[0];
     for (auto _ : state) {
         auto p = world.registry.symbol_get(symbol, user);
@@ -111,13 +143,13 @@ int main(int argc, char** argv) {
     using namespace umod::bench;
     for (int t = 0; t < 2; ++t) thread_worlds[t] = std::make_unique<World>(1, "t" + std::to_string(t));
     return run_goals(argc, argv, [](const Results& r) {
-        double dlsym = at(r, "BM_Dlsym");
-        double ours1 = at(r, "BM_UmodGetPut/1");
-        double ours1000 = at(r, "BM_UmodGetPut/1000");
-        double seed1 = at(r, "BM_SeedGetPut/1");
-        double seed1000 = at(r, "BM_SeedGetPut/1000");
-        double t1 = at(r, "BM_DistinctProviders/real_time/threads:1");
-        double t2 = at(r, "BM_DistinctProviders/real_time/threads:2");
+        Measure dlsym = at(r, "BM_Dlsym");
+        Measure ours1 = at(r, "BM_UmodGetPut/1");
+        Measure ours1000 = at(r, "BM_UmodGetPut/1000");
+        Measure seed1 = at(r, "BM_SeedGetPut/1");
+        Measure seed1000 = at(r, "BM_SeedGetPut/1000");
+        Measure t1 = at(r, "BM_DistinctProviders/real_time/threads:1");
+        Measure t2 = at(r, "BM_DistinctProviders/real_time/threads:2");
         // With UseRealTime and 2 threads, the reported time is wall time per
         // iteration of both threads together: throughput ratio = t1 / t2.
         return std::vector<Goal>{

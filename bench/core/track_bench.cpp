@@ -49,15 +49,29 @@ void at_depth(const std::function<void()>& body) {
 struct World {
     Registry registry;
     User* user = nullptr;
+    std::string error;
     World() {
-        (void)registry.load(ImageBuilder("p").exports("p_fn").exports("p_other").build());
+        if (auto p = registry.load(ImageBuilder("p").exports("p_fn").exports("p_other").build()); !p)
+            error = p.error().message();
         user = registry.holder("bench");
+    }
+
+    // Before timing: get returns p_fn's address and the put succeeds.
+    bool verify_get_put(benchmark::State& state) {
+        if (!verify(state, error.empty(), "setup: " + error)) return false;
+        auto p = registry.symbol_get("p_fn", user);
+        if (!verify(state, p.has_value(), "symbol_get p_fn: " + (p ? "" : p.error().message()))) return false;
+        if (!verify(state, *p == umod::testing::address_of("p:p_fn"), "symbol_get p_fn returned the wrong address"))
+            return false;
+        auto put = registry.symbol_put("p_fn", user);
+        return verify(state, put.has_value(), "symbol_put p_fn: " + (put ? "" : put.error().message()));
     }
 };
 
 void BM_GetPut(benchmark::State& state) {
     World world;
     world.registry.set_tracking(static_cast<TrackLevel>(state.range(0)));
+    if (!world.verify_get_put(state)) return;
     at_depth([&] {
         for (auto _ : state) {
             auto p = world.registry.symbol_get("p_fn", world.user);
@@ -85,11 +99,9 @@ BENCHMARK(BM_AtomicIncDec);
 
 void BM_SymbolRefCopy(benchmark::State& state) {
     World world;
+    if (!world.verify_get_put(state)) return;
     auto ref = SymbolRef<char>::acquire_unchecked(world.registry, "p_fn", world.user);
-    if (!ref) {
-        state.SkipWithError(ref.error().message().c_str());
-        return;
-    }
+    if (!verify(state, ref.has_value(), "SymbolRef p_fn: " + (ref ? "" : ref.error().message()))) return;
     for (auto _ : state) {
         SymbolRef<char> copy = *ref;
         benchmark::DoNotOptimize(copy);
@@ -103,11 +115,11 @@ BENCHMARK(BM_SymbolRefCopy);
 int main(int argc, char** argv) {
     using namespace umod::bench;
     return run_goals(argc, argv, [](const Results& r) {
-        double off = at(r, "BM_GetPut/0");
-        double counts = at(r, "BM_GetPut/1");
-        double stacks = at(r, "BM_GetPut/2");
-        double atomic = at(r, "BM_AtomicIncDec");
-        double symbolref = at(r, "BM_SymbolRefCopy");
+        Measure off = at(r, "BM_GetPut/0");
+        Measure counts = at(r, "BM_GetPut/1");
+        Measure stacks = at(r, "BM_GetPut/2");
+        Measure atomic = at(r, "BM_AtomicIncDec");
+        Measure symbolref = at(r, "BM_SymbolRefCopy");
         return std::vector<Goal>{
             {"track.counts_vs_off", counts / off, 1.10},
             {"track.stacks_get_put_ns", stacks, 0, Better::Record},

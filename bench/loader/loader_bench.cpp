@@ -14,6 +14,11 @@ namespace umod::bench {
 namespace {
 
 void BM_RawDlopen(benchmark::State& state) {
+    void* first = dlopen(MINIMAL_SO, RTLD_NOW | RTLD_GLOBAL);
+    if (!verify(state, first != nullptr, std::string("dlopen: ") + (first ? "" : dlerror()))) return;
+    bool found = dlsym(first, "minimal_ready") != nullptr;
+    dlclose(first);
+    if (!verify(state, found, "dlsym found no minimal_ready")) return;
     for (auto _ : state) {
         void* handle = dlopen(MINIMAL_SO, RTLD_NOW | RTLD_GLOBAL);
         if (handle == nullptr) {
@@ -45,7 +50,9 @@ BENCHMARK(BM_InsmodRmmod);
 
 void BM_Dlsym(benchmark::State& state) {
     void* handle = dlopen(MINIMAL_SO, RTLD_NOW | RTLD_LOCAL);
-    for (auto _ : state) benchmark::DoNotOptimize(dlsym(handle, "minimal_ready"));
+    if (!verify(state, handle != nullptr, std::string("dlopen: ") + (handle ? "" : dlerror()))) return;
+    if (verify(state, dlsym(handle, "minimal_ready") != nullptr, "dlsym found no minimal_ready"))
+        for (auto _ : state) benchmark::DoNotOptimize(dlsym(handle, "minimal_ready"));
     dlclose(handle);
 }
 BENCHMARK(BM_Dlsym);
@@ -56,12 +63,14 @@ void BM_GetPutFromModule(benchmark::State& state) {
     Registry registry;
     auto provider = load_module_file(registry, MINIMAL_SO);
     auto user = load_module_file(registry, GETPUT_SO);
-    if (!provider || !user) {
-        state.SkipWithError("cannot load the bench modules");
+    if (!verify(state, provider.has_value(), "load minimal: " + (provider ? "" : provider.error().message())) ||
+        !verify(state, user.has_value(), "load getput: " + (user ? "" : user.error().message())))
         return;
-    }
     auto loop = registry.symbol_get("getput_loop", registry.holder("bench"));
+    if (!verify(state, loop.has_value(), "symbol_get getput_loop: " + (loop ? "" : loop.error().message()))) return;
     auto f = reinterpret_cast<int (*)(int)>(*loop);
+    // Every get inside the module found minimal_ready.
+    if (!verify(state, f(kLoop) == kLoop, "getput_loop: a symbol_get inside the module failed")) return;
     for (auto _ : state) benchmark::DoNotOptimize(f(kLoop));
     state.SetItemsProcessed(state.iterations() * kLoop);
     (void)registry.symbol_put("getput_loop", registry.holder("bench"));
@@ -74,7 +83,7 @@ BENCHMARK(BM_GetPutFromModule);
 int main(int argc, char** argv) {
     using namespace umod::bench;
     return run_goals(argc, argv, [](const Results& r) {
-        double per_get_put = at(r, "BM_GetPutFromModule") / kLoop;
+        Measure per_get_put = at(r, "BM_GetPutFromModule") / kLoop;
         return std::vector<Goal>{
             {"so.load_vs_dlopen", at(r, "BM_InsmodRmmod") / at(r, "BM_RawDlopen"), 1.3},
             {"so.get_put_from_module_vs_dlsym", per_get_put / at(r, "BM_Dlsym"), 0.75},

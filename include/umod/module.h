@@ -60,13 +60,34 @@ struct umod_export {
 #define __UMOD_ADDRESS_OF(sym) reinterpret_cast<const void *>(&(sym))
 #else
 #define __UMOD_TYPE_OF(sym) ""
-#define __UMOD_ADDRESS_OF(sym) ((const void *)&(sym))
+#define __UMOD_ADDRESS_OF(sym) (__extension__(const void *)&(sym))
 #endif
 
-/* Makes `sym` visible to the dynamic linker (default visibility) and records
- * it in the export table. Use at the scope that declares `sym`. */
-#define __UMOD_EXPORT(sym, ns, flags)                                              \
+/* Makes `sym` visible to the dynamic linker and records it in the export
+ * table. Use at the scope that declares `sym`, before or after its definition.
+ * GCC takes a visibility attribute on a later declaration; Clang ignores it
+ * after the definition (-Wignored-attributes), so the symbol is also marked
+ * protected from assembly (the assembler keeps the last visibility given):
+ * exported, and bound to the module's own definition like -Bsymbolic. The
+ * assembly only reaches functions (Clang writes variables after every
+ * function): with Clang, export a variable from a declaration that precedes
+ * its definition (see docs/cxx.md). */
+#if defined(__clang__)
+#define __UMOD_DEFAULT_VISIBILITY(sym)                                             \
+	_Pragma("clang diagnostic push")                                           \
+	_Pragma("clang diagnostic ignored \"-Wignored-attributes\"")               \
 	extern __typeof__(sym) sym __attribute__((visibility("default")));         \
+	_Pragma("clang diagnostic pop")                                            \
+	__attribute__((used)) static void __UMOD_UNIQUE(__umod_visible_)(void)     \
+	{                                                                          \
+		__asm__(".protected %c0" : : "s"(__UMOD_ADDRESS_OF(sym)));         \
+	}
+#else
+#define __UMOD_DEFAULT_VISIBILITY(sym) extern __typeof__(sym) sym __attribute__((visibility("default")));
+#endif
+
+#define __UMOD_EXPORT(sym, ns, flags)                                              \
+	__UMOD_DEFAULT_VISIBILITY(sym)                                             \
 	static const struct umod_export __UMOD_UNIQUE(__umod_export_)              \
 		__attribute__((used, section(".umod_exports"), aligned(8))) = {    \
 			__UMOD_ADDRESS_OF(sym), #sym, ns, __UMOD_TYPE_OF(sym), flags}
@@ -143,23 +164,39 @@ int __umod_try_module_get(struct module *provider, struct module *user);
 void __umod_module_put(struct module *provider, struct module *user);
 void *__umod_symbol_get_typed(const char *symbol, const char *type, struct module *user);
 
+/* The kernel's one-argument macros. A call with more arguments is left as
+ * written, so a translation unit that includes this header can still call
+ * Registry::symbol_get(name, user) and the like. */
+#define __UMOD_PICK5(_1, _2, _3, _4, _5, ...) _5
+#define __UMOD_ONE_OR_MORE(one, more, ...) __UMOD_PICK5(__VA_ARGS__, more, more, more, one, )
+#define __UMOD_AS_WRITTEN(name, ...) name(__VA_ARGS__)
+#define __UMOD_KERNEL_MACRO(name, ...) \
+	__UMOD_ONE_OR_MORE(__UMOD_CAT(__umod_1_, name), __UMOD_AS_WRITTEN, __VA_ARGS__)(name, __VA_ARGS__)
+
 /* Each call site keeps its own cache of the lookup. */
-#define symbol_get(x)                                                              \
-	({                                                                         \
+#define __umod_1_symbol_get(name, x)                                               \
+	__extension__({                                                            \
 		static struct umod_symbol_cache __umod_cache;                      \
 		(__typeof__(&x))__umod_symbol_get_cached(#x, sizeof(#x) - 1,       \
 							 &__umod_cache, THIS_MODULE); \
 	})
-#define symbol_request(x) ((__typeof__(&x))(__umod_symbol_request(#x, THIS_MODULE)))
-#define symbol_put(x)                                                              \
-	({                                                                         \
+#define __umod_1_symbol_request(name, x) ((__typeof__(&x))(__umod_symbol_request(#x, THIS_MODULE)))
+#define __umod_1_symbol_put(name, x)                                               \
+	__extension__({                                                            \
 		static struct umod_symbol_cache __umod_cache;                      \
 		__umod_symbol_put_cached(#x, sizeof(#x) - 1, &__umod_cache, THIS_MODULE); \
 	})
+#define __umod_1_symbol_put_addr(name, p) __umod_symbol_put_addr((p), THIS_MODULE)
+#define __umod_1_try_module_get(name, m) __umod_try_module_get((m), THIS_MODULE)
+#define __umod_1_module_put(name, m) __umod_module_put((m), THIS_MODULE)
+
+#define symbol_get(...) __UMOD_KERNEL_MACRO(symbol_get, __VA_ARGS__)
+#define symbol_request(...) __UMOD_KERNEL_MACRO(symbol_request, __VA_ARGS__)
+#define symbol_put(...) __UMOD_KERNEL_MACRO(symbol_put, __VA_ARGS__)
+#define symbol_put_addr(...) __UMOD_KERNEL_MACRO(symbol_put_addr, __VA_ARGS__)
+#define try_module_get(...) __UMOD_KERNEL_MACRO(try_module_get, __VA_ARGS__)
+#define module_put(...) __UMOD_KERNEL_MACRO(module_put, __VA_ARGS__)
 #define symbol_put_user(x, user) __umod_symbol_put(#x, (user))
-#define symbol_put_addr(p) __umod_symbol_put_addr((p), THIS_MODULE)
-#define try_module_get(m) __umod_try_module_get((m), THIS_MODULE)
-#define module_put(m) __umod_module_put((m), THIS_MODULE)
 
 #ifdef __cplusplus
 }

@@ -5,16 +5,20 @@
 #include <fmt/format.h>
 
 #include "core/events.h"
+#include "elf/umod_module.h"
 
 namespace umod {
 
 namespace {
 
+// A symbol as a person reads it: C++ link names demangled (elf::readable_name).
+std::string readable(std::string_view symbol) { return elf::readable_name(symbol); }
+
 std::string symbol_counts(const std::vector<HolderCounts::Symbol>& symbols) {
     std::string out;
     for (const auto& s : symbols) {
         if (!out.empty()) out += ", ";
-        out += fmt::format("{} x{}", s.name, s.count);
+        out += fmt::format("{} x{}", readable(s.name), s.count);
     }
     return out;
 }
@@ -53,7 +57,7 @@ std::string describe_acquisitions(const HolderCounts& holder, std::string_view p
     std::string out;
     for (const StackGroup& group : holder.acquired) {
         std::string headline = fmt::format("{} reference(s) to {}:{} held by {}, acquired", group.count, provider,
-                                           group.symbol, holder.user);
+                                           readable(group.symbol), holder.user);
         if (group.stack.empty())
             out += fmt::format("\n  {} while stacks were not recorded", headline);
         else
@@ -85,38 +89,38 @@ void describe_error(const NoSuchModule& e, std::string& out) {
 void describe_error(const UnknownSymbols& e, std::string& out) {
     out += fmt::format("{}: unknown symbol{}", e.module, e.symbols.size() == 1 ? "" : "s");
     for (std::size_t i = 0; i < e.symbols.size(); ++i) {
-        out += (i ? ", " : " ") + e.symbols[i].symbol;
+        out += (i ? ", " : " ") + readable(e.symbols[i].symbol);
         if (!e.symbols[i].defined_unexported_in.empty())
             out += fmt::format(" (defined but not exported by {})", e.symbols[i].defined_unexported_in);
     }
 }
 
 void describe_error(const UnknownExport& e, std::string& out) {
-    out += fmt::format("no module exports {}", e.symbol);
+    out += fmt::format("no module exports {}", readable(e.symbol));
 }
 
 void describe_error(const GplOnlySymbol& e, std::string& out) {
     out += fmt::format("{}: GPL-only symbol {} of {} refused to a user with license '{}'", e.user,
-                       e.symbol, e.provider, e.license);
+                       readable(e.symbol), e.provider, e.license);
 }
 
 void describe_error(const NamespaceNotImported& e, std::string& out) {
     out += fmt::format("{}: symbol {} of {} is in namespace {}, which {} does not import "
                        "(MODULE_IMPORT_NS({}))",
-                       e.module, e.symbol, e.provider, e.ns, e.module, e.ns);
+                       e.module, readable(e.symbol), e.provider, e.ns, e.module, e.ns);
 }
 
 void describe_error(const DuplicateExport& e, std::string& out) {
-    out += fmt::format("{}: exports {}, already exported by {}", e.module, e.symbol, e.existing_owner);
+    out += fmt::format("{}: exports {}, already exported by {}", e.module, readable(e.symbol), e.existing_owner);
 }
 
 void describe_error(const ProviderNotReady& e, std::string& out) {
-    out += fmt::format("{}: {} of {} is not available: {} is {}", e.user, e.symbol, e.provider, e.provider,
+    out += fmt::format("{}: {} of {} is not available: {} is {}", e.user, readable(e.symbol), e.provider, e.provider,
                        e.state);
 }
 
 void describe_error(const TypeMismatch& e, std::string& out) {
-    out += fmt::format("{} of {} has type {}, not {}", e.symbol, e.provider, e.recorded, e.requested);
+    out += fmt::format("{} of {} has type {}, not {}", readable(e.symbol), e.provider, e.recorded, e.requested);
 }
 
 void describe_error(const InitFailed& e, std::string& out) {
@@ -140,9 +144,9 @@ void describe_error(const ModuleBusy& e, std::string& out) {
 
 void describe_error(const UnmatchedPut& e, std::string& out) {
     if (e.provider.empty())
-        out += fmt::format("unmatched put: {} put {}, which no module exports", e.user, e.symbol);
+        out += fmt::format("unmatched put: {} put {}, which no module exports", e.user, readable(e.symbol));
     else
-        out += fmt::format("unmatched put: {} put {} of {} without a matching get", e.user, e.symbol,
+        out += fmt::format("unmatched put: {} put {} of {} without a matching get", e.user, readable(e.symbol),
                            e.provider);
     if (e.put_stack.empty()) return;
     append_stack(out, "  ", "put at", e.put_stack);

@@ -44,21 +44,8 @@ bool same_file(const struct stat& a, const struct stat& b) {
            a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
-// The standard library's spelled-out types, as people write them.
-void shorten_std_names(std::string& name) {
-    static constexpr std::pair<std::string_view, std::string_view> kShort[] = {
-        {"std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >", "std::string"},
-        {"std::basic_string_view<char, std::char_traits<char> >", "std::string_view"},
-    };
-    for (auto [longer, shorter] : kShort)
-        for (std::size_t at; (at = name.find(longer)) != std::string::npos;) name.replace(at, longer.size(), shorter);
-}
-
-std::string demangle(std::string_view name) {
-    std::string out = elf::demangle(name);
-    shorten_std_names(out);
-    return out;
-}
+// Function names as people read them (elf::readable_name).
+std::string demangle(std::string_view name) { return elf::readable_name(name); }
 
 // The main program's load bias and path: dladdr names it by argv[0], or not at all.
 struct MainProgram {

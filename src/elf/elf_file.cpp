@@ -24,52 +24,102 @@ bool fits(std::uint64_t offset, std::uint64_t size, std::uint64_t limit) {
 
 }  // namespace
 
-Expected<ElfFile> ElfFile::parse(std::span<const std::byte> bytes) {
+std::uint16_t ElfFile::read16(std::span<const std::byte> data, std::uint64_t offset) const {
+    auto v = read_unaligned<std::uint16_t>(data, offset);
+    return order_ == ByteOrder::Big ? __builtin_bswap16(v) : v;
+}
+std::uint32_t ElfFile::read32(std::span<const std::byte> data, std::uint64_t offset) const {
+    auto v = read_unaligned<std::uint32_t>(data, offset);
+    return order_ == ByteOrder::Big ? __builtin_bswap32(v) : v;
+}
+std::uint64_t ElfFile::read64(std::span<const std::byte> data, std::uint64_t offset) const {
+    auto v = read_unaligned<std::uint64_t>(data, offset);
+    return order_ == ByteOrder::Big ? __builtin_bswap64(v) : v;
+}
+
+std::uint64_t ElfFile::section_flags_offset(const Section& s) const {
+    return shoff_ + std::uint64_t{s.index} * shentsize_ + 8;
+}
+
+namespace {
+
+// Where the fields of the ELF structures are in each class (byte offsets,
+// from <elf.h>'s Elf32_* and Elf64_* layouts), and how big each structure is.
+struct Layout {
+    std::uint64_t ehdr_size, e_shoff, e_shentsize, e_shnum, e_shstrndx;
+    std::uint64_t shdr_size, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, sh_entsize;
+    std::uint64_t sym_size, st_value, st_size, st_info, st_other, st_shndx;
+    std::uint64_t rela_size, dyn_size;
+};
+constexpr Layout kLayout32{52, 0x20, 0x2e, 0x30, 0x32, 40, 8, 12, 16, 20, 24, 28, 36, 16, 4, 8, 12, 13, 14, 12, 8};
+constexpr Layout kLayout64{64, 0x28, 0x3a, 0x3c, 0x3e, 64, 8, 16, 24, 32, 40, 44, 56, 24, 8, 16, 4, 5, 6, 24, 16};
+
+const Layout& layout_of(ElfClass c) { return c == ElfClass::Elf64 ? kLayout64 : kLayout32; }
+
+}  // namespace
+
+Expected<ElfFile> ElfFile::parse(std::span<const std::byte> bytes, Machines machines) {
     if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
         return foreign("not an ELF file (bad magic)");
-    if (bytes.size() > EI_CLASS && std::to_integer<int>(bytes[EI_CLASS]) != ELFCLASS64)
-        return foreign("not a 64-bit ELF file");
-    if (bytes.size() < sizeof(Elf64_Ehdr)) return malformed("file too short for an ELF header");
-    auto header = read_unaligned<Elf64_Ehdr>(bytes, 0);
-    if (header.e_ident[EI_DATA] != ELFDATA2LSB) return foreign("not a little-endian ELF file");
-    if (header.e_machine != EM_X86_64)
-        return foreign(fmt::format("machine {} is not x86-64", header.e_machine));
+    if (bytes.size() <= EI_DATA) return malformed("file too short for an ELF header");
+    int elf_class = std::to_integer<int>(bytes[EI_CLASS]), data = std::to_integer<int>(bytes[EI_DATA]);
     ElfFile file;
     file.bytes_ = bytes;
-    if (header.e_type == ET_REL)
+    if (elf_class == ELFCLASS64)
+        file.class_ = ElfClass::Elf64;
+    else if (elf_class == ELFCLASS32 && machines == Machines::Any)
+        file.class_ = ElfClass::Elf32;
+    else
+        return foreign(elf_class == ELFCLASS32 ? "not a 64-bit ELF file" : fmt::format("ELF class {} is unknown", elf_class));
+    if (data == ELFDATA2LSB)
+        file.order_ = ByteOrder::Little;
+    else if (data == ELFDATA2MSB && machines == Machines::Any)
+        file.order_ = ByteOrder::Big;
+    else
+        return foreign(data == ELFDATA2MSB ? "not a little-endian ELF file" : fmt::format("ELF data encoding {} is unknown", data));
+    const Layout& l = layout_of(file.class_);
+    if (bytes.size() < l.ehdr_size) return malformed("file too short for an ELF header");
+    std::uint16_t type = file.read16(bytes, 16);
+    file.machine_ = file.read16(bytes, 18);
+    if (machines == Machines::Host && file.machine_ != EM_X86_64)
+        return foreign(fmt::format("machine {} is not x86-64", file.machine_));
+    if (type == ET_REL)
         file.kind_ = FileKind::Relocatable;
-    else if (header.e_type == ET_DYN)
+    else if (type == ET_DYN)
         file.kind_ = FileKind::SharedObject;
     else
-        return foreign(fmt::format("ELF type {} is neither relocatable nor shared object", header.e_type));
+        return foreign(fmt::format("ELF type {} is neither relocatable nor shared object", type));
 
-    if (header.e_shnum == 0) return malformed("no section header table");
-    if (header.e_shentsize != sizeof(Elf64_Shdr))
-        return malformed(fmt::format("section header size {} is not {}", header.e_shentsize, sizeof(Elf64_Shdr)));
-    if (!fits(header.e_shoff, std::uint64_t{header.e_shnum} * sizeof(Elf64_Shdr), bytes.size()))
+    file.shoff_ = file.read_word(bytes, l.e_shoff);
+    file.shentsize_ = file.read16(bytes, l.e_shentsize);
+    std::uint16_t shnum = file.read16(bytes, l.e_shnum), shstrndx = file.read16(bytes, l.e_shstrndx);
+    if (shnum == 0) return malformed("no section header table");
+    if (file.shentsize_ != l.shdr_size)
+        return malformed(fmt::format("section header size {} is not {}", file.shentsize_, l.shdr_size));
+    if (!fits(file.shoff_, std::uint64_t{shnum} * l.shdr_size, bytes.size()))
         return malformed("section header table past end of file");
-    if (header.e_shstrndx >= header.e_shnum) return malformed("section name table index out of range");
+    if (shstrndx >= shnum) return malformed("section name table index out of range");
 
-    file.sections_.reserve(header.e_shnum);
+    file.sections_.reserve(shnum);
     std::vector<std::uint32_t> name_offsets;
-    for (std::uint32_t i = 0; i < header.e_shnum; ++i) {
-        auto sh = read_unaligned<Elf64_Shdr>(bytes, header.e_shoff + std::uint64_t{i} * sizeof(Elf64_Shdr));
+    for (std::uint32_t i = 0; i < shnum; ++i) {
+        std::uint64_t at = file.shoff_ + std::uint64_t{i} * l.shdr_size;
         Section s;
-        name_offsets.push_back(sh.sh_name);
+        name_offsets.push_back(file.read32(bytes, at));
         s.index = i;
-        s.type = sh.sh_type;
-        s.flags = sh.sh_flags;
-        s.addr = sh.sh_addr;
-        s.offset = sh.sh_offset;
-        s.size = sh.sh_size;
-        s.link = sh.sh_link;
-        s.info = sh.sh_info;
-        s.entsize = sh.sh_entsize;
+        s.type = file.read32(bytes, at + 4);
+        s.flags = file.read_word(bytes, at + l.sh_flags);
+        s.addr = file.read_word(bytes, at + l.sh_addr);
+        s.offset = file.read_word(bytes, at + l.sh_offset);
+        s.size = file.read_word(bytes, at + l.sh_size);
+        s.link = file.read32(bytes, at + l.sh_link);
+        s.info = file.read32(bytes, at + l.sh_info);
+        s.entsize = file.read_word(bytes, at + l.sh_entsize);
         if (s.type != SHT_NOBITS && s.type != SHT_NULL && !fits(s.offset, s.size, bytes.size()))
             return malformed(fmt::format("section {} extends past end of file", i));
         file.sections_.push_back(s);
     }
-    const Section& names = file.sections_[header.e_shstrndx];
+    const Section& names = file.sections_[shstrndx];
     for (Section& s : file.sections_) {
         auto name = file.string_in(names, name_offsets[s.index]);
         if (!name) return name.error();
@@ -108,21 +158,22 @@ Expected<std::vector<Symbol>> ElfFile::symbols(const Section& table) const {
     if (table.link >= sections_.size()) return malformed(fmt::format("symbol table {} links to no section", table.name));
     auto data = contents(table);
     if (!data) return data.error();
+    const Layout& l = layout_of(class_);
     std::vector<Symbol> out;
-    out.reserve(data->size() / sizeof(Elf64_Sym));
+    out.reserve(data->size() / l.sym_size);
     const Section& strtab = sections_[table.link];
-    for (std::uint64_t off = 0; off + sizeof(Elf64_Sym) <= data->size(); off += sizeof(Elf64_Sym)) {
-        auto sym = read_unaligned<Elf64_Sym>(*data, off);
+    for (std::uint64_t off = 0; off + l.sym_size <= data->size(); off += l.sym_size) {
         Symbol s;
-        auto name = string_in(strtab, sym.st_name);
+        auto name = string_in(strtab, read32(*data, off));
         if (!name) return name.error();
         s.name = *name;
-        s.value = sym.st_value;
-        s.size = sym.st_size;
-        s.shndx = sym.st_shndx;
-        s.bind = ELF64_ST_BIND(sym.st_info);
-        s.type = ELF64_ST_TYPE(sym.st_info);
-        s.visibility = ELF64_ST_VISIBILITY(sym.st_other);
+        s.value = read_word(*data, off + l.st_value);
+        s.size = read_word(*data, off + l.st_size);
+        s.shndx = read16(*data, off + l.st_shndx);
+        auto info = std::to_integer<std::uint8_t>((*data)[off + l.st_info]);
+        s.bind = static_cast<std::uint8_t>(info >> 4);
+        s.type = static_cast<std::uint8_t>(info & 0xf);
+        s.visibility = static_cast<std::uint8_t>(std::to_integer<std::uint8_t>((*data)[off + l.st_other]) & 0x3);
         out.push_back(s);
     }
     return out;
@@ -132,12 +183,23 @@ Expected<std::vector<Relocation>> ElfFile::relocations(const Section& rela) cons
     if (rela.type != SHT_RELA) return malformed(fmt::format("section {} is not SHT_RELA", rela.name));
     auto data = contents(rela);
     if (!data) return data.error();
+    const Layout& l = layout_of(class_);
     std::vector<Relocation> out;
-    out.reserve(data->size() / sizeof(Elf64_Rela));
-    for (std::uint64_t off = 0; off + sizeof(Elf64_Rela) <= data->size(); off += sizeof(Elf64_Rela)) {
-        auto r = read_unaligned<Elf64_Rela>(*data, off);
-        out.push_back({r.r_offset, static_cast<std::uint32_t>(ELF64_R_TYPE(r.r_info)),
-                       static_cast<std::uint32_t>(ELF64_R_SYM(r.r_info)), r.r_addend});
+    out.reserve(data->size() / l.rela_size);
+    for (std::uint64_t off = 0; off + l.rela_size <= data->size(); off += l.rela_size) {
+        Relocation r;
+        r.offset = read_word(*data, off);
+        std::uint64_t info = read_word(*data, off + word_size());
+        if (class_ == ElfClass::Elf64) {
+            r.type = static_cast<std::uint32_t>(info & 0xffffffff);
+            r.symbol = static_cast<std::uint32_t>(info >> 32);
+            r.addend = static_cast<std::int64_t>(read64(*data, off + 16));
+        } else {
+            r.type = static_cast<std::uint32_t>(info & 0xff);
+            r.symbol = static_cast<std::uint32_t>(info >> 8);
+            r.addend = static_cast<std::int32_t>(read32(*data, off + 8));
+        }
+        out.push_back(r);
     }
     return out;
 }
@@ -148,10 +210,13 @@ Expected<std::vector<DynamicEntry>> ElfFile::dynamic() const {
         if (s.type != SHT_DYNAMIC) continue;
         auto data = contents(s);
         if (!data) return data.error();
-        for (std::uint64_t off = 0; off + sizeof(Elf64_Dyn) <= data->size(); off += sizeof(Elf64_Dyn)) {
-            auto d = read_unaligned<Elf64_Dyn>(*data, off);
-            if (d.d_tag == DT_NULL) break;
-            out.push_back({d.d_tag, d.d_un.d_val});
+        const Layout& l = layout_of(class_);
+        for (std::uint64_t off = 0; off + l.dyn_size <= data->size(); off += l.dyn_size) {
+            std::uint64_t tag = read_word(*data, off);
+            std::int64_t signed_tag = class_ == ElfClass::Elf64 ? static_cast<std::int64_t>(tag)
+                                                                : std::int64_t{static_cast<std::int32_t>(tag)};
+            if (signed_tag == DT_NULL) break;
+            out.push_back({signed_tag, read_word(*data, off + word_size())});
         }
     }
     return out;

@@ -66,11 +66,38 @@ struct DynamicEntry {
     std::uint64_t value = 0;
 };
 
-// A parsed view over an ELF64 little-endian x86-64 image. Does not own the
-// bytes: they must outlive it.
+enum class ElfClass : std::uint8_t { Elf32, Elf64 };
+enum class ByteOrder : std::uint8_t { Little, Big };
+
+// Which images parse() takes. Host: the images this process can map (ELF64,
+// little-endian, x86-64: umod's own modules, the process's objects). Any:
+// every class, byte order and machine (kernel modules of other
+// architectures, which are only read).
+enum class Machines : std::uint8_t { Host, Any };
+
+// A parsed view over an ELF image of either class and byte order. Does not
+// own the bytes: they must outlive it. Every integer it hands out is already
+// in host order; read16/32/64/word read others from the image's sections.
 class ElfFile {
 public:
-    static Expected<ElfFile> parse(std::span<const std::byte> bytes);
+    static Expected<ElfFile> parse(std::span<const std::byte> bytes, Machines machines = Machines::Host);
+
+    ElfClass elf_class() const { return class_; }
+    ByteOrder byte_order() const { return order_; }
+    std::uint16_t machine() const { return machine_; }
+    // Integers of the image at `offset` in `data` (a span of its bytes), in
+    // the image's byte order; the caller has checked the range. word: 4 bytes
+    // in ELF32, 8 in ELF64 (a C long of the target).
+    std::uint16_t read16(std::span<const std::byte> data, std::uint64_t offset) const;
+    std::uint32_t read32(std::span<const std::byte> data, std::uint64_t offset) const;
+    std::uint64_t read64(std::span<const std::byte> data, std::uint64_t offset) const;
+    std::uint64_t read_word(std::span<const std::byte> data, std::uint64_t offset) const {
+        return class_ == ElfClass::Elf64 ? read64(data, offset) : read32(data, offset);
+    }
+    std::size_t word_size() const { return class_ == ElfClass::Elf64 ? 8 : 4; }
+    // Where section `s`'s sh_flags field is in the file, and how wide it is
+    // (for tools that edit a copy of the image, as libkmod's strip does).
+    std::uint64_t section_flags_offset(const Section& s) const;
 
     FileKind kind() const { return kind_; }
     std::span<const std::byte> bytes() const { return bytes_; }
@@ -98,6 +125,11 @@ private:
     Expected<std::string_view> string_in(const Section& strtab, std::uint64_t offset) const;
 
     std::span<const std::byte> bytes_;
+    ElfClass class_ = ElfClass::Elf64;
+    ByteOrder order_ = ByteOrder::Little;
+    std::uint16_t machine_ = 0;
+    std::uint64_t shoff_ = 0;
+    std::uint16_t shentsize_ = 0;
     FileKind kind_ = FileKind::Relocatable;
     std::vector<Section> sections_;
 };

@@ -1,4 +1,5 @@
 #include "elf/kernel_module.h"
+#include "elf/elf_file.h"
 #include "support/private_library.h"
 
 #include <dlfcn.h>
@@ -180,6 +181,47 @@ Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const s
         }
     }
     return std::optional<ModuleSignature>(std::move(sig));
+}
+
+}  // namespace umod::elf
+
+namespace umod::elf {
+
+Status strip_section_alloc(std::vector<std::byte>& image, std::string_view name) {
+    auto elf = ElfFile::parse(image, Machines::Any);
+    if (!elf) return elf.error();
+    const Section* section = elf->section(name);
+    if (section == nullptr) return Error(ENOENT, "no section " + std::string(name));
+    std::uint64_t at = elf->section_flags_offset(*section);  // parse() checked the table
+    std::uint64_t flags = section->flags & ~std::uint64_t{2};  // SHF_ALLOC
+    std::size_t width = elf->word_size();
+    for (std::size_t i = 0; i < width; ++i) {  // in the image's byte order
+        std::size_t shift = 8 * (elf->byte_order() == ByteOrder::Little ? i : width - 1 - i);
+        image[at + i] = static_cast<std::byte>((flags >> shift) & 0xff);
+    }
+    return {};
+}
+
+Status strip_vermagic(std::vector<std::byte>& image) {
+    auto elf = ElfFile::parse(image, Machines::Any);
+    if (!elf) return elf.error();
+    const Section* modinfo = elf->section(".modinfo");
+    if (modinfo == nullptr) return Error(ENOENT, "no .modinfo");
+    auto bytes = elf->contents(*modinfo);
+    if (!bytes) return bytes.error();
+    std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    std::size_t base = static_cast<std::size_t>(bytes->data() - image.data());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\0') continue;
+        std::size_t end = text.find('\0', i);
+        if (end == std::string_view::npos) end = text.size();
+        if (text.substr(i, end - i).starts_with("vermagic=")) {
+            std::memset(image.data() + base + i, 0, end - i);
+            return {};
+        }
+        i = end;
+    }
+    return Error(ENOENT, "no vermagic in .modinfo");
 }
 
 }  // namespace umod::elf

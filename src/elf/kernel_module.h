@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <umod/expected.h>
@@ -21,6 +22,15 @@ struct ModuleSignature {
     std::string hash_algorithm;       // "sha256", ... or "unknown"
     std::vector<std::uint8_t> signature;
 };
+
+// libkmod's kmod_elf_strip_section(): the section no longer SHF_ALLOC, so the
+// kernel ignores it (modprobe --force-modversion strips "__versions"). ENOENT
+// if there is no such section; ENOEXEC if `image` is not an ELF file this
+// reader reads. `image` is unchanged on failure.
+Status strip_section_alloc(std::vector<std::byte>& image, std::string_view section);
+// libkmod's kmod_elf_strip_vermagic(): the .modinfo string "vermagic=..."
+// overwritten with NULs (--force-vermagic). ENOENT if there is none.
+Status strip_vermagic(std::vector<std::byte>& image);
 
 // How many bytes at the end of `file` the signature and its trailer take,
 // read from the trailer alone (0 when unsigned or inconsistent).

@@ -46,7 +46,12 @@ Expected<std::span<const std::byte>> read_elf_parts(const std::string& path, Rea
     const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
     std::byte* base = buffer.reserve(size);
     bool ok = read_part(fd, base, size, 0, std::min<std::uint64_t>(size, sizeof(Elf64_Ehdr)));
-    if (ok && size >= sizeof(Elf64_Ehdr)) {
+    // Only the host's layout (ELF64, little-endian) is read in parts; an image
+    // of another class or byte order is read whole, for ElfFile to decode.
+    bool host_layout = size >= sizeof(Elf64_Ehdr) && std::to_integer<int>(base[EI_CLASS]) == ELFCLASS64 &&
+                       std::to_integer<int>(base[EI_DATA]) == ELFDATA2LSB;
+    if (ok && size >= sizeof(Elf64_Ehdr) && !host_layout) ok = read_part(fd, base, size, 0, size);
+    if (ok && host_layout) {
         Elf64_Ehdr header;
         std::memcpy(&header, base, sizeof(header));
         std::uint64_t table = std::uint64_t{header.e_shnum} * sizeof(Elf64_Shdr);

@@ -1,5 +1,7 @@
 #include "elf/umod_module.h"
 
+#include <umod/type_name.h>
+
 #include <elf.h>
 
 #include <cxxabi.h>
@@ -98,7 +100,10 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
                 continue;
             }
             if (s.bind == STB_GNU_UNIQUE) info.unique_symbols.emplace_back(s.name);
-            if (s.visibility == STV_DEFAULT && (s.type == STT_FUNC || s.type == STT_OBJECT)) {
+            // Protected: what EXPORT_SYMBOL marks when Clang ignored its
+            // visibility attribute (<umod/module.h>); exported all the same.
+            bool exported_visibility = s.visibility == STV_DEFAULT || s.visibility == STV_PROTECTED;
+            if (exported_visibility && (s.type == STT_FUNC || s.type == STT_OBJECT)) {
                 default_by_address.emplace(s.value, std::string(s.name));
                 default_names.emplace(s.name);
             }
@@ -125,10 +130,14 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
             if (!type) return type.error();
             e.written_name = *name;
             e.ns = *ns;
-            e.type = *type;
+            e.type = canonical_type_name(*type);
             e.gpl_only = (read_unaligned<std::uint64_t>(*data, off + 32) & 1) != 0;
             auto linked = default_by_address.find(e.address);
-            e.link_name = linked != default_by_address.end() ? linked->second : e.written_name;
+            if (linked == default_by_address.end())
+                return malformed(fmt::format(
+                    "export {} is not in the dynamic symbol table (it is hidden): with Clang, export a "
+                    "variable from a declaration before its definition", e.written_name));
+            e.link_name = linked->second;
             info.exports.push_back(std::move(e));
         }
     }
@@ -206,11 +215,48 @@ std::string demangle(std::string_view link_name) {
     return name;
 }
 
-std::string second_name(const UmodExport& e) {
-    if (std::string name = demangle(e.link_name); name != e.link_name) {
-        if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
-        return name;
+namespace {
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+    for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+std::string readable_name(std::string_view link_name) {
+    std::string name = demangle(link_name);
+    if (name.size() == link_name.size() && name == link_name) return name;
+    // ABI tags ("cache::lookup[abi:cxx11]()") are part of the link name only.
+    for (std::size_t at = name.find("[abi:"); at != std::string::npos; at = name.find("[abi:", at)) {
+        std::size_t end = name.find(']', at);
+        if (end == std::string::npos) break;
+        name.erase(at, end + 1 - at);
     }
+    replace_all(name, "std::__cxx11::", "std::");
+    replace_all(name, "std::basic_string<char, std::char_traits<char>, std::allocator<char> >", "std::string");
+    replace_all(name, "std::basic_string_view<char, std::char_traits<char> >", "std::string_view");
+    return name;
+}
+
+std::string qualified_name(std::string_view link_name) {
+    std::string name = readable_name(link_name);
+    if (name == link_name) return name;
+    // The parameter list: the first '(' outside template arguments.
+    int depth = 0;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (name[i] == '<') ++depth;
+        if (name[i] == '>') --depth;
+        if (name[i] == '(' && depth == 0) {
+            name.resize(i);
+            break;
+        }
+    }
+    return name;
+}
+
+std::string second_name(const UmodExport& e) {
+    if (std::string name = qualified_name(e.link_name); name != e.link_name) return name;
     return e.written_name != e.link_name ? e.written_name : std::string();
 }
 

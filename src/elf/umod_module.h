@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -66,10 +65,19 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file);
 // A C++ link name demangled ("ns::add(int, int)"); other names unchanged.
 std::string demangle(std::string_view link_name);
 
-// The second name an export answers to, besides its link name: the C++
-// qualified name ("ns::add" for "_ZN2ns3addEii"), else the name
-// EXPORT_SYMBOL wrote when it differs; empty for none. The loader registers
-// it and depmod --umod indexes it.
+// A link name as a person reads it, in views and errors: demangled, without
+// ABI tags, std::string and std::string_view by those names
+// ("cache::lookup(std::string_view)"); other names unchanged.
+std::string readable_name(std::string_view link_name);
+
+// The C++ name as people write it in a lookup: readable_name without the
+// parameter list ("cache::lookup" for "_ZN5cache6lookupB5cxx11ESt17basic_string_viewIcSt11char_traitsIcEE");
+// other names unchanged.
+std::string qualified_name(std::string_view link_name);
+
+// The second name an export answers to, besides its link name: its
+// qualified_name, else the name EXPORT_SYMBOL wrote when it differs; empty
+// for none. The loader registers it and depmod --umod indexes it.
 std::string second_name(const UmodExport& e);
 
 }  // namespace umod::elf

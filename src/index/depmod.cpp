@@ -137,7 +137,7 @@ bool read_kernel_module(Module& m, support::ReadBuffer& buffer, const Log& log) 
         unpacked = std::move(*d);
         bytes = unpacked;
     }
-    auto elf = elf::ElfFile::parse(bytes);
+    auto elf = elf::ElfFile::parse(bytes, elf::Machines::Any);  // modules of every architecture
     if (!elf) return failed(ENOEXEC);
     if (const elf::Section* modinfo = elf->section(".modinfo")) {
         if (auto data = elf->contents(*modinfo)) {
@@ -158,7 +158,7 @@ bool read_kernel_module(Module& m, support::ReadBuffer& buffer, const Log& log) 
         std::uint32_t crc = static_cast<std::uint32_t>(s.value);
         if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS && s.shndx < elf->sections().size()) {
             if (auto data = elf->contents(elf->sections()[s.shndx]); data && s.value + 4 <= data->size())
-                crc = elf::read_unaligned<std::uint32_t>(*data, s.value);
+                crc = elf->read32(*data, s.value);
         }
         m.exports.emplace_back(std::string(s.name.substr(6)), crc);
     }
@@ -182,10 +182,12 @@ bool read_kernel_module(Module& m, support::ReadBuffer& buffer, const Log& log) 
     std::vector<std::pair<std::string_view, std::uint32_t>> versions;
     if (const elf::Section* v = elf->section("__versions")) {
         if (auto data = elf->contents(*v)) {
+            // struct modversion_info: a target long, then the name, 64 bytes in all.
+            const std::size_t word = elf->word_size();
             for (std::size_t off = 0; off + 64 <= data->size(); off += 64) {
-                auto crc = elf::read_unaligned<std::uint64_t>(*data, off);
-                const char* name = reinterpret_cast<const char*>(data->data() + off + 8);
-                versions.emplace_back(std::string_view(name, strnlen(name, 56)), static_cast<std::uint32_t>(crc));
+                auto crc = elf->read_word(*data, off);
+                const char* name = reinterpret_cast<const char*>(data->data() + off + word);
+                versions.emplace_back(std::string_view(name, strnlen(name, 64 - word)), static_cast<std::uint32_t>(crc));
             }
         }
     }

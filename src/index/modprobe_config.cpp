@@ -32,6 +32,23 @@ std::string underscores(std::string_view s) {
 
 namespace {
 
+// libkmod's checked underscores() (shared/util.c), which the kernel command
+// line goes through: '-' as '_' outside [...]; false at a ']' without '[' or a
+// '[' without ']', `s` then converted up to there.
+bool underscores_checked(std::string& s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '-') {
+            s[i] = '_';
+        } else if (s[i] == ']') {
+            return false;
+        } else if (s[i] == '[') {
+            i = s.find(']', i);
+            if (i == std::string::npos) return false;
+        }
+    }
+    return true;
+}
+
 // kmod's getline_wrapped(): one logical line ("\\\n" joins lines; a
 // backslash before anything else is dropped), and the number of the last
 // physical line it took.
@@ -246,7 +263,7 @@ void ModprobeConfig::parse(std::string_view text, const std::string& file, std::
     }
 }
 
-void ModprobeConfig::parse_kernel_cmdline(std::string_view cmdline) {
+void ModprobeConfig::parse_kernel_cmdline(std::string_view cmdline, std::vector<ConfigDiagnostic>& diagnostics) {
     // libkmod reads at most 4095 bytes of /proc/cmdline, as a C string.
     std::string buf(cmdline.substr(0, 4095));
     buf.resize(std::strlen(buf.c_str()));
@@ -327,10 +344,12 @@ void ModprobeConfig::parse_kernel_cmdline(std::string_view cmdline) {
                 if (comma == npos) break;
                 start = comma + 1;
             }
+        } else if (!underscores_checked(name)) {
+            diagnostics.push_back({ConfigDiagnostic::Kind::BadKernelOption, {}, 0, std::move(name)});
         } else {
             for (char& c : par)
                 if (c == '\t') c = ' ';
-            options.push_back({underscores(name), std::move(par)});
+            options.push_back({std::move(name), std::move(par)});
         }
         modname = p + 1;
         param = value = npos;
@@ -348,7 +367,7 @@ ModprobeConfig ModprobeConfig::load(const std::vector<std::string>& paths, const
     std::string text;
     for (const ConfFile& f : files)
         if (read_text(f.path, text)) config.parse(text, f.path, diagnostics);
-    config.parse_kernel_cmdline(kernel_cmdline);
+    config.parse_kernel_cmdline(kernel_cmdline, diagnostics);
     return config;
 }
 

@@ -21,6 +21,7 @@ struct ConfigDiagnostic {
         BadLine,          // "<file> line <n>: ignoring bad line starting with '<word>'"
         Deprecated,       // "<file>: command <word> is deprecated and not parsed anymore"
         NestedDirectory,  // "Directories inside directories are not supported: <file>"
+        BadKernelOption,  // a kernel command-line option whose module name <word> has unmatched brackets
     };
     Kind kind;
     std::string file;
@@ -67,8 +68,11 @@ struct ModprobeConfig {
     // Parses one file's text into this configuration (`file` names it in
     // diagnostics).
     void parse(std::string_view text, const std::string& file, std::vector<ConfigDiagnostic>& diagnostics);
-    // Adds the module options and blacklist of a kernel command line.
-    void parse_kernel_cmdline(std::string_view cmdline);
+    // Adds the module options and blacklist of a kernel command line. An
+    // option whose module name has an unmatched bracket is dropped, with a
+    // BadKernelOption diagnostic naming it as libkmod 30 prints it (dashes
+    // before the bad bracket already turned into underscores).
+    void parse_kernel_cmdline(std::string_view cmdline, std::vector<ConfigDiagnostic>& diagnostics);
 };
 
 // libkmod's underscores(): '-' as '_' except inside [...].

@@ -25,6 +25,7 @@
 
 #include "core/objects.h"
 #include "elf/elf_file.h"
+#include "elf/load_check.h"
 #include "support/mapped_file.h"
 #include "support/private_library.h"
 #include "elf/umod_module.h"
@@ -274,18 +275,9 @@ private:
     std::vector<std::string> hazards() const {
         std::vector<std::string> out;
         for (const auto& u : info_.unique_symbols)
-            out.push_back(fmt::format("{}: STB_GNU_UNIQUE symbol {} will keep it mapped after unload", name_, u));
-        if (info_.nodelete) out.push_back(name_ + ": DF_1_NODELETE will keep it mapped after unload");
+            out.push_back(fmt::format("{}: STB_GNU_UNIQUE symbol {} may keep it mapped after unload", name_, u));
+        if (info_.nodelete) out.push_back(name_ + ": DF_1_NODELETE may keep it mapped after unload");
         if (info_.has_tls) out.push_back(name_ + ": uses thread-local storage; pending TLS destructors can keep it mapped");
-        if (!info_.other_default.empty()) {
-            std::string names;
-            for (std::size_t i = 0; i < info_.other_default.size() && i < 5; ++i)
-                names += (i ? ", " : "") + info_.other_default[i];
-            out.push_back(fmt::format("{}: {} default-visibility symbol(s) not exported ({}{}): other modules "
-                                      "could bind to them; build with -fvisibility=hidden -Wl,-Bsymbolic",
-                                      name_, info_.other_default.size(), names,
-                                      info_.other_default.size() > 5 ? ", ..." : ""));
-        }
         return out;
     }
 
@@ -359,8 +351,16 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     if (!file) return file.error();
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);
+    if (elf->kind() == elf::FileKind::SharedObject && elf->section(".umod_this_module") == nullptr)
+        return Error(ENOEXEC, path + ": not a umod module: no .umod_this_module section; "
+                                     "build it with umod_add_module or pkg-config umod-module");
     auto info = elf::read_umod_module(*elf);
     if (!info) return info.error().context(path);
+    // Everything the dynamic linker trusts, before it sees a byte.
+    auto image_check = elf::LoadImage::check(file->bytes());
+    if (!image_check) return image_check.error().context(path);
+    if (Status addresses = elf::check_umod_addresses(*image_check, *elf, *info); !addresses)
+        return addresses.error().context(path);
 
     std::string name = module_name_from_path(path);
     for (const auto& [key, value] : info->modinfo)

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "elf/umod_module.h"
+
 namespace umod::views {
 
 namespace {
@@ -92,7 +94,8 @@ std::string holders(const RegistrySnapshot& snapshot, std::string_view module) {
     for (const HolderCounts& h : m->holders) {
         out += fmt::format("  {:<20} {:<9} static {}  dynamic {}", h.user, h.kind, h.static_uses, h.dynamic);
         for (std::size_t i = 0; i < h.symbols.size(); ++i)
-            out += fmt::format("{}{} x{}", i ? ", " : "  (", h.symbols[i].name, h.symbols[i].count);
+            out += fmt::format("{}{} x{}", i ? ", " : "  (", elf::readable_name(h.symbols[i].name),
+                              h.symbols[i].count);  // JSON keeps the link name
         if (!h.symbols.empty()) out += ")";
         out += "\n";
     }

@@ -48,6 +48,128 @@ TEST(ElfFile, ForeignAndCorruptFilesAreToldApart) {
     EXPECT_EQ(truncated.error().message(), "malformed ELF: file too short for an ELF header");
 }
 
+// A relocatable image of either class and byte order: sections null,
+// .shstrtab, .modinfo, .strtab, .symtab (symbols: null, "exported" = 0x1234
+// size 8 GLOBAL FUNC in .modinfo's index, "imported" UNDEF WEAK).
+std::string tiny_elf(bool is64, bool big, std::uint16_t machine) {
+    std::string out;
+    auto put = [&](std::uint64_t v, int width) {
+        for (int i = 0; i < width; ++i) out.push_back(static_cast<char>((v >> (8 * (big ? width - 1 - i : i))) & 0xff));
+    };
+    auto word = [&](std::uint64_t v) { put(v, is64 ? 8 : 4); };
+    const std::string shstrtab("\0.shstrtab\0.modinfo\0.strtab\0.symtab\0", 37);
+    const std::string modinfo("name=tiny\0license=GPL\0", 22);
+    const std::string strtab("\0exported\0imported\0", 19);
+    const std::size_t ehdr = is64 ? 64 : 52, shdr = is64 ? 64 : 40, sym = is64 ? 24 : 16;
+    // Layout: header, then the four sections' bytes, then the section table.
+    std::size_t off_shstr = ehdr, off_mod = off_shstr + shstrtab.size(), off_str = off_mod + modinfo.size();
+    std::size_t off_sym = off_str + strtab.size(), off_sh = off_sym + 3 * sym;
+    out += "\177ELF";
+    out.push_back(is64 ? 2 : 1);
+    out.push_back(big ? 2 : 1);
+    out.push_back(1);
+    out.resize(16, '\0');
+    put(1, 2);        // ET_REL
+    put(machine, 2);  // e_machine
+    put(1, 4);        // e_version
+    word(0);          // e_entry
+    word(0);          // e_phoff
+    word(off_sh);     // e_shoff
+    put(0, 4);        // e_flags
+    put(ehdr, 2);
+    put(0, 2);        // e_phentsize
+    put(0, 2);        // e_phnum
+    put(shdr, 2);
+    put(5, 2);        // e_shnum
+    put(1, 2);        // e_shstrndx
+    out += shstrtab + modinfo + strtab;
+    auto symbol = [&](std::uint32_t name, std::uint64_t value, std::uint64_t size, std::uint8_t info, std::uint16_t shndx) {
+        put(name, 4);
+        if (is64) {
+            out.push_back(static_cast<char>(info));
+            out.push_back(0);
+            put(shndx, 2);
+            word(value);
+            word(size);
+        } else {
+            word(value);
+            word(size);
+            out.push_back(static_cast<char>(info));
+            out.push_back(0);
+            put(shndx, 2);
+        }
+    };
+    symbol(0, 0, 0, 0, 0);
+    symbol(1, 0x1234, 8, (1 << 4) | 2, 2);  // GLOBAL FUNC in section 2
+    symbol(10, 0, 0, (2 << 4) | 0, 0);      // WEAK NOTYPE UNDEF
+    auto section = [&](std::uint32_t name, std::uint32_t type, std::uint64_t offset, std::uint64_t size,
+                       std::uint32_t link, std::uint64_t entsize) {
+        put(name, 4);
+        put(type, 4);
+        word(0);  // flags
+        word(0);  // addr
+        word(offset);
+        word(size);
+        put(link, 4);
+        put(0, 4);  // info
+        word(1);    // addralign
+        word(entsize);
+    };
+    section(0, 0, 0, 0, 0, 0);
+    section(1, 3, off_shstr, shstrtab.size(), 0, 0);   // .shstrtab
+    section(11, 1, off_mod, modinfo.size(), 0, 0);     // .modinfo
+    section(20, 3, off_str, strtab.size(), 0, 0);      // .strtab
+    section(28, 2, off_sym, 3 * sym, 3, sym);          // .symtab
+    return out;
+}
+
+// One reader for both classes and both byte orders: what it reads is the
+// same whichever the layout; only Machines::Any takes a non-host image.
+TEST(ElfFile, ReadsBothClassesAndByteOrders) {
+    struct Case { bool is64, big; std::uint16_t machine; };
+    for (Case c : {Case{false, false, 3}, Case{true, true, 22}, Case{false, true, 20}, Case{true, false, 183},
+                   Case{true, false, 62}}) {
+        std::string image = tiny_elf(c.is64, c.big, c.machine);
+        SCOPED_TRACE(testing::Message() << "64=" << c.is64 << " big=" << c.big << " machine=" << c.machine);
+        auto host = ElfFile::parse(bytes_of(image));
+        bool native = c.is64 && !c.big && c.machine == 62;
+        EXPECT_EQ(static_cast<bool>(host), native);
+        if (!host) {
+            EXPECT_TRUE(host.error().detail<MalformedElf>()->foreign) << host.error().message();
+        }
+        auto file = ElfFile::parse(bytes_of(image), Machines::Any);
+        ASSERT_TRUE(file) << file.error().message();
+        EXPECT_EQ(file->elf_class(), c.is64 ? ElfClass::Elf64 : ElfClass::Elf32);
+        EXPECT_EQ(file->byte_order(), c.big ? ByteOrder::Big : ByteOrder::Little);
+        EXPECT_EQ(file->machine(), c.machine);
+        EXPECT_EQ(file->word_size(), c.is64 ? 8u : 4u);
+        const Section* modinfo = file->section(".modinfo");
+        ASSERT_NE(modinfo, nullptr);
+        auto pairs = parse_modinfo(*file->contents(*modinfo));
+        ASSERT_EQ(pairs.size(), 2u);
+        EXPECT_EQ(pairs[0].second, "tiny");
+        const Section* symtab = file->section(".symtab");
+        ASSERT_NE(symtab, nullptr);
+        auto symbols = file->symbols(*symtab);
+        ASSERT_TRUE(symbols) << symbols.error().message();
+        ASSERT_EQ(symbols->size(), 3u);
+        EXPECT_EQ((*symbols)[1].name, "exported");
+        EXPECT_EQ((*symbols)[1].value, 0x1234u);
+        EXPECT_EQ((*symbols)[1].size, 8u);
+        EXPECT_EQ((*symbols)[1].bind, 1);
+        EXPECT_EQ((*symbols)[1].type, 2);
+        EXPECT_EQ((*symbols)[1].shndx, 2);
+        EXPECT_EQ((*symbols)[2].name, "imported");
+        EXPECT_EQ((*symbols)[2].bind, 2);
+        EXPECT_EQ((*symbols)[2].shndx, 0);
+        // Integers of the image in its order: "name" read as a 32-bit word.
+        std::uint32_t name_word = file->read32(*file->contents(*modinfo), 0);
+        EXPECT_EQ(name_word, c.big ? 0x6e616d65u : 0x656d616eu);
+        // Every truncation is an error, never a crash.
+        for (std::size_t n = 0; n < image.size(); ++n) (void)ElfFile::parse(bytes_of(image.substr(0, n)), Machines::Any);
+    }
+}
+
 TEST(ModInfo, SplitsAsKmodDoes) {
     std::string section("\0\0license=GPL\0\0\0alias=fs-x\0noequals\0a=b=c\0", 42);
     auto pairs = parse_modinfo(bytes_of(section));

@@ -51,13 +51,30 @@ TEST(IndexReader, FindsWhatTheWriterWrote) {
     EXPECT_FALSE(r->search("fs_vfa")->has_value());
     EXPECT_FALSE(r->search("fs_vfat_").value().has_value());
     EXPECT_EQ(r->search("fs_v")->value_or("?"), "short");
-    for (std::string key : {"usb:v1234p5678", "usb:v1234p9", "usb:v1224p5678", "pci:v8086", "fs_vfat", "symbol:foo",
-                            "nothing", "", "usb:", "pci:vx"}) {
+    // What libkmod answers, written out so that a misunderstanding shared by
+    // the reader and the writer's own lookup still fails: fnmatch(3) of every
+    // stored pattern against the key; values by priority, and each value read
+    // goes before those of the same priority read earlier (libkmod's
+    // add_value), so the file's order "vfat_first vfat_second vfat" (see the
+    // dump below) comes back as "vfat_first vfat vfat_second".
+    const std::vector<std::pair<std::string, std::vector<std::string>>> expected = {
+        {"usb:v1234p5678", {"usb_exact", "usb_q", "usb_a"}},
+        {"usb:v1234p9", {"usb_a"}},
+        {"usb:v1224p5678", {"usb_q"}},
+        {"pci:v8086", {"pci_range"}},
+        {"fs_vfat", {"vfat_first", "vfat", "vfat_second"}},
+        {"symbol:foo", {"owner"}},
+        {"nothing", {}},
+        {"", {}},
+        {"usb:", {}},
+        {"pci:vx", {}},
+    };
+    for (const auto& [key, answer] : expected) {
         auto found = r->search_wild(key);
         ASSERT_TRUE(found) << key;
-        EXPECT_EQ(values(found), b.search_wild(key)) << key;
+        EXPECT_EQ(values(found), answer) << key;
+        EXPECT_EQ(b.search_wild(key), answer) << "the writer's own lookup, " << key;
     }
-    EXPECT_EQ(values(r->search_wild("usb:v1234p5678")), (std::vector<std::string>{"usb_exact", "usb_q", "usb_a"}));
 }
 
 TEST(IndexReader, DumpsEveryKeyInTrieOrder) {
@@ -123,6 +140,31 @@ TEST(IndexReader, SurvivesCorruptBytes) {
             bad[at] = static_cast<char>(v);
             exercise(bad);
         }
+}
+
+// kmod's depmod (and umod's) write an index with no keys as the header alone,
+// its root reference pointing at the end of the file: that is an empty index,
+// found empty, not a corrupt one.
+TEST(IndexReader, ReadsAnEmptyIndexAsEmpty) {
+    std::string file = IndexBuilder().serialize();
+    ASSERT_EQ(file, std::string("\xB0\x07\xF4\x57\x00\x02\x00\x01\x00\x00\x00\x0C", 12));
+    auto r = IndexReader::parse(bytes_of(file), "empty");
+    ASSERT_TRUE(r);
+    auto exact = r->search("snd_foo");
+    ASSERT_TRUE(exact) << exact.error().message();
+    EXPECT_FALSE(exact->has_value());
+    auto wild = r->search_wild("pci:v00008086d*");
+    ASSERT_TRUE(wild) << wild.error().message();
+    EXPECT_TRUE(wild->empty());
+    std::size_t lines = 0;
+    EXPECT_TRUE(r->dump("alias ", [&](std::string_view) { ++lines; }));
+    EXPECT_EQ(lines, 0u);
+    // A root that claims a prefix there is still past the end.
+    std::string bad = file;
+    bad[8] = '\x80';
+    auto b = IndexReader::parse(bytes_of(bad), "bad");
+    ASSERT_TRUE(b);
+    EXPECT_FALSE(b->search("x"));
 }
 
 TEST(IndexReader, ReportsALoopInsteadOfHanging) {
@@ -286,8 +328,10 @@ TEST(ModprobeConfig, LinesAndDiagnostics) {
 
 TEST(ModprobeConfig, KernelCommandLine) {
     ModprobeConfig c;
+    std::vector<ConfigDiagnostic> d;
     c.parse_kernel_cmdline("quiet psmouse.foo parport.dyndbg=\"file drivers/parport/ieee1284_ops.c +mpf\" "
-                           "\"snd-hda.model=a b\" a.b.c=1 modprobe.blacklist=x,y-z ip=1.2.3.4 rw\n");
+                           "\"snd-hda.model=a b\" a.b.c=1 modprobe.blacklist=x,y-z ip=1.2.3.4 rw\n", d);
+    EXPECT_TRUE(d.empty());
     ASSERT_EQ(c.options.size(), 3u);
     EXPECT_EQ(c.options[0].modname, "psmouse");
     EXPECT_EQ(c.options[0].options, "foo");
@@ -296,6 +340,23 @@ TEST(ModprobeConfig, KernelCommandLine) {
     EXPECT_EQ(c.options[2].modname, "snd_hda");
     EXPECT_EQ(c.options[2].options, "model=\"a b\"");
     EXPECT_EQ(c.blacklists, (std::vector<std::string>{"x", "y-z"}));
+}
+
+// libkmod 30 drops an option whose module name has an unmatched bracket and
+// says so, naming it as far as it had converted dashes.
+TEST(ModprobeConfig, KernelCommandLineUnmatchedBracket) {
+    ModprobeConfig c;
+    std::vector<ConfigDiagnostic> d;
+    c.parse_kernel_cmdline("ivrs_acpihid[14:00.5]=AMD0020:00 a-b[c-d.e=1 x-y]z.p=2 ok-[1-2].q=3 foo.bar=1", d);
+    ASSERT_EQ(c.options.size(), 2u);
+    EXPECT_EQ(c.options[0].modname, "ok_[1-2]");
+    EXPECT_EQ(c.options[0].options, "q=3");
+    EXPECT_EQ(c.options[1].modname, "foo");
+    ASSERT_EQ(d.size(), 3u);
+    for (const auto& e : d) EXPECT_EQ(e.kind, ConfigDiagnostic::Kind::BadKernelOption);
+    EXPECT_EQ(d[0].word, "ivrs_acpihid[14:00");
+    EXPECT_EQ(d[1].word, "a_b[c-d");
+    EXPECT_EQ(d[2].word, "x_y]z");
 }
 
 }  // namespace

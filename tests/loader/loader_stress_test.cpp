@@ -31,19 +31,28 @@ TEST(LoaderStress, CachedGetPutRacingProviderReload) {
 
     std::atomic<bool> stop{false};
     std::atomic<long> grabbed{0};
+    // Gets that succeeded, by the reload generation they started in: a get
+    // counts as racing a reload when crc was reloaded since the last one.
+    std::atomic<int> reloads{0};
+    std::atomic<long> grabbed_across_reloads{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 3; ++t) {
         threads.emplace_back([&] {
+            int seen = 0;
             while (!stop.load(std::memory_order_relaxed)) {
                 if (grab_fn() == 16) {  // crc may be away: then nothing was taken
                     grabbed.fetch_add(1, std::memory_order_relaxed);
+                    int now = reloads.load(std::memory_order_relaxed);
+                    if (now != seen) grabbed_across_reloads.fetch_add(1, std::memory_order_relaxed);
+                    seen = now;
                     release_fn();
                 }
             }
         });
     }
-    int reloads = 0;
-    for (int round = 0; round < 100 || (reloads == 0 && round < 100000); ++round) {
+    // At least 100 rounds, and on until the race happened: several reloads
+    // with successful gets between them (bounded; the test fails if not).
+    for (int round = 0; round < 100 || ((reloads < 3 || grabbed_across_reloads < 3) && round < 200000); ++round) {
         auto unloaded = registry.unload("crc");
         if (unloaded) {
             ++reloads;
@@ -56,6 +65,10 @@ TEST(LoaderStress, CachedGetPutRacingProviderReload) {
     stop.store(true);
     for (auto& t : threads) t.join();
     EXPECT_GT(grabbed.load(), 0);
+    // The race happened: crc was unloaded and loaded again while gets ran,
+    // and gets succeeded on the reloaded copies.
+    EXPECT_GE(reloads.load(), 3);
+    EXPECT_GE(grabbed_across_reloads.load(), 3);
     auto holders = registry.holders("crc");
     ASSERT_TRUE(holders);
     EXPECT_TRUE(holders->empty()) << describe_holder(holders->front());

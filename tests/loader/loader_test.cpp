@@ -5,6 +5,7 @@
 #include <umod/views.h>
 
 #include <dlfcn.h>
+#include <elf.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -235,15 +236,16 @@ TEST_F(LoaderTest, CxxExportsByQualifiedNameAndTypedLookup) {
     auto wrong = registry.symbol_get_typed("thrower::add", "long(long)", me);
     ASSERT_FALSE(wrong);
     EXPECT_EQ(wrong.error().code(), EINVAL);
-    EXPECT_EQ(wrong.error().message(), "_ZN7thrower3addEii of thrower has type int(int, int), not long(long)");
+    EXPECT_EQ(wrong.error().message(), "thrower::add(int, int) of thrower has type int(int, int), not long(long)");
     EXPECT_TRUE(registry.symbol_put("thrower::add", me));
     EXPECT_TRUE(registry.symbol_put("thrower::add", me));
 }
 
 TEST_F(LoaderTest, HiddenCrossModuleBindingIsRefusedAndWarned) {
+    // No warning at load: the binding check below covers what another module
+    // could bind to.
     load(test_module("tmpl_a"));
-    EXPECT_TRUE(events.has("tmpl_a: ")) << "no warning about default-visibility symbols";
-    EXPECT_TRUE(events.has("could bind to them"));
+    EXPECT_FALSE(events.has("default-visibility")) << events.lines[0];
     auto b = load_module_file(registry, test_module("tmpl_b"));
     ASSERT_FALSE(b);
     EXPECT_EQ(b.error().code(), ENOEXEC);
@@ -267,6 +269,12 @@ TEST_F(LoaderTest, UnloadHazardsAreWarnedAtLoadAndReportedAtUnload) {
     EXPECT_NE(r->unmap.reasons[0].find("STB_GNU_UNIQUE"), std::string::npos);
 }
 
+std::string fmt_entry(int index, std::uint64_t offset) {
+    char text[64];
+    std::snprintf(text, sizeof text, "dynamic entry %d at offset %#llx", index, static_cast<unsigned long long>(offset));
+    return text;
+}
+
 class BadInput : public LoaderTest {
 protected:
     fs::path dir = fs::temp_directory_path() / ("umod-bad-" + std::to_string(getpid()));
@@ -282,8 +290,9 @@ protected:
         std::ofstream(dir / name, std::ios::binary) << bytes;
         return (dir / name).string();
     }
-    std::string crc_bytes() {
-        std::ifstream in(example("crc"), std::ios::binary);
+    std::string crc_bytes() { return bytes_of("crc"); }
+    std::string bytes_of(const std::string& module) {
+        std::ifstream in(example(module), std::ios::binary);
         return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     }
     void expect_refused(const std::string& path, const std::string& message) {
@@ -324,6 +333,94 @@ TEST_F(BadInput, RelocatableObjectIsNotAModule) {
     std::string bytes = crc_bytes();
     bytes[16] = 1;  // ET_REL
     expect_refused(write("rel.so", bytes), "not a shared object");
+}
+
+TEST_F(BadInput, PlainSharedObjectIsNotAModule) {
+    expect_refused(test_module("plain"),
+                   "plain.so: not a umod module: no .umod_this_module section; build it with umod_add_module "
+                   "or pkg-config umod-module");
+}
+
+TEST_F(BadInput, CopyOfASystemLibraryIsNotAModule) {
+    const fs::path libz = "/lib/x86_64-linux-gnu/libz.so.1";
+    if (!fs::exists(libz)) GTEST_SKIP() << "no " << libz;
+    fs::copy_file(libz, dir / "z.so");
+    expect_refused((dir / "z.so").string(), "z.so: not a umod module: no .umod_this_module section");
+}
+
+// Finds the dynamic entry with `tag` through the program headers, as the
+// dynamic linker does; returns its file offset (0 if none).
+std::uint64_t dynamic_entry_offset(const std::string& bytes, std::int64_t tag, int* index) {
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, bytes.data(), sizeof eh);
+    for (int i = 0; i < eh.e_phnum; ++i) {
+        Elf64_Phdr ph;
+        std::memcpy(&ph, bytes.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type != PT_DYNAMIC) continue;
+        for (std::uint64_t off = ph.p_offset, n = 0; off < ph.p_offset + ph.p_filesz; off += sizeof(Elf64_Dyn), ++n) {
+            Elf64_Dyn d;
+            std::memcpy(&d, bytes.data() + off, sizeof d);
+            if (d.d_tag == tag) {
+                *index = static_cast<int>(n);
+                return off;
+            }
+        }
+    }
+    return 0;
+}
+
+// A defect glibc's loader asserts on is refused before dlopen, named with
+// where it is.
+TEST_F(BadInput, DynamicEntryTheDynamicLinkerAssertsOn) {
+    std::string bytes = crc_bytes();
+    int index = 0;
+    std::uint64_t at = dynamic_entry_offset(bytes, DT_RELAENT, &index);
+    ASSERT_NE(at, 0u);
+    std::uint64_t sixteen = 16;
+    std::memcpy(bytes.data() + at + 8, &sixteen, 8);
+    expect_refused(write("crc.so", bytes),
+                   fmt_entry(index, at) + ": DT_RELAENT is 16, expected 24");
+}
+
+TEST_F(BadInput, PltRelocationsWithoutTheirTable) {
+    std::string bytes = bytes_of("net");
+    int index = 0;
+    std::uint64_t at = dynamic_entry_offset(bytes, DT_JMPREL, &index);
+    ASSERT_NE(at, 0u);
+    std::int64_t unknown = 0x400017;  // DT_JMPREL gone, DT_PLTREL left: a null dereference in glibc
+    std::memcpy(bytes.data() + at, &unknown, 8);
+    expect_refused(write("net.so", bytes), "without all of DT_JMPREL, DT_PLTREL and DT_PLTRELSZ");
+}
+
+TEST_F(BadInput, ExitThatStartsNoFunction) {
+    std::string bytes = bytes_of("lifecycle");
+    // lifecycle's .umod_exit holds one pointer, relocated R_X86_64_RELATIVE:
+    // move its target into the middle of the function.
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, bytes.data(), sizeof eh);
+    Elf64_Shdr names;
+    std::memcpy(&names, bytes.data() + eh.e_shoff + eh.e_shstrndx * sizeof names, sizeof names);
+    std::uint64_t exit_slot = 0, rela = 0, rela_size = 0;
+    for (int i = 0; i < eh.e_shnum; ++i) {
+        Elf64_Shdr sh;
+        std::memcpy(&sh, bytes.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+        std::string name = bytes.data() + names.sh_offset + sh.sh_name;
+        if (name == ".umod_exit") exit_slot = sh.sh_addr;
+        if (name == ".rela.dyn") rela = sh.sh_offset, rela_size = sh.sh_size;
+    }
+    ASSERT_NE(exit_slot, 0u) << "lifecycle has no exit";
+    bool moved = false;
+    for (std::uint64_t off = rela; off < rela + rela_size; off += sizeof(Elf64_Rela)) {
+        Elf64_Rela r;
+        std::memcpy(&r, bytes.data() + off, sizeof r);
+        if (r.r_offset != exit_slot) continue;
+        r.r_addend += 2;
+        std::memcpy(bytes.data() + off, &r, sizeof r);
+        moved = true;
+    }
+    ASSERT_TRUE(moved);
+    expect_refused(write("lifecycle.so", bytes), ".umod_exit: exit function");
+    expect_refused(write("lifecycle.so", bytes), "starts no function of .symtab");
 }
 
 TEST(ModuleName, FromPath) {

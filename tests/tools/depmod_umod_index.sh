@@ -13,8 +13,8 @@ golden=$src/tests/tools/golden/depmod_umod
 fixtures=$src/tests/tools/fixtures/umod_tree
 cc=${CC:-cc}
 cxx=${CXX:-c++}
-command -v "$cc" > /dev/null 2>&1 && command -v "$cxx" > /dev/null 2>&1 ||
-	{ echo "SKIP: no C and C++ compilers to build the fixture modules"; exit 77; }
+. "$(dirname "$0")/lib.sh"
+need_command "$cc" "$cxx"
 status=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

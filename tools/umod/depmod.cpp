@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "kmod_log.h"
 #include "index/depmod.h"
 
 namespace umod::tool {
@@ -94,7 +95,7 @@ int depmod_main(std::string_view, std::span<char* const> args) {
                 options.symbol_prefix = optarg[0];
                 break;
             case 'w': options.warn_duplicates = true; break;
-            case 'V': std::printf("umod version %s (depmod: kmod version 30)\n", UMOD_VERSION); return 0;
+            case 'V': return print_version();
             case 'h': help(); return 0;
             case kUmod: options.format = index::ModuleFormat::Umod; break;
             default: return 1;

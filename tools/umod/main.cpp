@@ -17,12 +17,18 @@ int run_main(std::string_view prog, std::span<char* const> args);
 int modinfo_main(std::string_view prog, std::span<char* const> args);
 int depmod_main(std::string_view prog, std::span<char* const> args);
 int modprobe_main(std::string_view prog, std::span<char* const> args);
+int insmod_main(std::string_view prog, std::span<char* const> args);
+int rmmod_main(std::string_view prog, std::span<char* const> args);
+int lsmod_main(std::string_view prog, std::span<char* const> args);
 
 std::span<const Command> commands() {
     static constexpr std::array table{
         Command{"depmod", depmod_main, "write the module index of a module tree (kmod-compatible)"},
         Command{"modprobe", modprobe_main, "show what loading a module or alias would load (-D, -R, -n)"},
         Command{"modinfo", modinfo_main, "show information about module files (kmod-compatible)"},
+        Command{"insmod", insmod_main, "insert a module file into the running kernel (kmod-compatible)"},
+        Command{"rmmod", rmmod_main, "remove modules from the running kernel (kmod-compatible)"},
+        Command{"lsmod", lsmod_main, "list the running kernel's modules (kmod-compatible)"},
         Command{"run", run_main, "run a host script: insmod, rmmod, lsmod, holders, call..."},
         Command{"version", version_main, "print umod's version"},
     };

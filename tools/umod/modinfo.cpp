@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "kmod_log.h"
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
@@ -189,7 +190,7 @@ int modinfo_file(const Options& o, const std::string& path, support::ReadBuffer&
             bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, needed);
     }
     if (!bytes) return fail(bytes.error().code());
-    auto elf = elf::ElfFile::parse(*bytes);
+    auto elf = elf::ElfFile::parse(*bytes, elf::Machines::Any);  // modules of every architecture
     if (!elf) {
         const auto* malformed = elf.error().detail<elf::MalformedElf>();
         return fail(malformed && malformed->foreign ? ENOEXEC : EINVAL);
@@ -228,11 +229,11 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         {"filename", no_argument, nullptr, 'n'},   {"null", no_argument, nullptr, '0'},
         {"field", required_argument, nullptr, 'F'}, {"help", no_argument, nullptr, 'h'},
         {"modname", no_argument, nullptr, 'm'},    {"set-version", required_argument, nullptr, 'k'},
-        {"basedir", required_argument, nullptr, 'b'},
+        {"basedir", required_argument, nullptr, 'b'}, {"version", no_argument, nullptr, 'V'},
         {nullptr, 0, nullptr, 0},
     };
     optind = 1;
-    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "adlpn0mF:k:b:h", long_options,
+    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "adlpn0mF:k:b:Vh", long_options,
                                  nullptr)) != -1;) {
         switch (c) {
             case 'a': o.field = "author"; break;
@@ -245,6 +246,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
             case 'm': by_name_only = true; break;
             case 'k': version = optarg; break;
             case 'b': root = optarg; break;
+            case 'V': return print_version();
             case 'h':
                 std::printf("Usage:\n\tmodinfo [options] <modulename|filename>...\n"
                             "Options: -a -d -l -p -n -0 -m -F FIELD -k VERSION -b BASEDIR (as kmod's modinfo)\n");

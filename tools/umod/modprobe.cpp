@@ -1,10 +1,12 @@
-// umod modprobe — kmod 30's modprobe, without loading anything:
-//   umod modprobe [-C CONFIG]... [-d ROOT] [-S VERSION] [-b] [-i] [-q|-v]
-//                 (-D | -R | -n | -c) [-a] NAME [OPTION=VALUE... | NAME...]
-//   umod modprobe [...] -r (-D | -n) [--remove-holders] NAME...
-// (options in $MODPROBE_OPTIONS come first, as kmod's). Nothing is loaded
-// or removed: -D and -n show what would be, reading the running kernel's
-// /sys/module as kmod does.
+// umod modprobe — kmod 30's modprobe:
+//   umod modprobe [-C CONFIG]... [-d ROOT] [-S VERSION] [-b] [-i] [-q|-v] [-s]
+//                 [-f] [--first-time] [-D | -R | -n | -c] [-a] NAME [OPTION=VALUE... | NAME...]
+//   umod modprobe [...] -r [-D | -n] [-f] [-w MSEC] [--remove-holders] NAME...
+// (options in $MODPROBE_OPTIONS come first, as kmod's). Loads a module and
+// what it needs into the running kernel (dependencies first, soft
+// dependencies, install commands through /bin/sh), or removes it and what
+// no longer has a user; -D and -n show what would be done instead, reading
+// the running kernel's /sys/module as kmod does.
 // Reads the module directory's binary indexes in place and the modprobe.d
 // configuration (/etc, /run, /usr/local/lib, /lib — or -C FILE|DIR), as
 // libkmod does, and prints what kmod's modprobe prints, byte for byte: the
@@ -15,17 +17,24 @@
 #include <getopt.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "commands.h"
+#include "kmod_log.h"
+#include "index/kernel.h"
 #include "index/modprobe.h"
 
 namespace umod::tool {
@@ -33,9 +42,6 @@ namespace umod::tool {
 namespace {
 
 using index::ProbeModule;
-
-// syslog priorities, as kmod's tools use them for their own verbosity.
-constexpr int kLogCrit = 2, kLogErr = 3, kLogWarning = 4;
 
 struct Options {
     int verbose = kLogWarning;   // -q: 0; each -v: +1
@@ -48,57 +54,29 @@ struct Options {
     bool use_blacklist = false;   // -b
     bool first_time = false;      // --first-time
     bool remove_holders = false;  // --remove-holders
+    bool force = false;           // -f: removal with O_TRUNC
+    bool force_modversion = false;  // -f, --force-modversion
+    bool force_vermagic = false;    // -f, --force-vermagic
+    bool syslog = false;          // -s
     unsigned long long wait_msec = 0;  // -w
 };
 
-const char* priority_name(int priority) {
-    switch (priority) {
-        case 0: return "EMERGENCY";
-        case 1: return "ALERT";
-        case 2: return "FATAL";
-        case 3: return "ERROR";
-        case 4: return "WARNING";
-        case 5: return "NOTICE";
-        case 6: return "INFO";
-        default: return "DEBUG";
-    }
-}
-
-// kmod's log_printf(): "modprobe: PRIORITY: message", if verbose enough.
+// kmod's log_printf(): "modprobe: PRIORITY: message" (or to syslog with -s),
+// if verbose enough; FATAL ends the process, as kmod's does.
 __attribute__((format(printf, 3, 4))) void log(const Options& o, int priority, const char* format, ...) {
     if (priority > o.verbose) return;
-    std::fprintf(stderr, "modprobe: %s: ", priority_name(priority));
     va_list args;
     va_start(args, format);
-    std::vfprintf(stderr, format, args);
+    char* text = nullptr;
+    if (vasprintf(&text, format, args) < 0) text = nullptr;
     va_end(args);
-}
-
-// What libkmod's default logger prints while kmod_new() reads the
-// configuration, before modprobe installs its own: libkmod's source
-// positions included, as Debian's kmod 30 prints them.
-void print_config_diagnostic(const index::ConfigDiagnostic& d) {
-    using Kind = index::ConfigDiagnostic::Kind;
-    switch (d.kind) {
-        case Kind::BadLine:
-            std::fprintf(stderr,
-                         "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: %s line %u: ignoring bad "
-                         "line starting with '%s'\n",
-                         d.file.c_str(), d.line, d.word.c_str());
-            break;
-        case Kind::Deprecated:
-            std::fprintf(stderr,
-                         "libkmod: ERROR ../libkmod/libkmod-config.c:708 kmod_config_parse: %s: command %s is "
-                         "deprecated and not parsed anymore\n",
-                         d.file.c_str(), d.word.c_str());
-            break;
-        case Kind::NestedDirectory:
-            std::fprintf(stderr,
-                         "libkmod: ERROR ../libkmod/libkmod-config.c:772 conf_files_filter_out: Directories inside "
-                         "directories are not supported: %s\n",
-                         d.file.c_str());
-            break;
-    }
+    if (text == nullptr) return;
+    if (o.syslog)
+        ::syslog(priority, "%s: %s", kmod_priority_name(priority), text);
+    else
+        std::fprintf(stderr, "modprobe: %s: %s", kmod_priority_name(priority), text);
+    std::free(text);
+    if (priority <= kLogCrit) std::exit(EXIT_FAILURE);
 }
 
 // libkmod's complaint about an index it could not map (its wording).
@@ -111,17 +89,6 @@ void print_load_error(const Options& o, const Error& e) {
     else if (bad->kind == index::IndexFormatError::Kind::BadVersion)
         log(o, kLogErr, "../libkmod/libkmod-index.c:797 index_mm_open() major version check fail: %u instead of %u\n",
             bad->found, index::kIndexMajorVersion);
-}
-
-std::string read_kernel_cmdline() {
-    int fd = ::open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return {};
-    char buf[4096];
-    ssize_t n;
-    do n = ::read(fd, buf, sizeof buf - 1);
-    while (n < 0 && errno == EINTR);
-    ::close(fd);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
 // kmod's options_from_array(): the words after the module name, a value
@@ -144,17 +111,6 @@ std::optional<std::string> options_from_args(const std::vector<std::string>& arg
     return out;
 }
 
-// /sys/module/NAME/initstate says "live" (the running kernel's state, as
-// libkmod reads it whatever directory -d names).
-bool loaded_in_running_kernel(const std::string& name) {
-    int fd = ::open(("/sys/module/" + name + "/initstate").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    char buf[32];
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    return n == 5 && std::memcmp(buf, "live\n", 5) == 0;
-}
-
 // kmod's SHOW(): to stdout at once (flushed), with -D or -v only.
 __attribute__((format(printf, 2, 3))) void show(const Options& o, const char* format, ...) {
     if (!o.show && o.verbose <= kLogWarning) return;
@@ -165,17 +121,21 @@ __attribute__((format(printf, 2, 3))) void show(const Options& o, const char* fo
     std::fflush(stdout);
 }
 
-// A /sys/module/NAME/FILE of the running kernel: its text, or -errno.
-int read_sys_module(const std::string& name, const char* file, std::string& out) {
-    int fd = ::open(("/sys/module/" + name + "/" + file).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    char buf[64];
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    int code = errno;
-    ::close(fd);
-    if (n < 0) return -code;
-    out.assign(buf, static_cast<std::size_t>(n));
-    return 0;
+// Every "$CMDLINE_OPTS" in `command` replaced by `options`.
+std::string with_cmdline_opts(std::string command, std::string_view options) {
+    constexpr std::string_view var = "$CMDLINE_OPTS";
+    for (std::size_t at = 0; (at = command.find(var, at)) != std::string::npos; at += options.size())
+        command.replace(at, var.size(), options);
+    return command;
+}
+
+// system(3) with MODPROBE_MODULE=NAME, as kmod runs install and remove
+// commands: the shell's status, or -1.
+int run_command(const std::string& module, const std::string& command) {
+    setenv("MODPROBE_MODULE", module.c_str(), 1);
+    int status = std::system(command.c_str());
+    unsetenv("MODPROBE_MODULE");
+    return status;
 }
 
 class Modprobe {
@@ -205,6 +165,9 @@ public:
                 err = 0;  // positive: blacklisted, not an error
             } else if (err == -EEXIST) {
                 log(o_, kLogErr, "could not insert '%s': Module already in kernel\n", m->name.c_str());
+            } else if (err == -ENOENT) {
+                log(o_, kLogErr, "could not insert '%s': Unknown symbol in module, or unknown parameter (see dmesg)\n",
+                    m->name.c_str());
             } else {
                 log(o_, kLogErr, "could not insert '%s': %s\n", m->name.c_str(), std::strerror(-err));
             }
@@ -212,7 +175,7 @@ public:
         return err;
     }
 
-    // kmod's rmmod() in a dry run: 0, or a negative errno.
+    // kmod's rmmod(): 0, or a negative errno.
     int rmmod(const std::string& name) {
         auto found = session_.lookup(name);
         if (!found) {
@@ -242,42 +205,33 @@ private:
         auto builtin = session_.is_builtin(m);
         if (!builtin) return builtin.error();
         if (*builtin) return int{kBuiltin};
-        std::string state;
-        if (int err = read_sys_module(m.name, "initstate", state); err < 0) {
-            struct stat st {};
-            if (stat(("/sys/module/" + m.name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return int{kComing};
-            return err;
+        auto state = index::kernel::initstate(m.name);
+        if (!state) return -state.error().code();
+        switch (*state) {
+            case index::kernel::InitState::Live: return int{kLive};
+            case index::kernel::InitState::Coming: return int{kComing};
+            case index::kernel::InitState::Going: return int{kGoing};
         }
-        if (state == "live\n") return int{kLive};
-        if (state == "coming\n") return int{kComing};
-        if (state == "going\n") return int{kGoing};
         return -EINVAL;
     }
 
     // kmod_module_get_refcnt(): /sys/module/NAME/refcnt, or -errno.
-    static int refcnt(const ProbeModule& m) {
-        std::string text;
-        if (int err = read_sys_module(m.name, "refcnt", text); err < 0) return err;
-        return std::atoi(text.c_str());
+    static long refcnt(const ProbeModule& m) {
+        auto n = index::kernel::refcnt(m.name);
+        return n ? *n : -static_cast<long>(n.error().code());
     }
 
     // kmod_module_get_holders(): /sys/module/NAME/holders, in directory order.
     std::vector<ProbeModule*> holders(ProbeModule& m) {
         std::vector<ProbeModule*> out;
-        std::string dir = "/sys/module/" + m.name + "/holders";
-        DIR* d = opendir(dir.c_str());
-        if (d == nullptr) {
-            log(o_, kLogErr, "../libkmod/libkmod-module.c:1998 kmod_module_get_holders() could not open '%s': %s\n",
-                dir.c_str(), std::strerror(errno));
+        auto names = index::kernel::holders(m.name);
+        if (!names) {
+            log(o_, kLogErr, "../libkmod/libkmod-module.c:1998 kmod_module_get_holders() could not open '/sys/module/%s/holders': %s\n",
+                m.name.c_str(), std::strerror(names.error().code()));
             return out;
         }
-        while (dirent* e = readdir(d)) {
-            std::string_view n = e->d_name;
-            if (n == "." || n == "..") continue;
-            auto found = session_.lookup_name_only(n);
-            if (found) out.push_back(found);
-        }
-        closedir(d);
+        for (const std::string& n : *names)
+            if (auto* found = session_.lookup_name_only(n)) out.push_back(found);
         return out;
     }
 
@@ -291,7 +245,47 @@ private:
         return 0;
     }
 
-    // kmod's rmmod_do_module() in a dry run.
+    // kmod's rmmod_do_remove_module(): shows it, then (unless a dry run)
+    // delete_module, retried with a growing interval while it is busy and -w
+    // allows (a module still busy then is left without a word, as kmod).
+    int remove_module(ProbeModule& m) {
+        show(o_, "rmmod %s\n", m.name.c_str());
+        if (o_.dry_run) return 0;
+        auto force = o_.force ? index::kernel::RemoveForce::Yes : index::kernel::RemoveForce::No;
+        auto start = std::chrono::steady_clock::now();
+        auto end = start + std::chrono::milliseconds(o_.wait_msec);
+        std::chrono::milliseconds interval(1);
+        while (true) {
+            Status s = index::kernel::remove(m.name, force);
+            if (s) return 0;
+            int code = s.error().code();
+            if (code != EAGAIN || o_.wait_msec == 0) {
+                if (o_.wait_msec == 0 || code != EAGAIN)
+                    log(o_, kLogErr, "../libkmod/libkmod-module.c:856 kmod_module_remove_module() could not remove '%s': %s\n",
+                        m.name.c_str(), std::strerror(code));
+                return -code;
+            }
+            auto now = std::chrono::steady_clock::now();
+            if (now >= end) return 0;
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(interval, end - now));
+            interval *= 2;
+        }
+    }
+
+    // modprobe's command_do(): a remove command, $CMDLINE_OPTS empty.
+    int remove_command(ProbeModule& m, const std::string& command) {
+        std::string cmd = with_cmdline_opts(command, "");
+        show(o_, "remove %s\n", cmd.c_str());
+        if (o_.dry_run) return 0;
+        int status = run_command(m.name, cmd);
+        if (status == -1 || WEXITSTATUS(status) != 0) {
+            log(o_, o_.log_priority, "Error running remove command for %s\n", m.name.c_str());
+            return status == -1 ? -1 : -WEXITSTATUS(status);
+        }
+        return 0;
+    }
+
+    // kmod's rmmod_do_module().
     Expected<int> rmmod_module(ProbeModule& mod, bool with_holders, bool ignore_builtin) {
         std::vector<ProbeModule*> pre, post;
         const std::string* command = nullptr;
@@ -324,15 +318,13 @@ private:
             return -EBUSY;
         }
         if (command == nullptr) {
-            show(o_, "rmmod %s\n", mod.name.c_str());
+            if (int err = remove_module(mod); err < 0) return err;
             auto deps = session_.dependencies(mod);
             if (!deps) return deps.error();
             for (ProbeModule* dep : *deps)
-                if (refcnt(*dep) == 0) show(o_, "rmmod %s\n", dep->name.c_str());
-        } else {
-            std::string cmd = *command;  // $CMDLINE_OPTS stands for no options here
-            for (std::size_t at; (at = cmd.find("$CMDLINE_OPTS")) != std::string::npos;) cmd.erase(at, 13);
-            show(o_, "remove %s\n", cmd.c_str());
+                if (refcnt(*dep) == 0) (void)remove_module(*dep);  // errors here are not fatal
+        } else if (int err = remove_command(mod, *command); err < 0) {
+            return err;
         }
         if (auto r = rmmod_list(pre, false); !r) return r.error();
         return 0;
@@ -343,10 +335,11 @@ private:
         return -(e.code() != 0 ? e.code() : EINVAL);
     }
 
+    // module_is_inkernel(): built in, or live in the running kernel.
     Expected<bool> in_kernel(ProbeModule& m) {
-        auto builtin = session_.is_builtin(m);
-        if (!builtin) return builtin.error();
-        return *builtin || loaded_in_running_kernel(m.name);
+        auto state = initstate(m);
+        if (!state) return state.error();
+        return *state == kBuiltin || *state == kLive;
     }
 
     Status print_action(ProbeModule& m, bool install, const std::string& options) {
@@ -366,8 +359,41 @@ private:
         return {};
     }
 
-    // kmod_module_probe_insert_module() in a dry run: < 0 an errno, > 0 skipped
-    // (blacklisted), 0 done.
+    // libkmod's module_do_install_commands(): the command, $CMDLINE_OPTS
+    // replaced by the options, through the shell. 0 or -EINVAL (reported).
+    int install_command(ProbeModule& m, const std::string& command, const std::string& options) {
+        std::string cmd = with_cmdline_opts(command, options);
+        int status = run_command(m.name, cmd);
+        if (status == -1) {
+            log(o_, kLogErr, "../libkmod/libkmod-module.c:1041 command_do() Could not run install command '%s' for module %s: %s\n",
+                cmd.c_str(), m.name.c_str(), std::strerror(errno));
+            return -EINVAL;
+        }
+        if (WEXITSTATUS(status) != 0) {
+            log(o_, kLogErr, "../libkmod/libkmod-module.c:1047 command_do() Error running install command '%s' for module %s: retcode %d\n",
+                cmd.c_str(), m.name.c_str(), WEXITSTATUS(status));
+            return -EINVAL;
+        }
+        return 0;
+    }
+
+    // kmod_module_insert_module(): the module's file into the kernel.
+    Expected<int> insert(ProbeModule& m, const std::string& options) {
+        auto path = session_.path(m);
+        if (!path) return path.error();
+        if (path->empty()) {
+            log(o_, kLogErr, "../libkmod/libkmod-module.c:924 kmod_module_insert_module() could not find module by name='%s'\n",
+                m.name.c_str());
+            return -ENOENT;
+        }
+        unsigned flags = (o_.force_modversion ? index::kernel::kForceModversion : 0u) |
+                         (o_.force_vermagic ? index::kernel::kForceVermagic : 0u);
+        if (Status s = index::kernel::insert(std::string(*path), options, flags); !s) return -s.error().code();
+        return 0;
+    }
+
+    // kmod_module_probe_insert_module(): < 0 an errno, > 0 skipped
+    // (blacklisted), 0 done. Soft dependencies' failures are ignored.
     Expected<int> probe_insert(ProbeModule& mod, const std::optional<std::string>& extra_options) {
         if (!o_.ignore_loaded) {
             auto in = in_kernel(mod);
@@ -380,26 +406,40 @@ private:
         bool show = o_.show || o_.verbose > kLogWarning;
         int err = 0;
         for (ProbeModule* m : *list) {
+            bool loaded = false;
             if (!o_.ignore_loaded) {
                 auto in = in_kernel(*m);
                 if (!in) return in.error();
-                if (*in) {
-                    err = -EEXIST;
-                    if (m == &mod && o_.first_time) break;
-                    err = 0;
-                    continue;
+                loaded = *in;
+            }
+            if (loaded) {
+                err = -EEXIST;
+            } else {
+                // module_options_concat(): the configured options, a space, the
+                // command line's (a trailing space when there are none).
+                const auto& configured = session_.options(*m);
+                std::string options;
+                if (configured && !configured->empty()) options = *configured + " ";
+                if (m == &mod && extra_options) options += *extra_options;
+                const std::string* command = session_.install_command(*m);
+                bool install = command != nullptr && !m->ignore_command;
+                if (show)
+                    if (Status s = print_action(*m, install, options); !s) return s.error();
+                if (!o_.dry_run) {
+                    if (install) {
+                        err = install_command(*m, *command, options);
+                    } else {
+                        auto r = insert(*m, options);
+                        if (!r) return r.error();
+                        err = *r;
+                    }
                 }
             }
-            // module_options_concat(): the configured options, a space, the
-            // command line's (a trailing space when there are none).
-            const auto& configured = session_.options(*m);
-            std::string options;
-            if (configured && !configured->empty()) options = *configured + " ";
-            if (m == &mod && extra_options) options += *extra_options;
-            const std::string* command = session_.install_command(*m);
-            if (show)
-                if (Status s = print_action(*m, command != nullptr && !m->ignore_command, options); !s)
-                    return s.error();
+            if (err == -EEXIST && m == &mod && o_.first_time) break;
+            if (err == -EEXIST || !m->required)
+                err = 0;
+            else if (err < 0)
+                break;
         }
         return err;
     }
@@ -445,6 +485,14 @@ int show_config(const index::ModprobeConfig& config, const index::ModuleIndex& m
     }
     flush();
     return status;
+}
+
+// kmod's env_modprobe_options_append(): what -C, -q and -v ask for is passed
+// on to the modprobe an install or remove command may run.
+void env_options_append(const char* value) {
+    const char* old = std::getenv("MODPROBE_OPTIONS");
+    std::string env = old == nullptr ? std::string(value) : std::string(old) + " " + value;
+    setenv("MODPROBE_OPTIONS", env.c_str(), 1);
 }
 
 // kmod's prepend_options_from_env(): MODPROBE_OPTIONS split at spaces (each
@@ -544,7 +592,10 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
                 }
                 break;
             }
-            case 'f': case 2: case 1: case 's': break;  // insertion and syslog: no effect in a dry run
+            case 'f': o.force = o.force_modversion = o.force_vermagic = true; break;
+            case 2: o.force_modversion = true; break;
+            case 1: o.force_vermagic = true; break;
+            case 's': o.syslog = true; break;
             case 3: o.first_time = true; break;
             case 'R': o.lookup_only = true; break;
             case 'i': o.ignore_commands = true; break;
@@ -553,16 +604,22 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
             case 'c': do_show_config = true; break;
             case 4: case 6: unsupported_query = true; break;
             case 'n': o.dry_run = true; break;
-            case 'C': config_paths.emplace_back(optarg); break;
+            case 'C':
+                config_paths.emplace_back(optarg);
+                env_options_append("-C");
+                env_options_append(optarg);
+                break;
             case 'd': root = optarg; have_root = true; break;
             case 'S': version = optarg; have_version = true; break;
-            case 'q': o.verbose = 0; break;
-            case 'v': ++o.verbose; break;
-            case 'V': std::printf("umod version %s (kmod 30 compatible)\n", UMOD_VERSION); return 0;
+            case 'q': env_options_append("-q"); o.verbose = 0; break;
+            case 'v': env_options_append("-v"); ++o.verbose; break;
+            case 'V': return print_version();
             case 'h':
-                std::printf("Usage:\n\tmodprobe [options] (-D|-R|-n|-c) [-i] [-b] modulename [option=value...]\n"
-                            "\tmodprobe [options] (-D|-R|-n) -a [-i] [-b] modulename [modulename...]\n"
-                            "Options as kmod's modprobe: -C FILE|DIR -d DIR -S VERSION -q -v\n");
+                std::printf("Usage:\n\tmodprobe [options] [-i] [-b] modulename [option=value...]\n"
+                            "\tmodprobe [options] -a [-i] [-b] modulename [modulename...]\n"
+                            "\tmodprobe [options] -r [-i] modulename [modulename...]\n"
+                            "\tmodprobe [options] -c\n"
+                            "Options as kmod's modprobe: -C FILE|DIR -d DIR -S VERSION -D -R -n -q -v -s -f -w MSEC\n");
                 return 0;
             default: return 1;
         }
@@ -576,11 +633,7 @@ int modprobe_main(std::string_view, std::span<char* const> args) {
         std::fprintf(stderr, "modprobe: ERROR: showing symbol versions is not supported by umod modprobe\n");
         return 1;
     }
-    if (!do_show_config && !o.dry_run && (do_remove || !o.lookup_only)) {
-        std::fprintf(stderr, "modprobe: ERROR: %s kernel modules is not supported: use -D, -R, -n or -c\n",
-                     do_remove ? "removing" : "loading");
-        return 1;
-    }
+    if (o.syslog) openlog("modprobe", LOG_CONS, LOG_DAEMON);
 
     // kmod_new(): ROOT/lib/modules/VERSION made absolute, or the running kernel's.
     std::string dirname;

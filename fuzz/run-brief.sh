@@ -68,7 +68,7 @@ echo "fuzz: depmod.d parser, no crash, leak or hang in ${quarter}s"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-I"$root/include" -I"$root/src" \
 	"$root/fuzz/modprobe_config_fuzz.cpp" "$root/src/index/modprobe_config.cpp" "$root/src/index/modprobe.cpp" \
-	"$root/src/index/index_file.cpp" "$root/src/elf/mapped_file.cpp" -lfmt -o "$out/modprobe_config_fuzz"
+	"$root/src/index/index_file.cpp" "$root/src/support/mapped_file.cpp" -lfmt -o "$out/modprobe_config_fuzz"
 mkdir -p "$out/modprobe_config_corpus"
 cp "$root"/fuzz/corpus/modprobe_config/* "$out/modprobe_config_corpus/"
 (cd "$out" && ./modprobe_config_fuzz -max_total_time="$quarter" -timeout=10 -rss_limit_mb=2048 \

@@ -13,7 +13,7 @@
 
 #include "elf/decompress.h"
 #include "elf/kernel_module.h"
-#include "elf/mapped_file.h"
+#include "support/mapped_file.h"
 
 // Not every libc declares these (flags of finit_module(2)).
 #ifndef MODULE_INIT_IGNORE_MODVERSIONS
@@ -138,7 +138,7 @@ Status insert(const std::string& path, const std::string& options, unsigned flag
         if (r == 0) return {};
         if (code != ENOSYS) return Error(code, std::strerror(code));
     }
-    auto file = elf::MappedFile::open(path);
+    auto file = support::MappedFile::open(path);
     if (!file) return file.error();
     std::vector<std::byte> image;
     if (compression == elf::Compression::None) {

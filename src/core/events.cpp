@@ -117,17 +117,5 @@ void ObserverHub::deliver(const Event& event) {
     }
 }
 
-PendingEvent::PendingEvent(const Event& event)
-    : kind_(event.kind), module_(event.module), user_(event.user), provider_(event.provider),
-      symbol_(event.symbol), text_(event.text) {
-    if (event.leaked) leaked_ = *event.leaked;
-    if (event.error) error_ = *event.error;
-}
-
-Event PendingEvent::event() const {
-    return Event{.kind = kind_, .module = module_, .user = user_, .provider = provider_, .symbol = symbol_,
-                 .leaked = leaked_ ? &*leaked_ : nullptr, .error = error_ ? &*error_ : nullptr, .text = text_};
-}
-
 }  // namespace core
 }  // namespace umod

@@ -3,8 +3,8 @@
 // Where callbacks run: an event is delivered on the thread that caused it,
 // with no registry lock held — neither the registry mutex nor the hub's own
 // (an observer may call into the registry, subscribe or unsubscribe). Code
-// that finds an event while holding the registry mutex queues it in a
-// PendingEvents and delivers it once the mutex is released, in order.
+// that finds an event while holding the registry mutex keeps what it needs
+// and emits the event once the mutex is released, in order.
 //
 // Subscriptions: an Observer's destructor ends its subscriptions (waiting
 // for a delivery to it running on another thread), and a registry's teardown
@@ -15,9 +15,7 @@
 
 #include <atomic>
 #include <memory>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/mutex.h"
@@ -54,35 +52,6 @@ private:
     std::vector<std::shared_ptr<Subscriber>> subscribers_ UMOD_GUARDED_BY(mutex_);
     std::atomic<int> any_{0};
     std::atomic<int> get_put_{0};
-};
-
-// An event with the strings it points to, kept to be delivered later.
-class PendingEvent {
-public:
-    explicit PendingEvent(const Event& event);
-    PendingEvent(const PendingEvent& other) : PendingEvent(other.event()) {}
-    PendingEvent& operator=(const PendingEvent&) = delete;
-    Event event() const;
-
-private:
-    EventKind kind_;
-    std::string module_, user_, provider_, symbol_, text_;
-    std::optional<HolderCounts> leaked_;
-    std::optional<Error> error_;
-};
-
-// Events found under a lock, delivered in order after it is released.
-class PendingEvents {
-public:
-    void add(const Event& event) { events_.emplace_back(event); }
-    // Requires no registry lock held.
-    void deliver(ObserverHub& hub) {
-        for (const PendingEvent& pending : events_) hub.deliver(pending.event());
-        events_.clear();
-    }
-
-private:
-    std::vector<PendingEvent> events_;
 };
 
 // The Warning a positive init return gets (errors.cpp).

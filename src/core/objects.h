@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -22,6 +21,7 @@
 #include <umod/umod.h>
 
 #include "core/stacks.h"
+#include "support/mutex.h"
 
 namespace umod::core {
 
@@ -41,16 +41,16 @@ struct StackLedger {
         const StackRecord* released = nullptr;
     };
 
-    std::mutex mutex;
+    support::Mutex mutex;
     // Acquisitions not yet released, per slot, oldest first. A put removes
     // the newest of its slot.
-    std::vector<std::vector<const StackRecord*>> outstanding;
+    std::vector<std::vector<const StackRecord*>> outstanding UMOD_GUARDED_BY(mutex);
     // The last releases, a ring: `next` is where the next one goes.
-    std::vector<Release> quarantine;
-    std::size_t next = 0;
-    std::size_t filled = 0;
+    std::vector<Release> quarantine UMOD_GUARDED_BY(mutex);
+    std::size_t next UMOD_GUARDED_BY(mutex) = 0;
+    std::size_t filled UMOD_GUARDED_BY(mutex) = 0;
 
-    void remember(const Release& release) {
+    void remember(const Release& release) UMOD_REQUIRES(mutex) {
         if (quarantine.empty()) return;
         quarantine[next] = release;
         next = (next + 1) % quarantine.size();

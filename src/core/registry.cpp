@@ -14,10 +14,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -29,7 +27,7 @@
 #include "core/rcu.h"
 #include "core/stacks.h"
 #include "core/symbolize.h"
-#include "support/thread_annotations.h"
+#include "support/mutex.h"
 
 namespace umod {
 
@@ -209,8 +207,8 @@ struct Registry::Impl {
     const RegistryOptions options;
     User anonymous{"(anonymous)", UserKind::Anonymous};
 
-    mutable std::mutex mutex;  // see the comment at the top of this file
-    std::condition_variable state_changed;  // any module state change; waits use `mutex`
+    mutable support::Mutex mutex;  // see the comment at the top of this file
+    support::CondVar state_changed;  // any module state change; waits use `mutex`
     std::vector<std::shared_ptr<Module>> modules UMOD_GUARDED_BY(mutex);  // newest first
     std::unordered_map<std::string, std::unique_ptr<User>> holders UMOD_GUARDED_BY(mutex);
     std::vector<std::unique_ptr<ExportEntry>> core_exports UMOD_GUARDED_BY(mutex);
@@ -317,7 +315,7 @@ struct Registry::Impl {
     }
 
     // Guards `request_handler`; never held while it runs.
-    std::mutex request_mutex;
+    support::Mutex request_mutex;
     RequestHandler request_handler UMOD_GUARDED_BY(request_mutex);
 
     // ---- tracking -------------------------------------------------------
@@ -339,7 +337,7 @@ struct Registry::Impl {
     std::vector<Zombie> zombies UMOD_GUARDED_BY(mutex);
 
     void update_recording() UMOD_EXCLUDES(mutex) {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         bool on = level.load() == TrackLevel::Stacks || hub->any_get_put();
         recording.store(on);
         for_each_use_locked([&](Use& use) { use.recording.store(on, std::memory_order_relaxed); });
@@ -385,7 +383,7 @@ struct Registry::Impl {
     }
     bool raise_recorded(Use& use, std::size_t slot, const core::StackRecord* stack) {
         core::StackLedger& ledger = ledger_of(use);
-        std::lock_guard lock(ledger.mutex);
+        support::MutexLock lock(ledger.mutex);
         if (!raise_counter(use, slot)) return false;
         ledger.outstanding[slot].push_back(stack);
         return true;
@@ -407,7 +405,7 @@ struct Registry::Impl {
     }
     bool lower_recorded(Use& use, std::size_t first, std::size_t second, const core::StackRecord* stack) {
         core::StackLedger& ledger = ledger_of(use);
-        std::lock_guard lock(ledger.mutex);
+        support::MutexLock lock(ledger.mutex);
         for (std::size_t s : {first, second}) {
             if (!slot_release(use.per_symbol[s])) continue;
             const core::StackRecord* acquired = nullptr;
@@ -517,7 +515,7 @@ struct Registry::Impl {
     Status reserve(const std::shared_ptr<Module>& module, LoadTransaction& transaction);
     Expected<std::vector<const ExportEntry*>> resolve_imports_locked(Module& mod,
                                                                      const std::vector<std::string>& imports,
-                                                                     std::unique_lock<std::mutex>& lock)
+                                                                     support::MutexLock& lock)
         UMOD_REQUIRES(mutex);
     void link_static_uses_locked(Module& mod, const std::vector<const ExportEntry*>& targets,
                                  std::vector<ResolvedImport>& resolved) UMOD_REQUIRES(mutex);
@@ -600,7 +598,7 @@ Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view
     std::string symbol;
     const core::StackRecord* stack = capture_if_stacks(track, frame);
     {
-        std::unique_lock lock(mutex);
+        support::MutexLock lock(mutex);
         const ExportEntry* entry = index.find(name);
         if (Status ok = check_get_locked(entry, name, type, typed, user); !ok) return ok.error();
         got.address = const_cast<void*>(entry->address);
@@ -633,7 +631,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Mo
     std::vector<std::shared_ptr<void>> garbage;
     Acquired got;
     {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         ModuleState state = provider.state.load();
         if (state != ModuleState::Live)
             return Error::with<ProviderNotReady>(
@@ -703,7 +701,7 @@ Status Registry::Impl::release_reported(User& user, const ReleaseTarget& target,
             symbol = slot < provider->exports.size() ? provider->exports[slot].name : std::string(kModuleSlot);
             if (!matched && use != nullptr && stack != nullptr) {
                 if (core::StackLedger* ledger = use->ledger.load(std::memory_order_acquire)) {
-                    std::lock_guard lock(ledger->mutex);
+                    support::MutexLock lock(ledger->mutex);
                     for (std::size_t i = 0; i < ledger->filled; ++i) {
                         const auto& r = ledger->quarantine[(ledger->next + ledger->quarantine.size() - 1 - i) %
                                                            ledger->quarantine.size()];
@@ -727,7 +725,7 @@ std::vector<Registry::Impl::RawGroup> Registry::Impl::acquisitions_of(const Use&
     std::vector<RawGroup> groups;
     core::StackLedger* ledger = use.ledger.load(std::memory_order_acquire);
     if (ledger == nullptr || level.load(std::memory_order_relaxed) != TrackLevel::Stacks) return groups;
-    std::lock_guard lock(ledger->mutex);
+    support::MutexLock lock(ledger->mutex);
     for (std::size_t slot = 0; slot < use.slots; ++slot) {
         std::uint64_t count = use.per_symbol[slot].load(std::memory_order_relaxed);
         if (count == 0) continue;
@@ -829,7 +827,7 @@ Status Registry::Impl::publish_exports_locked(std::span<ExportEntry> entries, st
 Status Registry::Impl::reserve(const std::shared_ptr<Module>& module, LoadTransaction& transaction) {
     Module& mod = *module;
     {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         if (find_locked(mod.name())) return Error::with<ModuleExists>(EEXIST, ModuleExists{mod.name()});
         if (Status published = publish_exports_locked(mod.exports, mod.name()); !published) return published;
         modules.insert(modules.begin(), module);
@@ -838,7 +836,7 @@ Status Registry::Impl::reserve(const std::shared_ptr<Module>& module, LoadTransa
         std::vector<std::shared_ptr<void>> garbage;
         std::shared_ptr<Module> keep;
         {
-            std::lock_guard relock(mutex);
+            support::MutexLock relock(mutex);
             unpublish_exports_locked(mod, garbage);
             auto it = std::find_if(modules.begin(), modules.end(), [&](const auto& m) { return m.get() == &mod; });
             if (it != modules.end()) {
@@ -857,7 +855,7 @@ Status Registry::Impl::reserve(const std::shared_ptr<Module>& module, LoadTransa
 // provider is Live, waiting (bounded) for those still coming. Every import
 // is checked by check_binding, as a get is.
 Expected<std::vector<const ExportEntry*>> Registry::Impl::resolve_imports_locked(
-    Module& mod, const std::vector<std::string>& imports, std::unique_lock<std::mutex>& lock) {
+    Module& mod, const std::vector<std::string>& imports, support::MutexLock& lock) {
     auto deadline = std::chrono::steady_clock::now() + options.provider_wait;
     BindPurpose purpose = BindPurpose::Link;
     for (;;) {
@@ -913,7 +911,7 @@ Status Registry::Impl::map(Module& mod, const std::vector<ResolvedImport>& resol
             ENOEXEC, MapFailed{mod.name(), "backend returned the wrong number of export addresses"});
     transaction.on_failure("unmap", [&mod] { (void)mod.backend->unmap(); });
     {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         for (std::size_t i = 0; i < mod.exports.size(); ++i) mod.exports[i].address = mapped->export_addresses[i];
         mod.init = std::move(mapped->init);
         mod.exit = std::move(mapped->exit);
@@ -948,7 +946,7 @@ Status Registry::Impl::init(Module& mod, LoadTransaction& transaction) {
 
 void Registry::Impl::set_state(Module& mod, ModuleState state) {
     {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         mod.state.store(state, std::memory_order_release);
     }
     state_changed.notify_all();
@@ -962,7 +960,7 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
 
     std::vector<ResolvedImport> resolved;
     {
-        std::unique_lock lock(mutex);
+        support::MutexLock lock(mutex);
         auto targets = resolve_imports_locked(mod, image.imports, lock);
         if (!targets) return targets.error();
         link_static_uses_locked(mod, *targets, resolved);
@@ -987,7 +985,7 @@ std::vector<Leak> Registry::Impl::release_user_uses(Module& module) {
     std::vector<std::shared_ptr<void>> garbage;
     std::vector<Use*> held;
     {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         held = unlink_user_uses_locked(module, garbage);
     }
     // Wait for in-flight readers (e.g. another thread's put on these pairs).
@@ -1043,7 +1041,7 @@ Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, U
     UnloadReport report;
     std::vector<std::vector<RawGroup>> forced_stacks;
     {
-        std::unique_lock lock(mutex);
+        support::MutexLock lock(mutex);
         Module* mod = find_locked(name);
         if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
         for (const auto& m : modules)
@@ -1118,7 +1116,7 @@ Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, U
     std::vector<std::shared_ptr<void>> garbage;
     std::vector<Use*> held;
     {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         unpublish_exports_locked(mod, garbage);
         std::vector<Use*> pairs = mod.users_of_me;
         for (Use* use : pairs) drop_use_locked(*use, garbage);
@@ -1129,7 +1127,7 @@ Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, U
     garbage.clear();
     if (mod.backend) report.unmap = mod.backend->unmap();
     {
-        std::lock_guard lock(mutex);
+        support::MutexLock lock(mutex);
         std::erase_if(modules, [&](const auto& m) { return m.get() == &mod; });
         mod.state.store(ModuleState::Gone, std::memory_order_release);
     }
@@ -1174,7 +1172,7 @@ Registry::~Registry() {
     for (;;) {
         std::string victim;
         {
-            std::lock_guard lock(impl_->mutex);
+            support::MutexLock lock(impl_->mutex);
             for (const auto& m : impl_->modules) {
                 bool linked_to = std::any_of(m->users_of_me.begin(), m->users_of_me.end(),
                                              [](const Use* u) { return u->static_use; });
@@ -1196,7 +1194,7 @@ Registry::~Registry() {
     impl_->hub->close();
     // Pairs still counting references (RAII handles the host still holds)
     // outlive the registry; the rest go with it.
-    std::lock_guard lock(impl_->mutex);
+    support::MutexLock lock(impl_->mutex);
     for (auto& zombie : impl_->zombies) {
         std::uint64_t references = dynamic_count(*zombie.use);
         if (references != 0) core::orphan(std::move(zombie.use), references);
@@ -1204,7 +1202,7 @@ Registry::~Registry() {
 }
 
 Status Registry::add_core_export(ExportSpec spec) {
-    std::lock_guard lock(impl_->mutex);
+    support::MutexLock lock(impl_->mutex);
     auto entry = std::make_unique<ExportEntry>(ExportEntry{std::move(spec.name), std::move(spec.alias),
                                                            spec.address, nullptr, spec.license,
                                                            std::move(spec.ns), std::move(spec.type), 0});
@@ -1220,7 +1218,7 @@ Expected<UnloadReport> Registry::unload(std::string_view name, UnloadOptions opt
 }
 
 ModuleHandle Registry::find(std::string_view name) const {
-    std::lock_guard lock(impl_->mutex);
+    support::MutexLock lock(impl_->mutex);
     for (const auto& m : impl_->modules)
         if (m->name() == name) return ModuleHandle(m);
     return {};
@@ -1234,14 +1232,14 @@ bool Registry::exports(std::string_view name) const {
 }
 
 std::vector<ModuleHandle> Registry::modules() const {
-    std::lock_guard lock(impl_->mutex);
+    support::MutexLock lock(impl_->mutex);
     std::vector<ModuleHandle> out;
     for (const auto& m : impl_->modules) out.emplace_back(m);
     return out;
 }
 
 User* Registry::holder(std::string_view name) {
-    std::lock_guard lock(impl_->mutex);
+    support::MutexLock lock(impl_->mutex);
     auto it = impl_->holders.find(std::string(name));
     if (it == impl_->holders.end())
         it = impl_->holders.emplace(std::string(name), std::make_unique<User>(std::string(name), UserKind::Holder))
@@ -1265,7 +1263,7 @@ Expected<void*> Registry::symbol_request(std::string_view name, User* user, cons
     if (first || first.error().code() != ENOENT || exports(name)) return first;
     RequestHandler handler;
     {
-        std::lock_guard lock(impl_->request_mutex);
+        support::MutexLock lock(impl_->request_mutex);
         handler = impl_->request_handler;
     }
     if (!handler) return first;
@@ -1278,7 +1276,7 @@ Expected<void*> Registry::symbol_request(std::string_view name, User* user, cons
 }
 
 void Registry::set_request_handler(RequestHandler handler) {
-    std::lock_guard lock(impl_->request_mutex);
+    support::MutexLock lock(impl_->request_mutex);
     impl_->request_handler = std::move(handler);
 }
 
@@ -1298,7 +1296,7 @@ Status Registry::symbol_put_addr(const void* address, User* user, const void* ca
     Module* provider = nullptr;
     std::string symbol;
     {
-        std::lock_guard lock(impl_->mutex);
+        support::MutexLock lock(impl_->mutex);
         for (const auto& m : impl_->modules) {
             for (const auto& e : m->exports) {
                 if (e.address == address) {
@@ -1441,11 +1439,13 @@ void Registry::duplicate_recorded(const HeldReference& held) {
     Impl& impl = *held.registry->impl_;
     const core::StackRecord* stack =
         impl.capture_if_stacks(impl.level.load(std::memory_order_relaxed), __builtin_frame_address(0));
-    {
-        std::unique_lock<std::mutex> record;
-        if (stack != nullptr) record = std::unique_lock(impl.ledger_of(use).mutex);
+    if (stack != nullptr) {
+        core::StackLedger& ledger = impl.ledger_of(use);
+        support::MutexLock record(ledger.mutex);
         held.counter->fetch_add(1, std::memory_order_relaxed);
-        if (stack != nullptr) use.ledger.load(std::memory_order_relaxed)->outstanding[held.slot].push_back(stack);
+        ledger.outstanding[held.slot].push_back(stack);
+    } else {
+        held.counter->fetch_add(1, std::memory_order_relaxed);
     }
     if (impl.get_put_observed())
         impl.emit(Event{.kind = EventKind::Get, .user = use.user->name(), .provider = use.provider->name(),
@@ -1472,7 +1472,7 @@ void Registry::release_recorded(const HeldReference& held) {
 
 void Registry::set_tracking(TrackLevel next) {
     {
-        std::lock_guard lock(impl_->mutex);
+        support::MutexLock lock(impl_->mutex);
         TrackLevel previous = impl_->level.exchange(next);
         if (previous == TrackLevel::Stacks && next != TrackLevel::Stacks) {
             // Puts below the stacks level do not keep the records: drop them
@@ -1480,7 +1480,7 @@ void Registry::set_tracking(TrackLevel next) {
             auto forget = [](User& user) {
                 for (const auto& use : user.owned_uses)
                     if (core::StackLedger* ledger = use->ledger.load(std::memory_order_acquire)) {
-                        std::lock_guard record(ledger->mutex);
+                        support::MutexLock record(ledger->mutex);
                         for (auto& slot : ledger->outstanding) slot.clear();
                     }
             };
@@ -1498,7 +1498,7 @@ Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) con
     std::vector<HolderCounts> out;
     std::vector<std::vector<Impl::RawGroup>> stacks;
     {
-        std::lock_guard lock(impl_->mutex);
+        support::MutexLock lock(impl_->mutex);
         Module* mod = impl_->find_locked(name);
         if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
         for (const Use* use : mod->users_of_me) {
@@ -1512,7 +1512,7 @@ Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) con
 }
 
 RegistrySnapshot Registry::snapshot() const {
-    std::lock_guard lock(impl_->mutex);
+    support::MutexLock lock(impl_->mutex);
     RegistrySnapshot snap;
     snap.taints = impl_->taints;
     for (const auto& [name, holder] : impl_->holders) snap.holders.push_back(name);

@@ -310,13 +310,9 @@ void Registry::release_recorded(const HeldReference& held) {
     Impl& impl = *held.registry->impl_;
     const core::StackRecord* stack =
         impl.capture_if_stacks(impl.level.load(std::memory_order_relaxed), __builtin_frame_address(0));
-    // Its own counter first, then the one a put at another level would have
-    // used instead; neither is lowered below zero (after a forced unload
-    // both may be).
-    std::size_t other = held.slot == use.untracked_slot() ? held.symbol_slot
-                        : held.slot == use.module_slot()  ? held.slot
-                                                          : use.untracked_slot();
-    bool released = impl.lower_either(use, held.slot, other, stack);
+    // Neither counter is lowered below zero (after a forced unload both may be).
+    auto [first, second] = put_order(use, held.slot, held.symbol_slot);
+    bool released = impl.lower_either(use, first, second, stack);
     if (released && impl.get_put_observed())
         impl.emit(Event{.kind = EventKind::Put, .user = use.user->name(), .provider = use.provider->name(),
                         .symbol = slot_name(use, held.symbol_slot)});

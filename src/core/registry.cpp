@@ -129,9 +129,8 @@ Expected<UnloadReport> Registry::unload(std::string_view name, UnloadOptions opt
 
 ModuleHandle Registry::find(std::string_view name) const {
     support::MutexLock lock(impl_->mutex);
-    for (const auto& m : impl_->modules)
-        if (m->name() == name) return ModuleHandle(m);
-    return {};
+    const std::shared_ptr<Module>* m = impl_->find_shared_locked(name);
+    return m ? ModuleHandle(*m) : ModuleHandle();
 }
 
 bool Registry::exports(std::string_view name) const {

@@ -81,13 +81,22 @@ inline std::size_t slot_for_get(const Use& use, std::size_t ordinal, TrackLevel 
     return level == TrackLevel::Off ? use.untracked_slot() : ordinal;
 }
 
-// The counters a put tries, in order: the slot's own, then the pair's
-// untracked references (the reverse at the off level). Module references are
-// never untracked.
+// The put-fallback rule, the one place it is written: a reference raised on
+// `raised` (for the symbol `symbol_slot`) is lowered there, else on the
+// counter a put at another level would have used instead — the pair's
+// untracked references for a symbol's own counter, the symbol's own for an
+// untracked one. Module references are never untracked.
+inline std::pair<std::size_t, std::size_t> put_order(const Use& use, std::size_t raised, std::size_t symbol_slot) {
+    if (raised == use.module_slot()) return {raised, raised};
+    if (raised == use.untracked_slot()) return {raised, symbol_slot};
+    return {raised, use.untracked_slot()};
+}
+
+// The counters a put of `slot` at `level` tries, in order: where a get at
+// that level raises (slot_for_get), then the other.
 inline std::pair<std::size_t, std::size_t> slots_for_put(const Use& use, std::size_t slot, TrackLevel level) {
-    if (slot == use.module_slot()) return {slot, slot};
-    if (level == TrackLevel::Off) return {use.untracked_slot(), slot};
-    return {slot, use.untracked_slot()};
+    std::size_t raised = slot == use.module_slot() ? slot : slot_for_get(use, slot, level);
+    return put_order(use, raised, slot);
 }
 
 inline std::uint64_t dynamic_count(const Use& use) {
@@ -149,31 +158,25 @@ struct Registry::Impl {
 
     User& resolve_user(User* user) { return user ? *user : anonymous; }
 
-    Module* find_locked(std::string_view name) const UMOD_REQUIRES(mutex) {
+    // The module named `name` (whatever its state), or null: the one lookup by name.
+    const std::shared_ptr<Module>* find_shared_locked(std::string_view name) const UMOD_REQUIRES(mutex) {
         for (const auto& m : modules)
-            if (m->name() == name) return m.get();
+            if (m->name() == name) return &m;
         return nullptr;
+    }
+    Module* find_locked(std::string_view name) const UMOD_REQUIRES(mutex) {
+        const std::shared_ptr<Module>* m = find_shared_locked(name);
+        return m ? m->get() : nullptr;
     }
 
     // Requires no registry lock held (see core/events.h).
     void emit(const Event& event) UMOD_EXCLUDES(mutex) { hub->deliver(event); }
     bool get_put_observed() const { return hub->any_get_put(); }
 
-    // Publishes `user`'s table with `use` added (or removed when `add` is
-    // false); the old table goes to `garbage`.
+    // The module_use graph (uses.cpp). Publishes `user`'s table with `use`
+    // added (or removed when `add` is false); the old table goes to `garbage`.
     void republish_locked(User& user, Use* use, bool add, std::vector<std::shared_ptr<void>>& garbage)
-        UMOD_REQUIRES(mutex) {
-        auto table = std::make_shared<UseTable>();
-        if (user.uses_owner) table->entries = user.uses_owner->entries;
-        if (add) {
-            table->entries.emplace_back(use->provider, use);
-        } else {
-            std::erase_if(table->entries, [&](const auto& e) { return e.second == use; });
-        }
-        user.uses.store(table.get(), std::memory_order_release);
-        if (user.uses_owner) garbage.push_back(std::const_pointer_cast<UseTable>(user.uses_owner));
-        user.uses_owner = std::move(table);
-    }
+        UMOD_REQUIRES(mutex);
 
     void unpublish_exports_locked(Module& mod, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex) {
         generation.fetch_add(1, std::memory_order_seq_cst);
@@ -194,36 +197,12 @@ struct Registry::Impl {
         return user.uses_owner ? user.uses_owner->find(provider) : nullptr;
     }
 
+    // A new pair, published.
     Use& make_use_locked(User& user, Module& provider, std::vector<std::shared_ptr<void>>& garbage)
-        UMOD_REQUIRES(mutex) {
-        auto use = std::make_shared<Use>(&user, &provider, provider.exports.size());
-        use->recording.store(recording.load(std::memory_order_relaxed), std::memory_order_relaxed);
-        user.owned_uses.push_back(use);
-        provider.users_of_me.insert(provider.users_of_me.begin(), use.get());
-        republish_locked(user, use.get(), true, garbage);
-        return *use;
-    }
-
+        UMOD_REQUIRES(mutex);
     // Unlinks a pair from its user's table and its provider's list; the Use
-    // itself goes to `garbage`.
-    void drop_use_locked(Use& use, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex) {
-        generation.fetch_add(1, std::memory_order_seq_cst);
-        User& user = *use.user;
-        republish_locked(user, &use, false, garbage);
-        std::erase(use.provider->users_of_me, &use);
-        auto it = std::find_if(user.owned_uses.begin(), user.owned_uses.end(),
-                               [&](const auto& p) { return p.get() == &use; });
-        if (it != user.owned_uses.end()) {
-            if (dynamic_count(use) != 0)
-                zombies.push_back({std::move(*it), shared_from_registry(*use.provider),
-                                   user.kind() == UserKind::Module
-                                       ? shared_from_registry(static_cast<const Module&>(user))
-                                       : nullptr});
-            else
-                garbage.push_back(std::move(*it));
-            user.owned_uses.erase(it);
-        }
-    }
+    // itself goes to `garbage`, or to the zombies while it still counts.
+    void drop_use_locked(Use& use, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex);
 
     void emit_leak(const Leak& leak) {
         std::string text = describe_leak(leak);
@@ -354,6 +333,10 @@ struct Registry::Impl {
         const core::StackRecord* stack = nullptr;
     };
     std::vector<RawGroup> acquisitions_of(const Use& use) const;
+    // Every active user of `mod` with its counts, and (in `stacks`, one per
+    // holder) where its references were taken: the one holders loop.
+    std::vector<HolderCounts> holders_locked(const Module& mod, std::vector<std::vector<RawGroup>>& stacks) const
+        UMOD_REQUIRES(mutex);
     void attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw);
     StackTrace symbolize(const core::StackRecord* stack) {
         return stack ? symbolizer.symbolize(stack->frames) : StackTrace{};

@@ -48,6 +48,17 @@ std::vector<Registry::Impl::RawGroup> Registry::Impl::acquisitions_of(const Use&
     return groups;
 }
 
+std::vector<HolderCounts> Registry::Impl::holders_locked(const Module& mod,
+                                                         std::vector<std::vector<RawGroup>>& stacks) const {
+    std::vector<HolderCounts> out;
+    for (const Use* use : mod.users_of_me) {
+        if (!is_active(*use)) continue;
+        out.push_back(holder_counts(*use));
+        stacks.push_back(acquisitions_of(*use));
+    }
+    return out;
+}
+
 void Registry::Impl::attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw) {
     for (const RawGroup& group : raw)
         holder.acquired.push_back({group.symbol, group.count, symbolize(group.stack)});
@@ -76,11 +87,7 @@ Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) con
         support::MutexLock lock(impl_->mutex);
         Module* mod = impl_->find_locked(name);
         if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
-        for (const Use* use : mod->users_of_me) {
-            if (!is_active(*use)) continue;
-            out.push_back(holder_counts(*use));
-            stacks.push_back(impl_->acquisitions_of(*use));
-        }
+        out = impl_->holders_locked(*mod, stacks);
     }
     for (std::size_t i = 0; i < out.size(); ++i) impl_->attach_acquisitions(out[i], stacks[i]);
     return out;

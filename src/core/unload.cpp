@@ -25,25 +25,16 @@ Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, U
     std::vector<std::vector<RawGroup>> forced_stacks;
     {
         support::MutexLock lock(mutex);
-        Module* mod = find_locked(name);
-        if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
-        for (const auto& m : modules)
-            if (m.get() == mod) module = m;
+        const std::shared_ptr<Module>* found = find_shared_locked(name);
+        if (found == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
+        module = *found;
+        Module* mod = module.get();
         ModuleState state = mod->state.load();
         if (state != ModuleState::Live)
             return Error::with<ModuleBusy>(
                 EBUSY, ModuleBusy{mod->name(), "it is " + std::string(to_string(state))});
-        auto holders_of = [&](std::vector<std::vector<RawGroup>>& stacks) {
-            std::vector<HolderCounts> out;
-            for (const Use* use : mod->users_of_me) {
-                if (!is_active(*use)) continue;
-                out.push_back(holder_counts(*use));
-                stacks.push_back(acquisitions_of(*use));
-            }
-            return out;
-        };
-        auto refuse = [&](bool waited) {
-            refused = ModuleInUse{mod->name(), holders_of(refused_stacks), waited};
+        auto refuse = [&](bool waited) UMOD_REQUIRES(mutex) {
+            refused = ModuleInUse{mod->name(), holders_locked(*mod, refused_stacks), waited};
             return Error(EWOULDBLOCK, "refused");  // replaced by unload()
         };
         auto has_references = [&] {
@@ -77,7 +68,7 @@ Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, U
                 lock.unlock();
                 rcu::synchronize();
                 lock.lock();
-                report.forced = holders_of(forced_stacks);
+                report.forced = holders_locked(*mod, forced_stacks);
                 if (!report.forced.empty()) taints = "F";
                 break;
             }

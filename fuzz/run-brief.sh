@@ -5,8 +5,10 @@
 # parser on fuzz/corpus/depmod_config and the modprobe.d and kernel
 # command-line parser on fuzz/corpus/modprobe_config. index: the .bin reader
 # on fuzz/corpus/index. load_check: what the dynamic linker trusts
-# (elf/load_check.h), on fuzz/corpus/elf and the example modules.
-# Usage: fuzz/run-brief.sh [SECONDS] [elf|index|load_check]
+# (elf/load_check.h), on fuzz/corpus/elf and the example modules. control:
+# the control protocol's request parser on fuzz/corpus/control, then umod
+# run's script-line parser on fuzz/corpus/script_line.
+# Usage: fuzz/run-brief.sh [SECONDS] [elf|index|load_check|control]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -15,7 +17,36 @@ out=$root/build/fuzz/$target
 [ "$target" = elf ] && out=$root/build/fuzz
 mkdir -p "$out/corpus"
 flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$root/include -I$root/src"
-if [ "$target" = index ]; then
+if [ "$target" = control ]; then
+	# The request parser calls the core's parse_track_level: the core and the
+	# ELF reader it needs come along (nothing of them runs but that), built
+	# once for both fuzzers.
+	mkdir -p "$out/objects"
+	for src in "$root"/src/support/*.cpp "$root"/src/core/*.cpp "$root"/src/elf/*.cpp \
+		"$root/src/control/protocol.cpp"; do
+		obj=$out/objects/$(basename "$(dirname "$src")")_$(basename "$src" .cpp).o
+		[ "$obj" -nt "$src" ] && continue
+		# shellcheck disable=SC2086
+		clang++ $(echo $flags | sed 's/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,/') -DFMT_HEADER_ONLY -c "$src" -o "$obj"
+	done
+	# shellcheck disable=SC2086
+	clang++ $flags -DFMT_HEADER_ONLY "$root/fuzz/control_fuzz.cpp" "$out"/objects/*.o -ldl -lpthread -o "$out/control_fuzz"
+	cp "$root"/fuzz/corpus/control/* "$out/corpus/"
+	# shellcheck disable=SC2086
+	clang++ $flags -DFMT_HEADER_ONLY -I"$root/tools/umod" "$root/fuzz/script_line_fuzz.cpp" \
+		"$root/tools/umod/script_line.cpp" "$out"/objects/*.o -ldl -lpthread -o "$out/script_line_fuzz"
+	mkdir -p "$out/script_corpus"
+	cp "$root"/fuzz/corpus/script_line/* "$out/script_corpus/"
+	status=0
+	(cd "$out" && ./script_line_fuzz -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 script_corpus > script_fuzz.log 2>&1) || status=$?
+	tail -n 4 "$out/script_fuzz.log"
+	if [ $status != 0 ]; then
+		echo "fuzz: the script-line fuzzer failed (exit $status); the input is in $out (crash-*, leak-*, timeout-*)"
+		exit 1
+	fi
+	echo "fuzz: script-line parser, no crash, leak or hang in ${seconds}s"
+elif [ "$target" = index ]; then
 	# shellcheck disable=SC2086
 	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/support/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
 	cp "$root"/fuzz/corpus/index/* "$out/corpus/"

@@ -1,3 +1,17 @@
 // libumod.so is made of the layers' static libraries (linked whole); this
-// file only gives the target a source of its own.
+// file gives the target a source of its own and wires the layers that the
+// core only knows through a seam: every registry of a libumod host can start
+// the control endpoint (RegistryOptions::control, UMOD_CONTROL).
 #include <umod/umod.h>
+
+#include "control/endpoint.h"
+#include "core/attachment.h"
+
+namespace {
+
+[[maybe_unused]] const bool control_installed = [] {
+    umod::core::set_attachment_factory(umod::control::start_endpoint);
+    return true;
+}();
+
+}  // namespace

@@ -250,6 +250,29 @@ struct RegistrySnapshot {
     std::string taints;                    // "F" once a module was force-unloaded
 };
 
+// Who may change a live host through its control endpoint (<umod/control.h>).
+enum class ControlAccess : std::uint8_t {
+    Off,     // no endpoint, no socket
+    Read,    // the host's uid and root may read: lsmod, holders, graph, modinfo, monitor
+    Manage,  // and change: insmod, rmmod, track
+};
+
+// The control endpoint: a Unix socket named after the pid in a directory only
+// the owner can enter ($XDG_RUNTIME_DIR/umod, /run/umod for root), served by
+// its own thread; removed when the registry is destroyed.
+struct ControlOptions {
+    // Unset: the environment's UMOD_CONTROL (0 or empty: Off; 1 or read:
+    // Read; manage: Manage), else Off.
+    std::optional<ControlAccess> access;
+    // Empty: $UMOD_CONTROL_DIR, else the default above.
+    std::string directory;
+    std::size_t max_connections = 16;
+    // A client that stalls mid-request or does not read its answer for this
+    // long is disconnected; an idle one after idle_timeout.
+    std::chrono::milliseconds io_timeout{5000};
+    std::chrono::milliseconds idle_timeout{60000};
+};
+
 struct RegistryOptions {
     // How long a load waits for a provider that is still initialising (the
     // kernel waits 30 s) before failing with EBUSY.
@@ -261,6 +284,8 @@ struct RegistryOptions {
     // for the reports of a later unmatched put (the kernel's ref_tracker
     // quarantine).
     std::size_t quarantine = 16;
+    // The live-host endpoint (off unless asked for, here or by UMOD_CONTROL).
+    ControlOptions control;
 };
 
 // One reference as the RAII handles of <umod/ref.h> hold it: exactly the

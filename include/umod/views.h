@@ -20,6 +20,15 @@ std::string proc_modules(const RegistrySnapshot& snapshot);
 // "ui", "(anonymous)") follow as " +dynamic ext4,ui".
 std::string lsmod(const RegistrySnapshot& snapshot);
 
+// lsmod as JSON: {"modules": [{name, size, refcount, used_by, dynamic_users, state}]}.
+std::string lsmod_json(const RegistrySnapshot& snapshot);
+
+// One loaded module, as modinfo prints a file ("key:           value"): state,
+// size, address, licence, dependencies, users, exports and holders; and the
+// same as JSON. Empty strings when the module is not in the snapshot.
+std::string modinfo(const RegistrySnapshot& snapshot, std::string_view module);
+std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view module);
+
 // Who holds `module`, with static and dynamic counts and per-symbol counts.
 // An empty string when the module is not in the snapshot.
 std::string holders(const RegistrySnapshot& snapshot, std::string_view module);

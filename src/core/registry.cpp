@@ -75,9 +75,11 @@ Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(optio
     core::Symbolizer::preload();  // before any module: see its comment
     impl_->level.store(initial_track_level(options));
     impl_->update_recording();
+    impl_->attachment = core::make_attachment(*this, options);
 }
 
 Registry::~Registry() {
+    impl_->attachment.reset();  // the control endpoint stops before any module unloads
     // Users before providers: always unload a module nobody links to.
     for (;;) {
         std::string victim;

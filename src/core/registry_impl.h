@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/attachment.h"
 #include "core/events.h"
 #include "core/export_index.h"
 #include "core/objects.h"
@@ -134,6 +135,7 @@ Status check_binding(const ExportEntry& entry, const User& user, BindPurpose pur
 #define UMOD_CALLER_FRAME(given) ((given) != nullptr ? (given) : __builtin_frame_address(0))
 
 struct Registry::Impl {
+    std::unique_ptr<core::Attachment> attachment;  // see core/attachment.h
     explicit Impl(RegistryOptions o) : options(o) {}
 
     const RegistryOptions options;

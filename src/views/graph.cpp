@@ -69,21 +69,21 @@ std::string json(const Error& error) {
         for (const HolderCounts& h : in_use->holders) holders.push_back(holder_json(h));
         j["module_in_use"] = {{"module", in_use->module}, {"waited", in_use->waited}, {"holders", holders}};
     }
-    return j.dump(2) + "\n";
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string json(std::string_view module, const std::vector<HolderCounts>& holders) {
     nlohmann::json list = nlohmann::json::array();
     for (const HolderCounts& h : holders) list.push_back(holder_json(h));
     nlohmann::json j = {{"module", module}, {"holders", list}};
-    return j.dump(2) + "\n";
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string json(const Leak& leak) {
     nlohmann::json j = {{"leak", {{"user", leak.user}, {"provider", leak.provider},
                                   {"references", holder_json(leak.references)}}},
                         {"message", describe_leak(leak)}};
-    return j.dump(2) + "\n";
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string holders(const RegistrySnapshot& snapshot, std::string_view module) {
@@ -122,7 +122,7 @@ std::string json(const RegistrySnapshot& snapshot) {
                            {"holders", holders}});
     }
     json root = {{"modules", modules}, {"holders", snapshot.holders}, {"taints", snapshot.taints}};
-    return root.dump(2) + "\n";
+    return root.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string dot(const RegistrySnapshot& snapshot) {

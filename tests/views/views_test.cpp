@@ -91,3 +91,43 @@ TEST_F(ViewsTest, UnloadingShowsMinusOneAndUnloadingState) {
 
 }  // namespace
 }  // namespace umod
+
+namespace umod {
+namespace {
+
+// A name that is not UTF-8 (a module file or holder named with any bytes)
+// must not make a JSON view throw: it is printed with U+FFFD instead.
+TEST(ViewsJson, NamesThatAreNotUtf8AreReplacedNotThrown) {
+    Registry registry;
+    int value = 0;
+    ASSERT_TRUE(registry.load(LinkOnlyImage("bad\xff", "GPL", 4096).exports("f", &value).build()));
+    ASSERT_TRUE(registry.symbol_get("f", registry.holder("ui\xfe")));
+    std::string graph;
+    ASSERT_NO_THROW(graph = views::json(registry.snapshot()));
+    EXPECT_NE(graph.find("bad\xef\xbf\xbd"), std::string::npos);
+    std::string lsmod;
+    ASSERT_NO_THROW(lsmod = views::lsmod_json(registry.snapshot()));
+    EXPECT_NE(lsmod.find("ui\xef\xbf\xbd"), std::string::npos);
+    ASSERT_NO_THROW((void)views::modinfo_json(registry.snapshot(), "bad\xff"));
+    auto holders = registry.holders("bad\xff");
+    ASSERT_TRUE(holders);
+    ASSERT_NO_THROW((void)views::json("bad\xff", *holders));
+    ASSERT_TRUE(registry.symbol_put("f", registry.holder("ui\xfe")));
+}
+
+// lsmod as JSON and a loaded module's modinfo, from the same snapshot as the texts.
+TEST_F(ViewsTest, LsmodJsonAndModinfo) {
+    auto lsmod = nlohmann::json::parse(views::lsmod_json(registry.snapshot()));
+    ASSERT_EQ(lsmod["modules"].size(), 3u);
+    EXPECT_EQ(lsmod["modules"][2]["name"], "crc");
+    EXPECT_EQ(lsmod["modules"][2]["used_by"], nlohmann::json({"fs", "net"}));
+    EXPECT_EQ(lsmod["modules"][2]["dynamic_users"], nlohmann::json({"ui", "net"}));
+    std::string info = views::modinfo(registry.snapshot(), "crc");
+    EXPECT_NE(info.find("license:        GPL\n"), std::string::npos) << info;
+    EXPECT_NE(info.find("export:         crc16 (GPL only)\n"), std::string::npos) << info;
+    EXPECT_NE(info.find("holder:         holder ui (static 0, dynamic 2: crc16 x2)\n"), std::string::npos) << info;
+    EXPECT_EQ(views::modinfo(registry.snapshot(), "nothing"), "");
+}
+
+}  // namespace
+}  // namespace umod

@@ -17,19 +17,30 @@ int run_main(std::string_view prog, std::span<char* const> args);
 int modinfo_main(std::string_view prog, std::span<char* const> args);
 int depmod_main(std::string_view prog, std::span<char* const> args);
 int modprobe_main(std::string_view prog, std::span<char* const> args);
-int insmod_main(std::string_view prog, std::span<char* const> args);
-int rmmod_main(std::string_view prog, std::span<char* const> args);
-int lsmod_main(std::string_view prog, std::span<char* const> args);
+// Live hosts (tools/umod/live.h): -p PID or --host SOCKET.
+int live_lsmod_main(std::string_view prog, std::span<char* const> args);
+int live_insmod_main(std::string_view prog, std::span<char* const> args);
+int live_rmmod_main(std::string_view prog, std::span<char* const> args);
+int holders_main(std::string_view prog, std::span<char* const> args);
+int graph_main(std::string_view prog, std::span<char* const> args);
+int monitor_main(std::string_view prog, std::span<char* const> args);
+int track_main(std::string_view prog, std::span<char* const> args);
+int ps_main(std::string_view prog, std::span<char* const> args);
 
 std::span<const Command> commands() {
     static constexpr std::array table{
         Command{"depmod", depmod_main, "write the module index of a module tree (kmod-compatible)"},
         Command{"modprobe", modprobe_main, "show what loading a module or alias would load (-D, -R, -n)"},
-        Command{"modinfo", modinfo_main, "show information about module files (kmod-compatible)"},
-        Command{"insmod", insmod_main, "insert a module file into the running kernel (kmod-compatible)"},
-        Command{"rmmod", rmmod_main, "remove modules from the running kernel (kmod-compatible)"},
-        Command{"lsmod", lsmod_main, "list the running kernel's modules (kmod-compatible)"},
-        Command{"run", run_main, "run a host script: insmod, rmmod, lsmod, holders, call..."},
+        Command{"modinfo", modinfo_main, "show information about module files (kmod-compatible); --pid PID NAME: a loaded one"},
+        Command{"lsmod", live_lsmod_main, "list the modules of a live host (-p PID) or of the kernel"},
+        Command{"insmod", live_insmod_main, "load a module file into a live host (-p PID) or the kernel"},
+        Command{"rmmod", live_rmmod_main, "unload a module from a live host (-p PID) or the kernel"},
+        Command{"holders", holders_main, "who holds a module in a live host, with counts per symbol"},
+        Command{"graph", graph_main, "a live host's module graph as DOT or JSON"},
+        Command{"monitor", monitor_main, "a live host's events: load, unload, get, put, leak"},
+        Command{"track", track_main, "show or set a live host's tracking level (off, counts, stacks)"},
+        Command{"ps", ps_main, "list the live hosts: pid, program, modules, access"},
+        Command{"run", run_main, "run a host script: insmod, rmmod, lsmod, holders, call... (umod run --help)"},
         Command{"version", version_main, "print umod's version"},
     };
     return table;

@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "kmod_log.h"
+#include "live.h"
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
@@ -217,6 +218,8 @@ int modinfo_file(const Options& o, const std::string& path, support::ReadBuffer&
 }  // namespace
 
 int modinfo_main(std::string_view, std::span<char* const> args) {
+    // A module loaded in a live host (--pid PID or --host SOCKET; -p is kmod's --parameters).
+    if (names_host(args, PidOption::LongOnly)) return live_main("modinfo", args, nullptr, PidOption::LongOnly);
     Options o;
     bool by_name_only = false;
     std::string root, version;

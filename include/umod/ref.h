@@ -11,7 +11,9 @@
 // only the counter the reference raised (no lookup) unless the registry
 // records each reference (the stacks tracking level, or observers of gets and
 // puts). A held reference keeps its provider loaded; after a forced unload of
-// the provider, releasing it changes nothing anyone reads.
+// the provider, releasing it changes nothing anyone reads. A handle may
+// outlive its registry: copying or destroying it afterwards is safe (the
+// pair it counts on lives until its last handle goes) and changes nothing.
 #pragma once
 
 #include <cerrno>

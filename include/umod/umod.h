@@ -30,6 +30,10 @@
 
 namespace umod {
 
+namespace core {
+class ObserverHub;
+}
+
 class Module;  // identity object: owned by the registry, never moves
 class Registry;
 class User;    // a module, a named holder, or (nullptr) anonymous
@@ -128,7 +132,8 @@ struct ModuleImage {
 };
 
 // A client's handle on a module: stays valid after the module is unloaded (the
-// module is then defunct, state Gone), never dangles.
+// module is then defunct, state Gone), never dangles, and may outlive the
+// registry (a defunct module's name and state stay readable).
 class ModuleHandle {
 public:
     ModuleHandle() = default;
@@ -149,9 +154,10 @@ private:
 std::string_view user_name(const User* user);
 UserKind user_kind(const User* user);
 
-// Events, delivered synchronously on the thread that caused them, outside the
-// registry lock. Get and Put events are delivered only to observers that ask
-// for them (they are on the hot path).
+// Events, delivered synchronously on the thread that caused them, in order,
+// with no registry lock held: an observer may call the registry (find,
+// snapshot, subscribe, unsubscribe...). Get and Put events are delivered
+// only to observers that ask for them (they are on the hot path).
 enum class EventKind : std::uint8_t {
     Loaded, Unloaded, Get, Put, Leak, UnmatchedPut, Warning,
 };
@@ -168,10 +174,23 @@ struct Event {
     std::string_view text;      // one-line report, ready to print
 };
 
+// Subscribed with Registry::subscribe. Destroying an observer ends its
+// subscriptions (waiting for a delivery to it on another thread to return),
+// and a registry's teardown ends every subscription to it, so an observer
+// and its registry may be destroyed in either order. A class deriving from
+// Observer that another thread may be delivering to must unsubscribe before
+// its own members go. A copy is not subscribed.
 class Observer {
 public:
-    virtual ~Observer() = default;
+    Observer() = default;
+    Observer(const Observer&) noexcept {}
+    Observer& operator=(const Observer&) noexcept { return *this; }
+    virtual ~Observer();
     virtual void on_event(const Event& event) = 0;
+
+private:
+    friend class core::ObserverHub;
+    std::vector<std::weak_ptr<void>> subscriptions_;  // the hubs it is subscribed to
 };
 
 enum class ObserveGetPut : std::uint8_t { No, Yes };
@@ -272,11 +291,14 @@ struct RegistryOptions {
 
 // One reference as the RAII handles of <umod/ref.h> hold it: exactly the
 // counter it raised, so that a copy raises it again and a destructor lowers
-// it without a lookup. Obtained from Registry::acquire*.
+// it without a lookup. Obtained from Registry::acquire*. The counter and the
+// `recording` switch belong to the (user, provider) pair, which outlives the
+// registry while handles on it remain: copying or releasing a handle after
+// its registry is destroyed is safe and changes nothing anyone reads.
 struct HeldReference {
     void* address = nullptr;
     std::atomic<std::uint64_t>* counter = nullptr;  // null: nothing counted (a core export)
-    const std::atomic<bool>* recording = nullptr;   // the registry's "record each reference" switch
+    const std::atomic<bool>* recording = nullptr;   // the pair's copy of the registry's "record each reference" switch
     Registry* registry = nullptr;
     void* pair = nullptr;                           // the (user, provider) pair; opaque
     std::uint32_t slot = 0;                         // the counter's
@@ -418,7 +440,9 @@ public:
     Expected<std::vector<HolderCounts>> holders(std::string_view module) const;
     RegistrySnapshot snapshot() const;
 
-    // Observers must outlive their subscription.
+    // Delivers events to `observer` until it is unsubscribed or destroyed, or
+    // the registry is (see Observer). Unsubscribing returns once no other
+    // thread is delivering to it; an observer may unsubscribe from its callback.
     void subscribe(Observer& observer, ObserveGetPut get_put = ObserveGetPut::No);
     void unsubscribe(Observer& observer);
 

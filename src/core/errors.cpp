@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/events.h"
 #include "elf/umod_module.h"
 
 namespace umod {
@@ -158,5 +159,14 @@ void describe_error(const UnmatchedPut& e, std::string& out) {
 void describe_error(const NotAnExportAddress& e, std::string& out) {
     out += fmt::format("{} is not the address of an export", fmt::ptr(e.address));
 }
+
+namespace core {
+
+std::string describe_suspicious_init(std::string_view module, int value) {
+    return fmt::format("{}: init suspiciously returned {}, it should follow 0/-E convention; loading it anyway",
+                       module, value);
+}
+
+}  // namespace core
 
 }  // namespace umod

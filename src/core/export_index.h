@@ -65,7 +65,7 @@ public:
     // Writer side: requires the registry mutex. `key` must outlive the entry's
     // presence in the index (it points into the entry). Returns false if the
     // key is present already.
-    bool insert(std::string_view key, ExportEntry* entry);
+    [[nodiscard]] bool insert(std::string_view key, ExportEntry* entry);
     // Removes the key; the node is retired, not freed.
     void erase(std::string_view key);
     // Hands over what was retired (requires the registry mutex); the caller

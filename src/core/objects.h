@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -22,6 +21,7 @@
 #include <umod/umod.h>
 
 #include "core/stacks.h"
+#include "support/mutex.h"
 
 namespace umod::core {
 
@@ -41,16 +41,16 @@ struct StackLedger {
         const StackRecord* released = nullptr;
     };
 
-    std::mutex mutex;
+    support::Mutex mutex;
     // Acquisitions not yet released, per slot, oldest first. A put removes
     // the newest of its slot.
-    std::vector<std::vector<const StackRecord*>> outstanding;
+    std::vector<std::vector<const StackRecord*>> outstanding UMOD_GUARDED_BY(mutex);
     // The last releases, a ring: `next` is where the next one goes.
-    std::vector<Release> quarantine;
-    std::size_t next = 0;
-    std::size_t filled = 0;
+    std::vector<Release> quarantine UMOD_GUARDED_BY(mutex);
+    std::size_t next UMOD_GUARDED_BY(mutex) = 0;
+    std::size_t filled UMOD_GUARDED_BY(mutex) = 0;
 
-    void remember(const Release& release) {
+    void remember(const Release& release) UMOD_REQUIRES(mutex) {
         if (quarantine.empty()) return;
         quarantine[next] = release;
         next = (next + 1) % quarantine.size();
@@ -104,6 +104,15 @@ struct alignas(64) Use {
     const std::unique_ptr<std::atomic<std::uint64_t>[], FreeCounters> per_symbol;
     // Created by the first reference recorded at the stacks level; owned.
     std::atomic<StackLedger*> ledger{nullptr};
+    // The registry's "record each reference" switch, copied here (under the
+    // registry mutex) so that the RAII handles counting on this pair read
+    // only memory the pair owns: a pair outlives its registry while handles
+    // on it remain (see orphan()).
+    std::atomic<bool> recording{false};
+    // Set when the registry is destroyed with references on this pair still
+    // counted: the pair then belongs to them, and `orphan_refs` counts them.
+    std::atomic<bool> orphaned{false};
+    std::atomic<std::uint64_t> orphan_refs{0};
 
     std::size_t module_slot() const { return slots - 2; }
     std::size_t untracked_slot() const { return slots - 1; }
@@ -118,6 +127,14 @@ private:
         return counters;
     }
 };
+
+// A pair whose registry is gone but whose references are still counted:
+// kept (reachable, for leak checkers) until the last of them is released.
+// `references` is how many that is.
+void orphan(std::shared_ptr<Use> use, std::uint64_t references);
+// An RAII handle on an orphaned pair copied (one more reference) or released.
+void orphan_duplicate(Use& use);
+void orphan_release(Use& use);
 
 }  // namespace umod::core
 

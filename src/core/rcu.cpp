@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <cassert>
-#include <mutex>
+#include "support/mutex.h"
 #include <thread>
 
 namespace umod::rcu::detail {
@@ -25,11 +25,8 @@ bool register_membarrier() {
 bool have_membarrier = false;  // set once, by init()
 
 // Guards the list of reader slots (slot_list) and serialises synchronize().
-std::mutex& reader_list_mutex() {
-    static std::mutex mutex;
-    return mutex;
-}
-ReaderSlot* slot_list = nullptr;  // guarded by reader_list_mutex()
+support::Mutex reader_list_mutex;
+ReaderSlot* slot_list UMOD_GUARDED_BY(reader_list_mutex) = nullptr;
 
 void full_barrier_on_all_threads() {
     if (have_membarrier) {
@@ -47,13 +44,13 @@ void full_barrier_on_all_threads() {
 struct SlotOwner {
     ReaderSlot slot;
     SlotOwner() {
-        std::lock_guard lock(reader_list_mutex());
+        support::MutexLock lock(reader_list_mutex);
         slot.next = slot_list;
         slot_list = &slot;
     }
     ~SlotOwner() {
         this_thread_slot_ptr = nullptr;
-        std::lock_guard lock(reader_list_mutex());
+        support::MutexLock lock(reader_list_mutex);
         for (ReaderSlot** p = &slot_list; *p; p = &(*p)->next) {
             if (*p == &slot) {
                 *p = slot.next;
@@ -91,7 +88,7 @@ void init() {
 void synchronize() {
     using namespace detail;
     assert(this_thread_slot().nesting == 0 && "synchronize() inside a read section");
-    std::lock_guard lock(reader_list_mutex());
+    support::MutexLock lock(reader_list_mutex);
     // Make the writer's unpublish visible to, and order it before, every
     // reader's later loads; and make readers' slot stores visible to us.
     full_barrier_on_all_threads();

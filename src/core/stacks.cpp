@@ -70,7 +70,7 @@ __attribute__((no_sanitize("address"))) std::size_t capture_stack(const void* fr
 const StackRecord* StackDepot::intern(std::span<const std::uintptr_t> frames) {
     std::uint64_t hash = hash_frames(frames);
     Shard& shard = shards_[hash % kShards];
-    std::lock_guard lock(shard.mutex);
+    support::MutexLock lock(shard.mutex);
     std::vector<const StackRecord*>& chain = shard.by_hash[hash];
     for (const StackRecord* record : chain)
         if (std::equal(record->frames.begin(), record->frames.end(), frames.begin(), frames.end())) return record;

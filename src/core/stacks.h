@@ -10,12 +10,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
-#include "support/thread_annotations.h"
+#include "support/mutex.h"
 
 namespace umod::core {
 
@@ -49,7 +48,7 @@ public:
 private:
     static constexpr std::size_t kShards = 16;
     struct Shard {
-        std::mutex mutex;
+        support::Mutex mutex;
         // By hash; collisions chain through the vector.
         std::unordered_map<std::uint64_t, std::vector<const StackRecord*>> by_hash UMOD_GUARDED_BY(mutex);
         std::vector<std::unique_ptr<StackRecord>> records UMOD_GUARDED_BY(mutex);

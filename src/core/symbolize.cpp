@@ -165,7 +165,7 @@ std::shared_ptr<const Symbolizer::ObjectSymbols> Symbolizer::symbols_of(const st
     struct stat identity {};
     if (stat(path.c_str(), &identity) != 0) return nullptr;
     {
-        std::lock_guard lock(mutex_);
+        support::MutexLock lock(mutex_);
         auto it = objects_.find(path);
         if (it != objects_.end() && same_file(it->second->identity, identity)) return it->second;
     }
@@ -185,7 +185,7 @@ std::shared_ptr<const Symbolizer::ObjectSymbols> Symbolizer::symbols_of(const st
             }
         }
     }
-    std::lock_guard lock(mutex_);
+    support::MutexLock lock(mutex_);
     objects_[path] = symbols;
     return symbols;
 }

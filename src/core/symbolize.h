@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,7 +17,7 @@
 
 #include <umod/errors.h>
 
-#include "support/thread_annotations.h"
+#include "support/mutex.h"
 
 namespace umod::core {
 
@@ -45,7 +44,7 @@ public:
 private:
     std::shared_ptr<const ObjectSymbols> symbols_of(const std::string& path);
 
-    std::mutex mutex_;
+    support::Mutex mutex_;
     // By path; an entry is reread when the file's identity (inode, size,
     // mtime) changed, e.g. a module rebuilt and loaded again.
     std::unordered_map<std::string, std::shared_ptr<const ObjectSymbols>> objects_ UMOD_GUARDED_BY(mutex_);

@@ -53,6 +53,14 @@ public:
         cv_.wait(lock.native(), ready);
     }
     void wait(MutexLock& lock) { cv_.wait(lock.native()); }
+    template <class TimePoint>
+    std::cv_status wait_until(MutexLock& lock, const TimePoint& deadline) {
+        return cv_.wait_until(lock.native(), deadline);
+    }
+    template <class Duration>
+    std::cv_status wait_for(MutexLock& lock, const Duration& timeout) {
+        return cv_.wait_for(lock.native(), timeout);
+    }
     void notify_all() { cv_.notify_all(); }
     void notify_one() { cv_.notify_one(); }
 

@@ -353,8 +353,12 @@ TEST(ControlHostile, ClientThatNeverReadsIsDroppedWhileGetsGoOn) {
     }
     EXPECT_GT(pairs, 1000u);
     EXPECT_TRUE(ask(dir.socket(), W({"lsmod"})));  // other clients are served meanwhile
-    // The stuck client was dropped: what it can still read ends.
-    std::string rest = read_until_closed(fd, 5s);
+    // The stuck client is dropped: what it can still read ends. Not reading
+    // for a while first lets a host that was slow to start answering (a
+    // loaded machine, a sanitizer build) fill the socket and stall; reading
+    // at once would un-stall it.
+    std::this_thread::sleep_for(2s);
+    std::string rest = read_until_closed(fd, 30s);
     EXPECT_TRUE(rest.ends_with("<closed>"));
     shutdown(fd, SHUT_RDWR);
     writer.join();

@@ -5,14 +5,19 @@
 #include <umod/umod.h>
 #include <umod/views.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace umod::testing {
 
-// Distinct addresses for exports, one per name.
+// Distinct addresses for exports, one per name. Safe to call from several
+// threads (tests build images concurrently).
 inline const void* address_of(const std::string& name) {
+    static std::mutex mutex;
     static std::vector<std::unique_ptr<std::string>> storage;
+    std::lock_guard lock(mutex);
     for (const auto& s : storage)
         if (*s == name) return s.get();
     storage.push_back(std::make_unique<std::string>(name));

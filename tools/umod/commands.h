@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace umod::tool {
 
@@ -19,6 +20,15 @@ struct Command {
     CommandMain main;
     std::string_view summary;
 };
+
+// getopt_long's argv for a command: `name`, then `args`, then a null
+// (argc is size() - 1). `name` must outlive the result.
+inline std::vector<char*> getopt_argv(std::string& name, std::span<char* const> args) {
+    std::vector<char*> argv{name.data()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(nullptr);
+    return argv;
+}
 
 // The table, defined in main.cpp.
 std::span<const Command> commands();

@@ -59,9 +59,8 @@ void help() {
 
 int depmod_main(std::string_view, std::span<char* const> args) {
     index::DepmodOptions options;
-    std::vector<char*> argv{const_cast<char*>("depmod")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back(nullptr);
+    std::string argv0 = "depmod";
+    std::vector<char*> argv = getopt_argv(argv0, args);
     enum { kUmod = 256 };
     static const option long_options[] = {
         {"all", no_argument, nullptr, 'a'},          {"quick", no_argument, nullptr, 'A'},

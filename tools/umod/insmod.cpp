@@ -35,9 +35,7 @@ const char* insert_error(int code) {
 int insmod_main(std::string_view prog, std::span<char* const> args) {
     KmodLog log(prog, kLogErr);
     std::string name(prog);
-    std::vector<char*> argv{name.data()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back(nullptr);
+    std::vector<char*> argv = getopt_argv(name, args);
     static const option long_options[] = {
         {"version", no_argument, nullptr, 'V'},
         {"help", no_argument, nullptr, 'h'},

@@ -223,9 +223,8 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
     Options o;
     bool by_name_only = false;
     std::string root, version;
-    std::vector<char*> argv{const_cast<char*>("modinfo")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back(nullptr);
+    std::string argv0 = "modinfo";
+    std::vector<char*> argv = getopt_argv(argv0, args);
     static const option long_options[] = {
         {"author", no_argument, nullptr, 'a'},     {"description", no_argument, nullptr, 'd'},
         {"license", no_argument, nullptr, 'l'},    {"parameters", no_argument, nullptr, 'p'},

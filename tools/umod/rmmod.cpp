@@ -67,9 +67,7 @@ int check_in_use(const KmodLog& log, const index::ModuleIndex& running, const st
 int rmmod_main(std::string_view prog, std::span<char* const> args) {
     KmodLog log(prog, kLogErr);
     std::string name(prog);
-    std::vector<char*> argv{name.data()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back(nullptr);
+    std::vector<char*> argv = getopt_argv(name, args);
     static const option long_options[] = {
         {"force", no_argument, nullptr, 'f'},
         {"syslog", no_argument, nullptr, 's'},

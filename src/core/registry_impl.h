@@ -109,6 +109,12 @@ inline std::uint64_t dynamic_count(const Use& use) {
 // A pair holds its provider while it has a static use or any reference.
 inline bool is_active(const Use& use) { return use.static_use || dynamic_count(use) != 0; }
 
+// True while another module links to `mod` (a holder that never drains).
+// Requires the registry mutex.
+inline bool linked_to(const Module& mod) {
+    return std::any_of(mod.users_of_me.begin(), mod.users_of_me.end(), [](const Use* u) { return u->static_use; });
+}
+
 inline void zero_counts(Use& use) {
     for (std::size_t i = 0; i < use.slots; ++i) use.per_symbol[i].store(0, std::memory_order_relaxed);
 }
@@ -129,6 +135,21 @@ enum class BindPurpose : std::uint8_t { Link, LinkNoWait, Get, TypedGet };
 // namespace (links), provider state (Live; Coming passes for a Link, which
 // waits), recorded type (typed gets). Requires the registry mutex.
 Status check_binding(const ExportEntry& entry, const User& user, BindPurpose purpose, std::string_view type = {});
+
+// An unload decided and not yet carried out (Registry::Impl::plan_unload):
+// the module is Going, so no get, link or other unload reaches it any more,
+// and none of its code has run. Registry::Impl::carry_out() is the only way
+// on: it runs `exit`, unlinks the module's pairs and exports, reports its
+// leaks while its code is mapped, unmaps it and removes it. A refusal is not
+// a plan but an error (EWOULDBLOCK with every holder, EBUSY, ENOENT).
+struct UnloadPlan {
+    std::shared_ptr<Module> module;    // what will be unloaded (Going)
+    std::vector<HolderCounts> forced;  // references others still hold (a forced unload), symbolized
+    bool taints = false;               // a forced unload with references held: the registry is tainted "F"
+
+    // What will run first: the module's exit (empty for a module without one).
+    const std::function<void()>& exit() const { return module->exit; }
+};
 
 // Each entry point records, at the stacks level, the stack above its own
 // frame unless told where the caller's begins.
@@ -335,10 +356,17 @@ struct Registry::Impl {
         const core::StackRecord* stack = nullptr;
     };
     std::vector<RawGroup> acquisitions_of(const Use& use) const;
-    // Every active user of `mod` with its counts, and (in `stacks`, one per
-    // holder) where its references were taken: the one holders loop.
-    std::vector<HolderCounts> holders_locked(const Module& mod, std::vector<std::vector<RawGroup>>& stacks) const
-        UMOD_REQUIRES(mutex);
+    // Holders as collected under the registry mutex: every active user of a
+    // module with its counts, and (at the stacks level) where its references
+    // were taken, one list per holder, to be symbolized with no lock held.
+    struct CollectedHolders {
+        std::vector<HolderCounts> counts;
+        std::vector<std::vector<RawGroup>> stacks;  // parallel to `counts`
+    };
+    // The one holders loop.
+    CollectedHolders holders_locked(const Module& mod) const UMOD_REQUIRES(mutex);
+    // The counts with where their references were taken. Requires no lock.
+    std::vector<HolderCounts> symbolized(CollectedHolders collected) UMOD_EXCLUDES(mutex);
     void attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw);
     StackTrace symbolize(const core::StackRecord* stack) {
         return stack ? symbolizer.symbolize(stack->frames) : StackTrace{};
@@ -433,12 +461,11 @@ struct Registry::Impl {
     // Publishes `entries` under their names and aliases, or none of them:
     // ENOEXEC naming the first name taken (by `publisher` itself or another).
     Status publish_exports_locked(std::span<ExportEntry> entries, std::string_view publisher) UMOD_REQUIRES(mutex);
+    // Unload (unload.cpp): a plan, or the error that refuses it; then the
+    // plan carried out.
     Expected<UnloadReport> unload(std::string_view name, UnloadOptions options);
-    // unload() without its refusal: sets `refused` (and the raw stacks of its
-    // holders, to be symbolized once the mutex is released) instead.
-    Expected<UnloadReport> unload_or_refuse(std::string_view name, UnloadOptions options,
-                                            std::optional<ModuleInUse>& refused,
-                                            std::vector<std::vector<RawGroup>>& refused_stacks);
+    Expected<UnloadPlan> plan_unload(std::string_view name, UnloadOptions options) UMOD_EXCLUDES(mutex);
+    UnloadReport carry_out(UnloadPlan plan) UMOD_EXCLUDES(mutex);
     std::vector<Leak> release_user_uses(Module& module);
     std::vector<Use*> unlink_user_uses_locked(Module& module, std::vector<std::shared_ptr<void>>& garbage)
         UMOD_REQUIRES(mutex);

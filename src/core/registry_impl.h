@@ -1,7 +1,8 @@
 // The registry's state and the declarations its files share (internal to
 // src/core). Which file holds what:
 //   registry.cpp      construction, teardown, lookups, core exports, subscriptions
-//   load.cpp          the load stages, each a named function, and the load transaction
+//   load.cpp          the load stages, each a named function, with their undo steps
+//   load_transaction.{h,cpp}  the named undo steps, run (and logged) in reverse on failure
 //   link_policy.cpp   check_binding: the one policy links and gets share
 //   uses.cpp          the module_use graph: pairs made, published, unlinked
 //   references.cpp    symbol_get/put, try_module_get/module_put, RAII handles' slow paths
@@ -37,6 +38,7 @@
 #include "core/attachment.h"
 #include "core/events.h"
 #include "core/export_index.h"
+#include "core/load_transaction.h"
 #include "core/objects.h"
 #include "core/rcu.h"
 #include "core/stacks.h"
@@ -45,9 +47,9 @@
 
 namespace umod {
 
-class LoadTransaction;  // load.cpp
-
 using core::ExportEntry;
+using core::LoadTransaction;
+using core::UndoStep;
 using core::Use;
 using core::UseTable;
 

@@ -83,7 +83,8 @@ Expected<Verdict> decide_unload_locked(Registry::Impl& impl, std::string_view na
         go_despite_references_locked(mod, lock);
         return Verdict{Verdict::Kind::Go, module, impl.holders_locked(mod), false};
     }
-    if (go_once_unreferenced_locked(impl, mod, options.wait, lock)) return Verdict{Verdict::Kind::Go, module, {}, false};
+    if (go_once_unreferenced_locked(impl, mod, options.wait, lock))
+        return Verdict{Verdict::Kind::Go, module, {}, false};
     return Verdict{Verdict::Kind::Refuse, module, impl.holders_locked(mod), options.wait.count() != 0};
 }
 

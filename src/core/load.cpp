@@ -35,7 +35,7 @@ std::shared_ptr<Module> form_module(ModuleImage& image) {
 Status Registry::Impl::publish_exports_locked(std::span<ExportEntry> entries, std::string_view publisher) {
     std::vector<std::string_view> published;
     for (ExportEntry& e : entries) {
-        for (std::string_view key : {std::string_view(e.name), std::string_view(e.alias)}) {
+        for (std::string_view key : e.keys()) {
             if (key.empty()) continue;
             if (index.insert(key, &e)) {
                 published.push_back(key);
@@ -67,11 +67,7 @@ Status Registry::Impl::reserve(const std::shared_ptr<Module>& module, LoadTransa
         {
             support::MutexLock relock(mutex);
             unpublish_exports_locked(mod, garbage);
-            auto it = std::find_if(modules.begin(), modules.end(), [&](const auto& m) { return m.get() == &mod; });
-            if (it != modules.end()) {
-                keep = *it;
-                modules.erase(it);
-            }
+            keep = remove_module_locked(mod);  // freed once the lock is released
             mod.state.store(ModuleState::Gone);
         }
         state_changed.notify_all();
@@ -120,8 +116,9 @@ void Registry::Impl::link_static_uses_locked(Module& mod, const std::vector<cons
     for (const ExportEntry* entry : targets) {
         resolved.push_back({entry->name, entry->address, owner_name(*entry)});
         Module* provider = entry->owner;
-        if (provider == nullptr || find_use_locked(mod, provider) != nullptr) continue;
-        Use& use = make_use_locked(mod, *provider, garbage);
+        if (provider == nullptr) continue;
+        Use& use = use_of_locked(mod, *provider, garbage);
+        if (use.static_use) continue;  // one static use per provider
         use.static_use = true;
         mod.depends.push_back(provider);
     }

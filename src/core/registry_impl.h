@@ -121,6 +121,13 @@ inline void zero_counts(Use& use) {
     for (std::size_t i = 0; i < use.slots; ++i) use.per_symbol[i].store(0, std::memory_order_relaxed);
 }
 
+// Requires an RCU read section. `user`'s pair with `provider` as published
+// for lock-free readers, or null.
+inline Use* published_use(const User& user, const Module* provider) {
+    const UseTable* table = user.uses.load(std::memory_order_acquire);
+    return table != nullptr ? table->find(provider) : nullptr;
+}
+
 // One pair's counts as reports show them (reports.cpp).
 HolderCounts holder_counts(const Use& use);
 
@@ -205,10 +212,9 @@ struct Registry::Impl {
 
     void unpublish_exports_locked(Module& mod, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex) {
         generation.fetch_add(1, std::memory_order_seq_cst);
-        for (const auto& e : mod.exports) {
-            index.erase(e.name);
-            if (!e.alias.empty()) index.erase(e.alias);
-        }
+        for (const auto& e : mod.exports)
+            for (std::string_view key : e.keys())
+                if (!key.empty()) index.erase(key);
         index.take_retired(garbage);
     }
 
@@ -217,9 +223,24 @@ struct Registry::Impl {
             if (m.get() == &module) return m;
         return nullptr;
     }
+    // Takes `module` off the module list; returns the list's reference (null
+    // if it was not there), so that the caller decides when it goes.
+    std::shared_ptr<Module> remove_module_locked(const Module& module) UMOD_REQUIRES(mutex) {
+        auto it = std::find_if(modules.begin(), modules.end(), [&](const auto& m) { return m.get() == &module; });
+        if (it == modules.end()) return nullptr;
+        std::shared_ptr<Module> removed = std::move(*it);
+        modules.erase(it);
+        return removed;
+    }
 
     Use* find_use_locked(User& user, const Module* provider) UMOD_REQUIRES(mutex) {
         return user.uses_owner ? user.uses_owner->find(provider) : nullptr;
+    }
+    // `user`'s pair with `provider`: the existing one, or a new one, published.
+    Use& use_of_locked(User& user, Module& provider, std::vector<std::shared_ptr<void>>& garbage)
+        UMOD_REQUIRES(mutex) {
+        Use* use = find_use_locked(user, &provider);
+        return use != nullptr ? *use : make_use_locked(user, provider, garbage);
     }
 
     // A new pair, published.
@@ -386,8 +407,7 @@ struct Registry::Impl {
     PairLookup lookup_pair(std::string_view name, const User& user) const {
         ExportEntry* entry = index.find(name);
         if (entry == nullptr || entry->owner == nullptr) return {entry, nullptr};
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        return {entry, table ? table->find(entry->owner) : nullptr};
+        return {entry, published_use(user, entry->owner)};
     }
 
     // A reference as taken: its address and the counter raised (none for

@@ -130,7 +130,7 @@ UnloadReport Registry::Impl::carry_out(UnloadPlan plan) {
     if (mod.backend) report.unmap = mod.backend->unmap();
     {
         support::MutexLock lock(mutex);
-        std::erase_if(modules, [&](const auto& m) { return m.get() == &mod; });
+        (void)remove_module_locked(mod);  // `plan` still holds it
         mod.state.store(ModuleState::Gone, std::memory_order_release);
     }
     state_changed.notify_all();

@@ -6,25 +6,63 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <span>
 #include <vector>
 
 namespace umod {
 
 namespace {
 
+// A copy whose module was unmapped, kept for a later load of the same bytes.
+struct Kept {
+    std::string file_name;
+    std::string path;
+    bool subdir = false;
+    PrivateCopy::Bytes bytes;
+    std::vector<PrivateCopy::Patch> patches;
+};
+
+constexpr std::size_t kKeptCopies = 8;
+constexpr std::size_t kKeptBytes = std::size_t{64} << 20;
+
 struct Directory {
-    std::mutex mutex;  // guards names
+    std::mutex mutex;  // guards names, kept and kept_bytes
     std::string path;  // empty when it could not be created
     int error = 0;
-    std::set<std::string> names;  // file names in use directly under `path`
+    std::set<std::string> names;  // file names in use directly under `path` (loaded or kept)
+    std::deque<Kept> kept;        // oldest first
+    std::size_t kept_bytes = 0;
     std::atomic<unsigned long> next{0};
 };
+
+// Removes a copy's file, and its sub-directory or its name.
+void remove_copy(Directory& dir, const std::string& path, bool subdir) {
+    ::unlink(path.c_str());
+    std::filesystem::path p(path);
+    if (subdir)
+        ::rmdir(p.parent_path().c_str());
+    else
+        dir.names.erase(p.filename().string());
+}
+
+void forget_kept(Directory& dir, std::deque<Kept>::iterator it) {
+    dir.kept_bytes -= it->bytes->bytes().size();
+    remove_copy(dir, it->path, it->subdir);
+    dir.kept.erase(it);
+}
+
+bool same_bytes(const PrivateCopy::Bytes& a, const PrivateCopy::Bytes& b) {
+    auto x = a->bytes();
+    auto y = b->bytes();
+    return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0);
+}
 
 Directory& directory() {
     static Directory* dir = [] {
@@ -63,35 +101,23 @@ Directory& directory() {
     return *dir;
 }
 
-// Copies the bytes of `from` into a new file `to`, for this user only.
-int copy_file(const std::string& from, const std::string& to) {
-    int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) return errno;
+// Writes `bytes` with `patches` applied into a new file `to`, for this user only.
+int write_copy(const std::string& to, std::span<const std::byte> bytes,
+               const std::vector<PrivateCopy::Patch>& patches) {
     int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
-    if (out < 0) {
-        int e = errno;
-        ::close(in);
-        return e;
-    }
+    if (out < 0) return errno;
     int error = 0;
-    for (;;) {
-        ssize_t n = copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
-        if (n > 0) continue;
-        if (n == 0) break;
-        if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) {
-            error = errno;
-            break;
-        }
-        char buffer[1 << 16];  // across file systems: plain reads and writes
-        for (ssize_t r; (r = ::read(in, buffer, sizeof buffer)) != 0;) {
-            if (r < 0 || ::write(out, buffer, static_cast<std::size_t>(r)) != r) {
-                error = errno ? errno : EIO;
-                break;
-            }
-        }
-        break;
+    for (std::size_t done = 0; done < bytes.size() && error == 0;) {
+        ssize_t n = ::write(out, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) error = n < 0 ? errno : EIO;
+        else done += static_cast<std::size_t>(n);
     }
-    ::close(in);
+    for (const PrivateCopy::Patch& p : patches) {
+        if (error != 0) break;
+        if (::pwrite(out, &p.value, sizeof p.value, static_cast<off_t>(p.offset)) != sizeof p.value)
+            error = errno ? errno : EIO;
+    }
     if (::close(out) != 0 && error == 0) error = errno;
     if (error != 0) ::unlink(to.c_str());
     return error;
@@ -99,56 +125,69 @@ int copy_file(const std::string& from, const std::string& to) {
 
 }  // namespace
 
-Expected<PrivateCopy> PrivateCopy::make(const std::string& source) {
+Expected<PrivateCopy> PrivateCopy::make(const std::string& file_name, Bytes bytes, std::vector<Patch> patches) {
     Directory& dir = directory();
     if (dir.error != 0)
         return Error(dir.error, "cannot create a private directory for module copies (" + dir.path +
                                     "): " + std::strerror(dir.error));
-    std::string name = std::filesystem::path(source).filename().string();
     bool own_directory = false;
     {
         std::lock_guard lock(dir.mutex);
-        own_directory = !dir.names.insert(name).second;
+        for (auto it = dir.kept.begin(); it != dir.kept.end(); ++it) {
+            if (it->file_name != file_name) continue;
+            if (it->patches == patches && same_bytes(it->bytes, bytes)) {
+                PrivateCopy reused(std::move(it->path), it->subdir, std::move(bytes), std::move(patches));
+                dir.kept_bytes -= it->bytes->bytes().size();
+                dir.kept.erase(it);
+                return reused;
+            }
+            if (!it->subdir) {  // another version holds the name: it will not serve
+                forget_kept(dir, it);
+                break;
+            }
+        }
+        own_directory = !dir.names.insert(file_name).second;
     }
     std::string path;
     if (!own_directory) {
-        path = dir.path + "/" + name;
+        path = dir.path + "/" + file_name;
     } else {
         std::string sub = dir.path + "/" + std::to_string(dir.next.fetch_add(1));
         if (::mkdir(sub.c_str(), 0700) != 0) {
             int e = errno;
             return Error(e, sub + ": " + std::strerror(e));
         }
-        path = sub + "/" + name;
+        path = sub + "/" + file_name;
     }
-    if (int e = copy_file(source, path); e != 0) {
-        PrivateCopy failed(path, own_directory);  // releases the name or the directory
-        return Error(e, source + ": " + std::strerror(e));
+    if (int e = write_copy(path, bytes->bytes(), patches); e != 0) {
+        PrivateCopy failed(path, own_directory, bytes, {});  // releases the name or the directory
+        return Error(e, path + ": " + std::strerror(e));
     }
-    return PrivateCopy(path, own_directory);
+    return PrivateCopy(path, own_directory, std::move(bytes), std::move(patches));
 }
 
-Status PrivateCopy::patch(std::uint64_t offset, std::uint64_t value) const {
-    int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Error(errno, path_ + ": " + std::strerror(errno));
-    ssize_t n = ::pwrite(fd, &value, sizeof value, static_cast<off_t>(offset));
-    int e = n == static_cast<ssize_t>(sizeof value) ? 0 : (errno ? errno : EIO);
-    ::close(fd);
-    if (e != 0) return Error(e, path_ + ": " + std::strerror(e));
-    return {};
+PrivateCopy::PrivateCopy(PrivateCopy&& other) noexcept
+    : path_(std::move(other.path_)),
+      subdir_(other.subdir_),
+      reusable_(other.reusable_),
+      bytes_(std::move(other.bytes_)),
+      patches_(std::move(other.patches_)) {
+    other.path_.clear();
 }
 
 PrivateCopy::~PrivateCopy() {
     if (path_.empty()) return;
-    ::unlink(path_.c_str());
-    std::filesystem::path p(path_);
-    if (subdir_) {
-        ::rmdir(p.parent_path().c_str());
-    } else {
-        Directory& dir = directory();
-        std::lock_guard lock(dir.mutex);
-        dir.names.erase(p.filename().string());
+    Directory& dir = directory();
+    std::lock_guard lock(dir.mutex);
+    if (!reusable_) {
+        remove_copy(dir, path_, subdir_);
+        return;
     }
+    std::string file_name = std::filesystem::path(path_).filename().string();
+    dir.kept_bytes += bytes_->bytes().size();
+    dir.kept.push_back({std::move(file_name), std::move(path_), subdir_, std::move(bytes_), std::move(patches_)});
+    while (dir.kept.size() > kKeptCopies || dir.kept_bytes > kKeptBytes)
+        forget_kept(dir, dir.kept.begin());
 }
 
 }  // namespace umod

@@ -267,7 +267,9 @@ public:
         if (handle_ == nullptr) return report;
         loaded_modules().remove(base_);
         close();
-        if (still_loaded()) {
+        if (!still_loaded()) {
+            copy_.mark_unmapped();
+        } else {
             report.unmapped = false;
             for (const auto& u : info_.unique_symbols) report.reasons.push_back("STB_GNU_UNIQUE symbol " + u);
             if (info_.nodelete) report.reasons.push_back("DF_1_NODELETE");
@@ -376,7 +378,7 @@ private:
     // The static constructors, which the dynamic linker was told not to run
     // (DT_INIT_ARRAYSZ 0 in the copy): run here, where what they throw stops.
     const elf::LoadImage::CallArray constructors_;
-    const PrivateCopy copy_;  // what is mapped: the checked bytes
+    PrivateCopy copy_;  // what is mapped: the checked bytes
     const std::string path_;
     const std::string name_;
     const elf::UmodModuleInfo info_;
@@ -416,11 +418,11 @@ Error with_hints(const Error& error) {
 
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params) {
-    // Read once: the private copy is what is checked and what is mapped.
-    auto copy = PrivateCopy::make(path);
-    if (!copy) return copy.error();
-    auto file = support::MappedFile::open(copy->path());
-    if (!file) return file.error().context(path);
+    // Read once: these bytes are what is checked, and a private copy of
+    // them is what is mapped.
+    auto read = support::MappedFile::read(path);
+    if (!read) return read.error();
+    auto file = std::make_shared<const support::MappedFile>(std::move(*read));
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);
     if (elf->kind() == elf::FileKind::SharedObject && elf->section(".umod_this_module") == nullptr)
@@ -431,9 +433,8 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     // Everything the dynamic linker trusts, before it sees a byte.
     auto image_check = elf::LoadImage::check(file->bytes());
     if (!image_check) return image_check.error().context(path);
-    if (image_check->init_array().count != 0)
-        if (Status patched = copy->patch(image_check->init_array().size_value_offset, 0); !patched)
-            return patched.error();
+    std::vector<PrivateCopy::Patch> patches;
+    if (image_check->init_array().count != 0) patches.push_back({image_check->init_array().size_value_offset, 0});
     if (Status addresses = elf::check_umod_addresses(*image_check, *elf, *info); !addresses)
         return addresses.error().context(path);
 
@@ -477,6 +478,8 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
         image.exports.push_back(std::move(spec));
     }
     image.modinfo.assign(info->modinfo.begin(), info->modinfo.end());
+    auto copy = PrivateCopy::make(std::filesystem::path(path).filename().string(), std::move(file), std::move(patches));
+    if (!copy) return copy.error();
     auto backend = std::make_unique<SharedObjectBackend>(registry, std::move(*copy), name, std::move(*info),
                                                          std::move(values), image_check->init_array());
     std::shared_ptr<std::string> thrown = backend->thrown();

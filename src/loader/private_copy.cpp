@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <cerrno>
@@ -16,17 +17,17 @@
 #include <span>
 #include <vector>
 
-namespace umod {
+namespace umod::loader {
 
 namespace {
 
 // A copy whose module was unmapped, kept for a later load of the same bytes.
 struct Kept {
-    std::string file_name;
     std::string path;
     bool subdir = false;
     PrivateCopy::Bytes bytes;
-    std::vector<PrivateCopy::Patch> patches;
+    PrivateCopy::Checked checked;
+    SourceFile source;
 };
 
 constexpr std::size_t kKeptCopies = 8;
@@ -102,8 +103,7 @@ Directory& directory() {
 }
 
 // Writes `bytes` with `patches` applied into a new file `to`, for this user only.
-int write_copy(const std::string& to, std::span<const std::byte> bytes,
-               const std::vector<PrivateCopy::Patch>& patches) {
+int write_copy(const std::string& to, std::span<const std::byte> bytes, const std::vector<Patch>& patches) {
     int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
     if (out < 0) return errno;
     int error = 0;
@@ -113,7 +113,7 @@ int write_copy(const std::string& to, std::span<const std::byte> bytes,
         if (n <= 0) error = n < 0 ? errno : EIO;
         else done += static_cast<std::size_t>(n);
     }
-    for (const PrivateCopy::Patch& p : patches) {
+    for (const Patch& p : patches) {
         if (error != 0) break;
         if (::pwrite(out, &p.value, sizeof p.value, static_cast<off_t>(p.offset)) != sizeof p.value)
             error = errno ? errno : EIO;
@@ -125,7 +125,60 @@ int write_copy(const std::string& to, std::span<const std::byte> bytes,
 
 }  // namespace
 
-Expected<PrivateCopy> PrivateCopy::make(const std::string& file_name, Bytes bytes, std::vector<Patch> patches) {
+SourceFile SourceFile::stat(const std::string& path) {
+    SourceFile f;
+    f.path = path;
+    auto slash = path.rfind('/');
+    f.file_name = slash == std::string::npos ? path : path.substr(slash + 1);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return f;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    f.stamped = true;
+    f.settled = st.st_ctim.tv_sec + 1 < now.tv_sec;
+    f.dev = st.st_dev;
+    f.ino = st.st_ino;
+    f.size = st.st_size;
+    f.mtime = st.st_mtim;
+    f.ctime = st.st_ctim;
+    return f;
+}
+
+bool SourceFile::same_stamp(const SourceFile& o) const {
+    auto same = [](const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; };
+    return stamped && o.stamped && dev == o.dev && ino == o.ino && size == o.size && same(mtime, o.mtime) &&
+           same(ctime, o.ctime);
+}
+
+std::optional<PrivateCopy> PrivateCopy::reuse_unchanged(const SourceFile& source) {
+    if (!source.stamped) return std::nullopt;
+    Directory& dir = directory();
+    std::lock_guard lock(dir.mutex);
+    auto it = std::find_if(dir.kept.begin(), dir.kept.end(), [&](const Kept& k) {
+        return k.source.settled && k.source.path == source.path && k.source.same_stamp(source);
+    });
+    if (it == dir.kept.end()) return std::nullopt;
+    PrivateCopy reused(std::move(it->path), it->subdir, std::move(it->bytes), std::move(it->checked), it->source);
+    dir.kept_bytes -= reused.bytes().size();
+    dir.kept.erase(it);
+    return reused;
+}
+
+std::optional<PrivateCopy> PrivateCopy::reuse(const SourceFile& source, const Bytes& bytes) {
+    Directory& dir = directory();
+    std::lock_guard lock(dir.mutex);
+    auto it = std::find_if(dir.kept.begin(), dir.kept.end(), [&](const Kept& k) {
+        return k.source.file_name == source.file_name && same_bytes(k.bytes, bytes);
+    });
+    if (it == dir.kept.end()) return std::nullopt;
+    PrivateCopy reused(std::move(it->path), it->subdir, std::move(it->bytes), std::move(it->checked), source);
+    dir.kept_bytes -= reused.bytes().size();
+    dir.kept.erase(it);
+    return reused;
+}
+
+Expected<PrivateCopy> PrivateCopy::make(const SourceFile& source, Bytes bytes, Checked checked) {
+    const std::string& file_name = source.file_name;
     Directory& dir = directory();
     if (dir.error != 0)
         return Error(dir.error, "cannot create a private directory for module copies (" + dir.path +
@@ -133,19 +186,10 @@ Expected<PrivateCopy> PrivateCopy::make(const std::string& file_name, Bytes byte
     bool own_directory = false;
     {
         std::lock_guard lock(dir.mutex);
-        for (auto it = dir.kept.begin(); it != dir.kept.end(); ++it) {
-            if (it->file_name != file_name) continue;
-            if (it->patches == patches && same_bytes(it->bytes, bytes)) {
-                PrivateCopy reused(std::move(it->path), it->subdir, std::move(bytes), std::move(patches));
-                dir.kept_bytes -= it->bytes->bytes().size();
-                dir.kept.erase(it);
-                return reused;
-            }
-            if (!it->subdir) {  // another version holds the name: it will not serve
-                forget_kept(dir, it);
-                break;
-            }
-        }
+        // Another version kept under the name will not serve: it gives the name back.
+        auto it = std::find_if(dir.kept.begin(), dir.kept.end(),
+                               [&](const Kept& k) { return k.source.file_name == file_name && !k.subdir; });
+        if (it != dir.kept.end()) forget_kept(dir, it);
         own_directory = !dir.names.insert(file_name).second;
     }
     std::string path;
@@ -159,11 +203,11 @@ Expected<PrivateCopy> PrivateCopy::make(const std::string& file_name, Bytes byte
         }
         path = sub + "/" + file_name;
     }
-    if (int e = write_copy(path, bytes->bytes(), patches); e != 0) {
-        PrivateCopy failed(path, own_directory, bytes, {});  // releases the name or the directory
+    if (int e = write_copy(path, bytes->bytes(), checked->patches); e != 0) {
+        PrivateCopy failed(path, own_directory, bytes, checked, source);  // releases the name or the directory
         return Error(e, path + ": " + std::strerror(e));
     }
-    return PrivateCopy(path, own_directory, std::move(bytes), std::move(patches));
+    return PrivateCopy(path, own_directory, std::move(bytes), std::move(checked), source);
 }
 
 PrivateCopy::PrivateCopy(PrivateCopy&& other) noexcept
@@ -171,7 +215,8 @@ PrivateCopy::PrivateCopy(PrivateCopy&& other) noexcept
       subdir_(other.subdir_),
       reusable_(other.reusable_),
       bytes_(std::move(other.bytes_)),
-      patches_(std::move(other.patches_)) {
+      checked_(std::move(other.checked_)),
+      source_(std::move(other.source_)) {
     other.path_.clear();
 }
 
@@ -183,11 +228,10 @@ PrivateCopy::~PrivateCopy() {
         remove_copy(dir, path_, subdir_);
         return;
     }
-    std::string file_name = std::filesystem::path(path_).filename().string();
     dir.kept_bytes += bytes_->bytes().size();
-    dir.kept.push_back({std::move(file_name), std::move(path_), subdir_, std::move(bytes_), std::move(patches_)});
+    dir.kept.push_back({std::move(path_), subdir_, std::move(bytes_), std::move(checked_), std::move(source_)});
     while (dir.kept.size() > kKeptCopies || dir.kept_bytes > kKeptBytes)
         forget_kept(dir, dir.kept.begin());
 }
 
-}  // namespace umod
+}  // namespace umod::loader

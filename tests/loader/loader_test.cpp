@@ -8,13 +8,18 @@
 #include <link.h>
 #include <elf.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -445,6 +450,32 @@ TEST_F(BadInput, ReloadMapsTheKeptCopyOnlyWhileTheBytesAreTheSame) {
     EXPECT_FALSE(registry.exports("lifecycle_state"));
     ASSERT_TRUE(registry.unload("plugin"));
     EXPECT_FALSE(still_loaded(plugin));
+}
+
+// A file unchanged since it was read is not read again; one rewritten in
+// place, same size and with its old mtime put back (cp -p, rsync -t), is.
+TEST_F(BadInput, RewriteInPlaceKeepingSizeAndMtimeIsSeen) {
+    std::string original = crc_bytes();
+    std::string plugin = write("settled.so", original);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));  // its ctime a second older than the next read
+    load(plugin);
+    std::string copy = loaded_as(plugin);
+    ASSERT_TRUE(registry.unload("settled"));
+    struct stat before {};
+    ASSERT_EQ(::stat(plugin.c_str(), &before), 0);
+    std::string changed = original;
+    auto at = changed.find("checksums for the demo");
+    ASSERT_NE(at, std::string::npos);
+    changed[at + 8] = 'z';
+    {
+        std::fstream f(plugin, std::ios::in | std::ios::out | std::ios::binary);
+        f.write(changed.data(), static_cast<std::streamsize>(changed.size()));
+    }
+    timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(::utimensat(AT_FDCWD, plugin.c_str(), times, 0), 0);
+    load(plugin);
+    EXPECT_TRUE(file_bytes(loaded_as(plugin)) == as_mapped(changed));
+    ASSERT_TRUE(registry.unload("settled"));
 }
 
 TEST_F(BadInput, FileDeletedWhileLoadedChangesNothing) {

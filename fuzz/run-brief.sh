@@ -8,7 +8,9 @@
 # (elf/load_check.h), on fuzz/corpus/elf and the example modules. control:
 # the control protocol's request parser on fuzz/corpus/control, then umod
 # run's script-line parser on fuzz/corpus/script_line (after a release build).
-# Usage: fuzz/run-brief.sh [SECONDS] [elf|index|load_check|control]
+# sign: module signatures (trailer, kernel checks, PKCS#7 through libcrypto,
+# kernel-image certificate scan) on fuzz/corpus/sign.
+# Usage: fuzz/run-brief.sh [SECONDS] [elf|index|load_check|control|sign]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -41,6 +43,14 @@ if [ "$target" = control ]; then
 		exit 1
 	fi
 	echo "fuzz: script-line parser, no crash, leak or hang in ${seconds}s"
+elif [ "$target" = sign ]; then
+	# shellcheck disable=SC2086
+	clang++ $flags -DUMOD_FUZZ_CERT="\"$root/tests/sign/keys/rsa.der\"" \
+		"$root/fuzz/sign_fuzz.cpp" "$root/src/sign/verify.cpp" "$root/src/sign/keyring.cpp" \
+		"$root/src/sign/libcrypto.cpp" "$root/src/sign/kernel_image.cpp" "$root/src/elf/decompress.cpp" \
+		"$root/src/elf/signature_trailer.cpp" "$root/src/elf/kernel_module.cpp" "$root/src/elf/elf_file.cpp" \
+		"$root/src/support/private_library.cpp" "$root/src/support/mapped_file.cpp" -ldl -lfmt -o "$out/sign_fuzz"
+	cp "$root"/fuzz/corpus/sign/* "$out/corpus/"
 elif [ "$target" = index ]; then
 	# shellcheck disable=SC2086
 	clang++ $flags "$root/fuzz/index_fuzz.cpp" "$root/src/index/index_file.cpp" "$root/src/support/mapped_file.cpp" -lfmt -o "$out/index_fuzz"
@@ -55,7 +65,8 @@ else
 # shellcheck disable=SC2086
 clang++ $flags \
 	"$root/fuzz/elf_fuzz.cpp" "$root/src/elf/elf_file.cpp" "$root/src/elf/umod_module.cpp" \
-	"$root/src/elf/kernel_module.cpp" "$root/src/support/private_library.cpp" -lfmt -o "$out/elf_fuzz"
+	"$root/src/elf/kernel_module.cpp" "$root/src/elf/signature_trailer.cpp" "$root/src/support/private_library.cpp" \
+	-lfmt -o "$out/elf_fuzz"
 cp "$root"/fuzz/corpus/elf/* "$out/corpus/" 2>/dev/null || true
 for so in "$root"/build/release/examples/modules/*.so; do [ -f "$so" ] && cp "$so" "$out/corpus/"; done
 for tree in ${UMOD_CLOUD_TREE:-} /work/trees/cloud; do

@@ -37,6 +37,7 @@
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
 #include "loader/private_copy.h"
+#include "sign/policy.h"
 
 namespace umod {
 
@@ -421,6 +422,9 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     if (!copy) return copy.error();
     auto file = support::MappedFile::open(copy->path());
     if (!file) return file.error().context(path);
+    // The signature, first, as the kernel's module_sig_check: over the kept bytes.
+    auto signature = sign::check_module_signature(registry.options().signatures, path, file->bytes());
+    if (!signature) return signature.error();
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);
     if (elf->kind() == elf::FileKind::SharedObject && elf->section(".umod_this_module") == nullptr)
@@ -477,6 +481,8 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
         image.exports.push_back(std::move(spec));
     }
     image.modinfo.assign(info->modinfo.begin(), info->modinfo.end());
+    image.taints = signature->taints;
+    if (!signature->warning.empty()) image.warnings.push_back(signature->warning);
     auto backend = std::make_unique<SharedObjectBackend>(registry, std::move(*copy), name, std::move(*info),
                                                          std::move(values), image_check->init_array());
     std::shared_ptr<std::string> thrown = backend->thrown();

@@ -287,6 +287,10 @@ struct RegistryOptions {
     std::size_t quarantine = 16;
     // The live-host endpoint (off unless asked for, here or by UMOD_CONTROL).
     ControlOptions control;
+    // The crash reporter (also UMOD_OOPS=1): a fatal signal in module code
+    // prints one line naming the module, function and state, then the host's
+    // handler or the default action runs (see the loader's docs/design.md).
+    bool oops = false;
 };
 
 // One reference as the RAII handles of <umod/ref.h> hold it: exactly the
@@ -324,6 +328,8 @@ public:
     ~Registry();
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
+    // What it was created with.
+    const RegistryOptions& options() const;
 
     // Adds an export of the host itself (the kernel's vmlinux table). Imports
     // resolve against module exports first, then this table. ENOEXEC if the

@@ -114,6 +114,12 @@ bool peek(std::uintptr_t address, std::uintptr_t& value) {
 std::uintptr_t code_address(const ucontext_t* context, const OopsRecord::Entry*& module) {
     auto pc = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RIP]);
     if ((module = module_at(pc)) != nullptr) return pc;
+    // A call through a bad pointer stops before the callee's frame exists:
+    // the return address is on top of the stack.
+    std::uintptr_t top = 0;
+    if (peek(static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RSP]), top) &&
+        (module = module_at(top - 1)) != nullptr)
+        return top;
     auto frame = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RBP]);
     for (int depth = 0; depth < 64 && frame != 0; ++depth) {
         std::uintptr_t next = 0, ret = 0;

@@ -28,6 +28,7 @@
 
 #include "elf/decompress.h"
 #include "elf/elf_file.h"
+#include "elf/module_name.h"
 #include "elf/kernel_module.h"
 #include "elf/read_parts.h"
 #include "support/mapped_file.h"
@@ -103,15 +104,8 @@ bool is_module_file(std::string_view name, ModuleFormat format) {
     return name.ends_with(".ko") || name.ends_with(".ko.xz") || name.ends_with(".ko.zst");
 }
 
-// The loader's name for a umod module file (umod::module_name_from_path):
-// the base name without ".so", '-' as '_'.
-std::string umod_module_name(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    if (path.size() > 3 && path.ends_with(".so")) path.remove_suffix(3);
-    std::string name(path);
-    std::replace(name.begin(), name.end(), '-', '_');
-    return name;
-}
+// The loader's name for a umod module file: the one rule (elf/module_name.h).
+std::string umod_module_name(std::string_view path) { return elf::module_name_of_file(path); }
 
 // Exports, imports and modinfo of a Linux module, as libkmod-elf reads them.
 bool read_kernel_module(Module& m, support::ReadBuffer& buffer, const Log& log) {

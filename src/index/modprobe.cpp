@@ -7,6 +7,8 @@
 
 #include "support/mapped_file.h"
 
+#include "elf/module_name.h"
+
 namespace umod::index {
 
 void describe_error(const UnmatchedBracket& e, std::string& out) {
@@ -31,13 +33,7 @@ Status alias_normalize(std::string_view alias, std::string& out) {
     return {};
 }
 
-std::string module_name_of_path(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    std::string name(path.substr(0, path.find('.')));
-    for (char& c : name)
-        if (c == '-') c = '_';
-    return name;
-}
+std::string module_name_of_path(std::string_view path) { return elf::module_name_of_file(path); }
 
 void parse_builtin_modinfo(std::string_view all,
                            const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {

@@ -86,8 +86,11 @@ Expected<std::vector<std::byte>> kernel_image_payload(std::span<const std::byte>
                                  " bytes) is outside the file");
     std::span<const std::byte> payload = image.subspan(offset, length);
     if (starts_with(payload, "\x02\x21\x4c\x18")) return unlz4_legacy(payload);
-    if (starts_with(payload, "\xfd" "7zXZ")) return elf::decompress(payload, elf::Compression::Xz);
-    if (starts_with(payload, "\x28\xb5\x2f\xfd")) return elf::decompress(payload, elf::Compression::Zstd);
+    // Kbuild appends the decompressed size (4 bytes) to every compressed
+    // kernel ($(size_append)): after the xz or zstd stream, not part of it.
+    std::span<const std::byte> stream = payload.size() > 4 ? payload.first(payload.size() - 4) : payload;
+    if (starts_with(payload, "\xfd" "7zXZ")) return elf::decompress(stream, elf::Compression::Xz);
+    if (starts_with(payload, "\x28\xb5\x2f\xfd")) return elf::decompress(stream, elf::Compression::Zstd);
     const char* name = starts_with(payload, "\x1f\x8b")   ? "gzip"
                        : starts_with(payload, "BZh")      ? "bzip2"
                        : starts_with(payload, "\x89LZO") ? "lzo"

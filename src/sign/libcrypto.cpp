@@ -63,8 +63,15 @@ Expected<const Libcrypto*> libcrypto() {
         bind(c.CMS_SignerInfo_cert_cmp, "CMS_SignerInfo_cert_cmp");
         bind(c.CMS_SignerInfo_get0_algs, "CMS_SignerInfo_get0_algs");
         bind(c.CMS_signed_get_attr_count, "CMS_signed_get_attr_count");
-        bind(c.CMS_verify, "CMS_verify");
         bind(c.X509_ALGOR_get0, "X509_ALGOR_get0");
+        bind(c.CMS_SignerInfo_get0_signature, "CMS_SignerInfo_get0_signature");
+        bind(c.X509_get0_pubkey, "X509_get0_pubkey");
+        bind(c.EVP_Digest, "EVP_Digest");
+        bind(c.EVP_PKEY_CTX_new, "EVP_PKEY_CTX_new");
+        bind(c.EVP_PKEY_CTX_free, "EVP_PKEY_CTX_free");
+        bind(c.EVP_PKEY_verify_init, "EVP_PKEY_verify_init");
+        bind(c.EVP_PKEY_CTX_set_signature_md, "EVP_PKEY_CTX_set_signature_md");
+        bind(c.EVP_PKEY_verify, "EVP_PKEY_verify");
         bind(c.sk_new_null, "OPENSSL_sk_new_null");
         bind(c.sk_push, "OPENSSL_sk_push");
         bind(c.sk_free, "OPENSSL_sk_free");

@@ -86,9 +86,7 @@ Registry::~Registry() {
         {
             support::MutexLock lock(impl_->mutex);
             for (const auto& m : impl_->modules) {
-                bool linked_to = std::any_of(m->users_of_me.begin(), m->users_of_me.end(),
-                                             [](const Use* u) { return u->static_use; });
-                if (!linked_to && m->state.load() == ModuleState::Live) {
+                if (!linked_to(*m) && m->state.load() == ModuleState::Live) {
                     victim = m->name();
                     break;
                 }

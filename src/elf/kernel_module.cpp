@@ -67,28 +67,23 @@ const Crypto* crypto() {
 #else
         const std::string soname = "libcrypto.so.1.1";
 #endif
-        std::string error;
-        void* lib = support::open_private_library(soname, error);
-        if (lib == nullptr) return nullptr;
-        static Crypto c;
-        bool ok = true;
-        auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
-        bind(c.d2i_PKCS7, "d2i_PKCS7");
-        bind(c.PKCS7_free, "PKCS7_free");
-        bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");
-        bind(c.sk_num, "OPENSSL_sk_num");
-        bind(c.sk_value, "OPENSSL_sk_value");
-        bind(c.X509_NAME_get_index_by_NID, "X509_NAME_get_index_by_NID");
-        bind(c.X509_NAME_get_entry, "X509_NAME_get_entry");
-        bind(c.X509_NAME_ENTRY_get_data, "X509_NAME_ENTRY_get_data");
-        bind(c.ASN1_STRING_get0_data, "ASN1_STRING_get0_data");
-        bind(c.ASN1_STRING_length, "ASN1_STRING_length");
-        bind(c.ASN1_INTEGER_to_BN, "ASN1_INTEGER_to_BN");
-        bind(c.BN_free, "BN_free");
-        bind(c.BN_num_bits, "BN_num_bits");
-        bind(c.BN_bn2bin, "BN_bn2bin");
-        bind(c.OBJ_obj2nid, "OBJ_obj2nid");
-        return ok ? &c : nullptr;
+        return support::bind_private_library<Crypto>(soname, [](Crypto& c, auto& bind) {
+            bind(c.d2i_PKCS7, "d2i_PKCS7");
+            bind(c.PKCS7_free, "PKCS7_free");
+            bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");
+            bind(c.sk_num, "OPENSSL_sk_num");
+            bind(c.sk_value, "OPENSSL_sk_value");
+            bind(c.X509_NAME_get_index_by_NID, "X509_NAME_get_index_by_NID");
+            bind(c.X509_NAME_get_entry, "X509_NAME_get_entry");
+            bind(c.X509_NAME_ENTRY_get_data, "X509_NAME_ENTRY_get_data");
+            bind(c.ASN1_STRING_get0_data, "ASN1_STRING_get0_data");
+            bind(c.ASN1_STRING_length, "ASN1_STRING_length");
+            bind(c.ASN1_INTEGER_to_BN, "ASN1_INTEGER_to_BN");
+            bind(c.BN_free, "BN_free");
+            bind(c.BN_num_bits, "BN_num_bits");
+            bind(c.BN_bn2bin, "BN_bn2bin");
+            bind(c.OBJ_obj2nid, "OBJ_obj2nid");
+        }).table;
     }();
     return loaded;
 }

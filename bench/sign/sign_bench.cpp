@@ -22,14 +22,19 @@ using namespace umod::bench;
 
 namespace {
 
-// minimal.so signed with the test key, in a directory of its own.
+// minimal.so signed with the test key (path), and as built (plain), in
+// sibling directories: both loads copy from the same file system.
 struct SignedCopy {
     std::filesystem::path dir;
-    std::string path, error;
+    std::string path, plain, error;
     SignedCopy() {
         char name[] = "/tmp/umod-sign-bench-XXXXXX";
         dir = ::mkdtemp(name);
-        path = (dir / "minimal.so").string();
+        std::filesystem::create_directory(dir / "signed");
+        std::filesystem::create_directory(dir / "plain");
+        path = (dir / "signed" / "minimal.so").string();
+        plain = (dir / "plain" / "minimal.so").string();
+        std::filesystem::copy_file(MINIMAL_SO, plain);
         std::ifstream in(MINIMAL_SO, std::ios::binary);
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::span<const std::byte> module(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
@@ -68,16 +73,23 @@ void load_unload(benchmark::State& state, Registry& registry, const std::string&
     }
 }
 
+SignedCopy& copies() {
+    static SignedCopy copy;
+    return copy;
+}
+
 void BM_LoadUnsignedSignaturesOff(benchmark::State& state) {
+    SignedCopy& copy = copies();
+    if (!verify(state, copy.error.empty(), "signing minimal.so: " + copy.error)) return;
     RegistryOptions options;
     options.signatures.policy = SignaturePolicy::Off;
     Registry registry(options);
-    load_unload(state, registry, MINIMAL_SO);
+    load_unload(state, registry, copy.plain);
 }
 BENCHMARK(BM_LoadUnsignedSignaturesOff);
 
 void BM_LoadSignedEnforced(benchmark::State& state) {
-    static SignedCopy copy;
+    SignedCopy& copy = copies();
     if (!verify(state, copy.error.empty(), "signing minimal.so: " + copy.error)) return;
     RegistryOptions options;
     options.signatures.keyring = SIGN_KEYS "/rsa.crt";
@@ -89,7 +101,7 @@ BENCHMARK(BM_LoadSignedEnforced);
 
 // What the check adds: one verification of the signed module's kept bytes.
 void BM_VerifyOnly(benchmark::State& state) {
-    static SignedCopy copy;
+    SignedCopy& copy = copies();
     if (!verify(state, copy.error.empty(), "signing minimal.so: " + copy.error)) return;
     auto ring = sign::Keyring::load(SIGN_KEYS "/rsa.crt");
     if (!verify(state, ring.has_value(), "keyring")) return;

@@ -60,7 +60,7 @@ struct VerifiedCopy {
 // read. A kept copy serves instead when the file is unchanged (no read) or
 // has the same bytes (no check, no write); its signature is verified again
 // (the options may differ).
-Expected<VerifiedCopy> verified_copy(const std::string& path, const sign::SignatureOptions& signatures) {
+Expected<VerifiedCopy> verified_copy(const std::string& path, const SignatureOptions& signatures) {
     auto verify = [&](std::span<const std::byte> bytes) {
         return sign::check_module_signature(signatures, path, bytes);
     };

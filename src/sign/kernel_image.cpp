@@ -35,15 +35,13 @@ constexpr std::size_t kMaxKernel = std::size_t{1} << 30;
 // 8 MiB decompressed; anything else after the last chunk (the appended
 // length) ends it.
 Expected<std::vector<std::byte>> unlz4_legacy(std::span<const std::byte> in) {
-    using Decompress = decltype(&::LZ4_decompress_safe);
-    static Decompress decompress = [] {
-        std::string error;
-        Decompress fn = nullptr;
-        if (void* lib = support::open_private_library("liblz4.so.1", error))
-            support::bind_function(lib, fn, "LZ4_decompress_safe");
-        return fn;
-    }();
-    if (decompress == nullptr) return Error(ELIBACC, "cannot load liblz4.so.1 (LZ4_decompress_safe)");
+    struct Lz4 {
+        decltype(&::LZ4_decompress_safe) decompress_safe = nullptr;
+    };
+    static const auto lz4 = support::bind_private_library<Lz4>(
+        "liblz4.so.1", [](Lz4& t, auto& bind) { bind(t.decompress_safe, "LZ4_decompress_safe"); });
+    if (lz4.table == nullptr) return Error(ELIBACC, "cannot load liblz4: " + lz4.error);
+    const auto decompress = lz4.table->decompress_safe;
     constexpr std::size_t kChunk = std::size_t{8} << 20;
     std::vector<std::byte> out;
     std::size_t at = 4;

@@ -20,6 +20,7 @@ std::shared_ptr<Module> form_module(ModuleImage& image) {
     mod.exit = std::move(image.exit);
     mod.size = image.size;
     mod.backend = std::move(image.backend);
+    mod.taints = std::move(image.taints);
     mod.exports.reserve(image.exports.size());
     for (auto& spec : image.exports) {
         mod.exports.push_back(ExportEntry{std::move(spec.name), std::move(spec.alias), spec.address,
@@ -183,6 +184,8 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
     Module& mod = *module;
     LoadTransaction transaction(mod.name());
     if (Status reserved = reserve(module, transaction); !reserved) return reserved.error();
+    for (const std::string& warning : image.warnings)
+        emit(Event{.kind = EventKind::Warning, .module = mod.name(), .text = warning});
 
     std::vector<ResolvedImport> resolved;
     {

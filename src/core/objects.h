@@ -188,6 +188,7 @@ public:
     std::unique_ptr<ModuleBackend> backend;
     std::size_t size = 0;
     std::uintptr_t base = 0;
+    std::string taints;  // fixed at formation ("E": loaded without a valid signature)
 
     // Guarded by the registry mutex.
     std::vector<core::Use*> users_of_me;  // pairs with this module as provider, newest first

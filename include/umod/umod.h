@@ -350,8 +350,6 @@ public:
     ~Registry();
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
-    // What it was created with.
-    const RegistryOptions& options() const;
 
     // Adds an export of the host itself (the kernel's vmlinux table). Imports
     // resolve against module exports first, then this table. ENOEXEC if the

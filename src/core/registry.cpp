@@ -125,7 +125,6 @@ Status Registry::add_core_export(ExportSpec spec) {
 
 Expected<ModuleHandle> Registry::load(ModuleImage image) { return impl_->load(std::move(image)); }
 
-const RegistryOptions& Registry::options() const { return impl_->options; }
 
 Expected<UnloadReport> Registry::unload(std::string_view name, UnloadOptions options) {
     return impl_->unload(name, options);

@@ -30,6 +30,14 @@ std::string unloaded_text(const Module& mod, const UnmapReport& unmap) {
     return text + ")";
 }
 
+// Waits for a grace period with the registry mutex released: it is never
+// held across rcu::synchronize() (readers' slow paths may be waiting for it).
+void synchronize_unlocked(Registry::Impl& impl) UMOD_REQUIRES(impl.mutex) {
+    impl.mutex.unlock();
+    rcu::synchronize();
+    impl.mutex.lock();
+}
+
 // Gets take no lock, so an unload sets Going, waits for every read section
 // that may have seen Live, and only then looks at the counters: a get either
 // raised its count before (and is seen: the module stays Live) or saw Going
@@ -43,9 +51,7 @@ bool go_once_unreferenced_locked(Registry::Impl& impl, Module& mod, std::chrono:
         if (!referenced(mod)) {
             mod.state.store(ModuleState::Going, std::memory_order_seq_cst);
             if (mod.users_of_me.empty()) return true;  // no pair: no lock-free reader can hold it
-            lock.unlock();
-            rcu::synchronize();
-            lock.lock();
+            synchronize_unlocked(impl);
             if (!referenced(mod)) return true;
             mod.state.store(ModuleState::Live, std::memory_order_seq_cst);  // a get won
         }
@@ -56,11 +62,9 @@ bool go_once_unreferenced_locked(Registry::Impl& impl, Module& mod, std::chrono:
 
 // Sets Going whatever references are held, and waits out the read sections
 // that may have seen Live: the references are then final.
-void go_despite_references_locked(Module& mod, support::MutexLock& lock) {
+void go_despite_references_locked(Registry::Impl& impl, Module& mod) UMOD_REQUIRES(impl.mutex) {
     mod.state.store(ModuleState::Going, std::memory_order_seq_cst);
-    lock.unlock();
-    rcu::synchronize();
-    lock.lock();
+    synchronize_unlocked(impl);
 }
 
 // The locked part of plan_unload: ENOENT unknown; EBUSY not Live, or
@@ -80,7 +84,7 @@ Expected<Verdict> decide_unload_locked(Registry::Impl& impl, std::string_view na
     if (mod.init && !mod.exit && !forced)
         return Error::with<ModuleBusy>(EBUSY, ModuleBusy{mod.name(), "it has an init function but no exit function"});
     if (forced) {
-        go_despite_references_locked(mod, lock);
+        go_despite_references_locked(impl, mod);
         return Verdict{Verdict::Kind::Go, module, impl.holders_locked(mod), false};
     }
     if (go_once_unreferenced_locked(impl, mod, options.wait, lock))

@@ -26,6 +26,7 @@
 #include "loader/so_backend.h"
 #include "loader/system_symbols.h"
 #include "support/mapped_file.h"
+#include "sign/policy.h"
 
 namespace umod {
 
@@ -43,19 +44,38 @@ namespace {
 
 using loader::PrivateCopy;
 
-// read, check, copy: the private copy of the checked bytes. A kept copy
-// serves instead when the file is unchanged (no read) or has the same bytes
-// (no check, no write).
-Expected<PrivateCopy> checked_copy(const std::string& path) {
+// The private copy of the checked bytes and what their signature allows.
+struct VerifiedCopy {
+    PrivateCopy copy;
+    sign::LoadVerdict signature;
+};
+
+// read, verify, check, copy. The signature comes first, as the kernel's
+// module_sig_check comes before its ELF checks, and covers exactly the bytes
+// read. A kept copy serves instead when the file is unchanged (no read) or
+// has the same bytes (no check, no write); its signature is verified again
+// (the options may differ).
+Expected<VerifiedCopy> verified_copy(const std::string& path, const SignatureOptions& signatures) {
+    auto verify = [&](std::span<const std::byte> bytes) {
+        return sign::check_module_signature(signatures, path, bytes);
+    };
     auto source = loader::SourceFile::stat(path);
-    if (auto kept = PrivateCopy::reuse_unchanged(source)) return std::move(*kept);
+    if (auto kept = PrivateCopy::reuse_unchanged(source)) {
+        auto signature = verify(kept->bytes());
+        if (!signature) return signature.error();
+        return VerifiedCopy{std::move(*kept), std::move(*signature)};
+    }
     auto read = support::MappedFile::read(path);
     if (!read) return read.error();
     auto bytes = std::make_shared<const support::MappedFile>(std::move(*read));
-    if (auto kept = PrivateCopy::reuse(source, bytes)) return std::move(*kept);
+    auto signature = verify(bytes->bytes());
+    if (!signature) return signature.error();
+    if (auto kept = PrivateCopy::reuse(source, bytes)) return VerifiedCopy{std::move(*kept), std::move(*signature)};
     auto checked = loader::check_module(path, bytes->bytes());
     if (!checked) return checked.error();
-    return PrivateCopy::make(source, std::move(bytes), std::move(*checked));
+    auto copy = PrivateCopy::make(source, std::move(bytes), std::move(*checked));
+    if (!copy) return copy.error();
+    return VerifiedCopy{std::move(*copy), std::move(*signature)};
 }
 
 std::string module_name(const std::string& path, const elf::UmodModuleInfo& info) {
@@ -113,14 +133,16 @@ Error with_hints(const Error& error) {
 
 Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
                                         std::span<const std::string> params) {
-    auto copy = checked_copy(path);
-    if (!copy) return copy.error();
-    const elf::UmodModuleInfo& info = copy->checked().info;
+    auto verified = verified_copy(path, registry.options().signatures);
+    if (!verified) return verified.error();
+    const elf::UmodModuleInfo& info = verified->copy.checked().info;
     std::string name = module_name(path, info);
     auto values = loader::parse_params(name, info, params);
     if (!values) return values.error();
     ModuleImage image = module_image(registry, name, info);
-    auto backend = std::make_unique<loader::SharedObjectBackend>(registry, std::move(*copy), name,
+    image.taints = verified->signature.taints;
+    if (!verified->signature.warning.empty()) image.warnings.push_back(verified->signature.warning);
+    auto backend = std::make_unique<loader::SharedObjectBackend>(registry, std::move(verified->copy), name,
                                                                  std::move(*values));
     std::shared_ptr<std::string> thrown = backend->thrown();
     image.backend = std::move(backend);

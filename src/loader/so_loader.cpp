@@ -36,6 +36,7 @@
 #include "support/private_library.h"
 #include "elf/umod_module.h"
 #include "loader/loaded_modules.h"
+#include "loader/parameters.h"
 #include "loader/private_copy.h"
 
 namespace umod {
@@ -185,7 +186,7 @@ SystemSymbols& system_symbols() {
 
 std::string current_exception_text();
 
-class SharedObjectBackend final : public ModuleBackend {
+class SharedObjectBackend final : public ModuleBackend, public loader::ParameterSource {
 public:
     SharedObjectBackend(Registry& registry, PrivateCopy copy, std::string name, elf::UmodModuleInfo info,
                         std::vector<ParamValue> params, elf::LoadImage::CallArray constructors)
@@ -195,7 +196,8 @@ public:
           path_(copy_.path()),
           name_(std::move(name)),
           info_(std::move(info)),
-          params_(std::move(params)) {}
+          params_(std::move(params)),
+          parameters_(name_, info_.params, info_.modinfo) {}
 
     Expected<MappedModule> map(std::span<const ResolvedImport> imports, User* self) override {
         handle_ = dlopen(path_.c_str(), RTLD_NOW | RTLD_GLOBAL);
@@ -223,6 +225,8 @@ public:
             close();  // destroys what was constructed (the fini array)
             return constructed.error();
         }
+
+        parameters_.set_base(base_);  // readable by the host from here on
 
         MappedModule mapped;
         for (const auto& e : info_.exports)
@@ -260,6 +264,8 @@ public:
     // What module code threw at the boundary ("init threw std::runtime_error:
     // boom"), empty if nothing.
     std::shared_ptr<std::string> thrown() const { return thrown_; }
+
+    const loader::MappedParameters& parameters() const override { return parameters_; }
 
     UnmapReport unmap() override {
         UnmapReport report;
@@ -322,6 +328,7 @@ private:
     }
 
     void close() {
+        parameters_.set_base(0);  // waits for a reader of the values
         if (handle_ != nullptr) dlclose(handle_);
         handle_ = nullptr;
     }
@@ -381,6 +388,7 @@ private:
     const std::string name_;
     const elf::UmodModuleInfo info_;
     std::vector<ParamValue> params_;
+    loader::MappedParameters parameters_;
     void* handle_ = nullptr;
     std::uintptr_t base_ = 0;
     std::shared_ptr<std::string> thrown_ = std::make_shared<std::string>();

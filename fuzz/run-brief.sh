@@ -17,7 +17,8 @@ elf)        fuzzers="elf_fuzz:elf:1:262144 depmod_config_fuzz:depmod_config:4:65
 index)      fuzzers="index_fuzz:index:1:262144" ;;               # kmod's .bin indexes
 load_check) fuzzers="load_check_fuzz:elf:1:262144" ;;            # what the dynamic linker trusts
 control)    fuzzers="control_fuzz:control:1:65536 script_line_fuzz:script_line:1:4096" ;;  # protocol, umod run
-*) echo "fuzz: unknown group '$group' (elf, index, load_check, control)" >&2; exit 2 ;;
+sign)       fuzzers="sign_fuzz:sign:1:262144" ;;                 # signature trailer, PKCS#7, kernel images
+*) echo "fuzz: unknown group '$group' (elf, index, load_check, control, sign)" >&2; exit 2 ;;
 esac
 
 # Seeds besides the corpus: for the ELF corpus, the example modules of a

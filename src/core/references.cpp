@@ -69,8 +69,7 @@ Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view
         got.address = const_cast<void*>(entry->address);
         provider = entry->owner;
         if (provider == nullptr) return got.address;  // the host's own exports are not counted
-        Use* use = find_use_locked(user, provider);
-        if (use == nullptr) use = &make_use_locked(user, *provider, garbage);
+        Use* use = &use_of_locked(user, *provider, garbage);
         got.use = use;
         got.slot = slot_for_get(*use, entry->ordinal, track);
         got.symbol_slot = entry->ordinal;
@@ -89,8 +88,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Mo
     std::size_t slot = provider.exports.size();  // the "(module)" slot
     {
         rcu::ReadGuard read;
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        Use* use = table ? table->find(&provider) : nullptr;
+        Use* use = published_use(user, &provider);
         if (use != nullptr && raise(*use, slot, stack)) return Acquired{nullptr, use, slot, slot};
     }
     std::vector<std::shared_ptr<void>> garbage;
@@ -102,10 +100,9 @@ Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Mo
             return Error::with<ProviderNotReady>(
                 EBUSY, ProviderNotReady{user.name(), provider.name(), std::string(kModuleSlot),
                                         std::string(to_string(state))});
-        Use* use = find_use_locked(user, &provider);
-        if (use == nullptr) use = &make_use_locked(user, provider, garbage);
-        (void)raise(*use, slot, stack);
-        got = {nullptr, use, slot, slot};
+        Use& use = use_of_locked(user, provider, garbage);
+        (void)raise(use, slot, stack);
+        got = {nullptr, &use, slot, slot};
     }
     collect(garbage);
     return got;
@@ -136,8 +133,7 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target, const vo
         Module* provider = target.provider;
         std::size_t slot = target.slot;
         if (!resolve(target, provider, slot)) return {};  // the host's exports are not counted
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        Use* use = provider != nullptr && table != nullptr ? table->find(provider) : nullptr;
+        Use* use = provider != nullptr ? published_use(user, provider) : nullptr;
         if (use != nullptr && slot < use->slots && lower(*use, slot, track, nullptr)) return {};
     }
     return release_reported(user, target, track, frame);
@@ -158,8 +154,7 @@ Status Registry::Impl::release_reported(User& user, const ReleaseTarget& target,
         if (provider == nullptr) {
             symbol = target.symbol;
         } else {
-            const UseTable* table = user.uses.load(std::memory_order_acquire);
-            Use* use = table ? table->find(provider) : nullptr;
+            Use* use = published_use(user, provider);
             matched = use != nullptr && slot < use->slots && lower(*use, slot, track, stack);
             if (matched && !get_put_observed()) return {};
             provider_name = provider->name();

@@ -4,8 +4,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+
+#include "support/mapped_file.h"
 
 namespace umod::index {
 
@@ -39,32 +39,30 @@ std::string module_name_of_path(std::string_view path) {
     return name;
 }
 
-Status read_builtin_modinfo(const std::string& dirname,
-                            const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
-    std::string path = dirname + "/modules.builtin.modinfo";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        int code = errno != 0 ? errno : ENOENT;
-        return Error(code, path + ": " + std::strerror(code));
-    }
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+void parse_builtin_modinfo(std::string_view all,
+                           const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
     for (std::size_t pos = 0; pos < all.size();) {
         std::size_t end = all.find('\0', pos);
-        if (end == std::string::npos) end = all.size();
-        std::string_view entry(all.data() + pos, end - pos);
+        if (end == std::string_view::npos) end = all.size();
+        std::string_view entry = all.substr(pos, end - pos);
         pos = end + 1;
         std::size_t dot = entry.find('.'), eq = entry.find('=');
         if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
         record(entry.substr(0, dot), entry.substr(dot + 1, eq - dot - 1), entry.substr(eq + 1));
     }
-    return {};
 }
 
-bool for_each_builtin_info(const std::string& dirname,
-                           const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
-    Status s = read_builtin_modinfo(dirname, record);
-    if (!s) errno = s.error().code();
-    return static_cast<bool>(s);
+Status read_builtin_modinfo(const std::string& dirname,
+                            const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
+    std::string path = dirname + "/modules.builtin.modinfo";
+    auto file = support::MappedFile::open(path);
+    if (!file) {
+        int code = file.error().code();
+        return Error(code, path + ": " + std::strerror(code));
+    }
+    auto bytes = file->bytes();
+    parse_builtin_modinfo(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), record);
+    return {};
 }
 
 std::string_view index_base_name(IndexKind kind) {

@@ -1,5 +1,6 @@
-// <umod/metadata.h>'s file reader: elf::read_umod_module's tables (the one
-// reader the loader uses too) and the signature trailer, named for people.
+// <umod/metadata.h>'s file reader: the loader's own reading of a module
+// (loader/checked_module.h: elf::read_umod_module's tables) and the
+// signature trailer, named for people.
 #include <umod/loader.h>
 #include <umod/metadata.h>
 
@@ -8,7 +9,8 @@
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
 #include "elf/umod_module.h"
-#include "loader/parameters.h"
+#include "loader/checked_module.h"
+#include "loader/parameter_values.h"
 #include "support/mapped_file.h"
 
 namespace umod {
@@ -51,11 +53,8 @@ Expected<ModuleMetadata> read_module_metadata(const std::string& path) {
     if (!file) return file.error().context(path);
     auto elf = elf::ElfFile::parse(file->bytes());
     if (!elf) return elf.error().context(path);
-    if (elf->kind() == elf::FileKind::SharedObject && elf->section(".umod_this_module") == nullptr)
-        return Error(ENOEXEC, path + ": not a umod module: no .umod_this_module section; "
-                                     "build it with umod_add_module or pkg-config umod-module");
-    auto info = elf::read_umod_module(*elf);
-    if (!info) return info.error().context(path);
+    auto info = loader::read_module_info(path, *elf);
+    if (!info) return info.error();
     auto signature = elf::read_module_signature(file->bytes());
     if (!signature) return signature.error().context(path);
 

@@ -1,109 +1,86 @@
-// module_parameters: a loaded module's parameter values, read from its image
-// under the backend's parameter lock and worded as the kernel's param_get_*
-// functions word them for /sys/module/M/parameters.
 #include "loader/parameters.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
 
-#include "core/objects.h"
+#include <umod/loader.h>
 
-namespace umod {
-
-namespace loader {
-
-std::string parameter_description(const ModInfo& modinfo, std::string_view parameter) {
-    std::string text;
-    for (const auto& [key, value] : modinfo)
-        if (key == "parm" && value.size() > parameter.size() && value.starts_with(parameter) &&
-            value[parameter.size()] == ':')
-            text = value.substr(parameter.size() + 1);
-    return text;
-}
-
-MappedParameters::MappedParameters(std::string module, const std::vector<elf::UmodParam>& params,
-                                   const ModInfo& modinfo)
-    : module_(std::move(module)) {
-    for (const elf::UmodParam& p : params)
-        slots_.push_back({p.name, p.type, parameter_description(modinfo, p.name), p.address});
-}
-
-void MappedParameters::set_base(std::uintptr_t base) {
-    support::MutexLock lock(mutex_);
-    base_ = base;
-}
+namespace umod::loader {
 
 namespace {
 
-template <class T>
-T load(std::uintptr_t where) {
-    T value;
-    std::memcpy(&value, reinterpret_cast<const void*>(where), sizeof(value));
-    return value;
+Expected<ParamValue> parse_param(const std::string& module, const elf::UmodModuleInfo& info,
+                                 const std::string& assignment) {
+    auto eq = assignment.find('=');
+    std::string name = assignment.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : assignment.substr(eq + 1);
+    auto bad = [&](std::string problem) { return Error::with(EINVAL, BadParameter{module, name, std::move(problem)}); };
+    auto it = std::find_if(info.params.begin(), info.params.end(), [&](const auto& p) { return p.name == name; });
+    if (it == info.params.end()) return bad("unknown parameter");
+    ParamValue v{&*it, value};
+    const std::string& type = it->type;
+    if (type == "bool") {
+        if (eq == std::string::npos || value == "1" || value == "y" || value == "Y" || value == "true")
+            v.flag = true;
+        else if (value == "0" || value == "n" || value == "N" || value == "false")
+            v.flag = false;
+        else
+            return bad(fmt::format("'{}' is not a bool (y/n/1/0)", value));
+        return v;
+    }
+    if (type == "charp" || type == "string") return v;
+    if (value.empty()) return bad(fmt::format("no value for a {}", type));
+    errno = 0;
+    char* end = nullptr;
+    bool is_signed = type == "int" || type == "long" || type == "short";
+    if (is_signed) {
+        v.signed_value = std::strtoll(value.c_str(), &end, 0);
+    } else if (type == "uint" || type == "ulong" || type == "ushort") {
+        if (value[0] == '-') return bad(fmt::format("'{}' is not a {}", value, type));
+        v.unsigned_value = std::strtoull(value.c_str(), &end, 0);
+    } else {
+        return bad(fmt::format("type {} is not supported", type));
+    }
+    if (errno != 0 || end == value.c_str() || *end != '\0') return bad(fmt::format("'{}' is not a {}", value, type));
+    bool fits = true;
+    if (type == "int") fits = v.signed_value >= INT_MIN && v.signed_value <= INT_MAX;
+    if (type == "short") fits = v.signed_value >= SHRT_MIN && v.signed_value <= SHRT_MAX;
+    if (type == "uint") fits = v.unsigned_value <= UINT_MAX;
+    if (type == "ushort") fits = v.unsigned_value <= USHRT_MAX;
+    if (!fits) return bad(fmt::format("{} is out of range for a {}", value, type));
+    return v;
 }
 
 }  // namespace
 
-Expected<std::vector<ParameterValue>> MappedParameters::read() const {
-    support::MutexLock lock(mutex_);
-    if (base_ == 0) return Error::with(ENOENT, NoSuchModule{module_});
-    std::vector<ParameterValue> out;
-    for (const Slot& s : slots_) {
-        ParameterValue v{s.name, s.type, s.description, {}, {}};
-        std::uintptr_t where = base_ + s.address;
-        auto as_signed = [&](long long n) {
-            v.value = n;
-            v.text = std::to_string(n);
-        };
-        auto as_unsigned = [&](unsigned long long n) {
-            v.value = n;
-            v.text = std::to_string(n);
-        };
-        if (s.type == "bool") {
-            bool flag = load<unsigned char>(where) != 0;
-            v.value = flag;
-            v.text = flag ? "Y" : "N";
-        } else if (s.type == "int") {
-            as_signed(load<int>(where));
-        } else if (s.type == "short") {
-            as_signed(load<short>(where));
-        } else if (s.type == "long") {
-            as_signed(load<long>(where));
-        } else if (s.type == "uint") {
-            as_unsigned(load<unsigned>(where));
-        } else if (s.type == "ushort") {
-            as_unsigned(load<unsigned short>(where));
-        } else if (s.type == "ulong") {
-            as_unsigned(load<unsigned long>(where));
-        } else if (s.type == "charp" || s.type == "string") {
-            if (const char* text = load<const char*>(where)) {
-                v.value = std::string(text);
-                v.text = text;
-            } else {
-                v.text = "(null)";
-            }
-        } else {
-            // A type the loader cannot set either: shown, not read.
-            v.text = fmt::format("(type {} is not supported)", s.type);
-        }
-        out.push_back(std::move(v));
+Expected<std::vector<ParamValue>> parse_params(const std::string& module, const elf::UmodModuleInfo& info,
+                                               std::span<const std::string> assignments) {
+    std::vector<ParamValue> values;
+    for (const std::string& assignment : assignments) {
+        auto v = parse_param(module, info, assignment);
+        if (!v) return v.error();
+        values.push_back(std::move(*v));
     }
-    return out;
+    return values;
 }
 
-}  // namespace loader
-
-Expected<std::vector<ParameterValue>> module_parameters(const ModuleHandle& module) {
-    if (!module) return Error::with(ENOENT, NoSuchModule{"(none)"});
-    Module* m = module.get();
-    if (module.state() == ModuleState::Gone) return Error::with(ENOENT, NoSuchModule{std::string(module.name())});
-    // The backend is set when the module is formed and kept until the Module
-    // object dies, which the handle prevents.
-    const auto* source = dynamic_cast<const loader::ParameterSource*>(m->backend.get());
-    if (source == nullptr) return std::vector<ParameterValue>{};
-    return source->parameters().read();
+void apply_param(ParamValue& v, std::uintptr_t base) {
+    void* where = reinterpret_cast<void*>(base + v.param->address);
+    const std::string& type = v.param->type;
+    auto store = [&](auto value) { std::memcpy(where, &value, sizeof(value)); };
+    if (type == "bool") store(v.flag);
+    else if (type == "charp" || type == "string") store(v.text.data());
+    else if (type == "int") store(static_cast<int>(v.signed_value));
+    else if (type == "short") store(static_cast<short>(v.signed_value));
+    else if (type == "long") store(static_cast<long>(v.signed_value));
+    else if (type == "uint") store(static_cast<unsigned>(v.unsigned_value));
+    else if (type == "ushort") store(static_cast<unsigned short>(v.unsigned_value));
+    else if (type == "ulong") store(static_cast<unsigned long>(v.unsigned_value));
 }
 
-}  // namespace umod
+}  // namespace umod::loader

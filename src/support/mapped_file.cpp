@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace umod::support {
@@ -14,6 +15,10 @@ namespace umod::support {
 Expected<MappedFile> MappedFile::open(const std::string& path) { return open(path, std::size_t{1} << 20); }
 
 Expected<MappedFile> MappedFile::map(const std::string& path) { return open(path, 0); }
+
+Expected<MappedFile> MappedFile::read(const std::string& path) {
+    return open(path, std::numeric_limits<std::size_t>::max());
+}
 
 Expected<MappedFile> MappedFile::open(const std::string& path, std::size_t read_below) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -19,6 +19,9 @@ public:
     // Always mapped, whatever its size: for files read in place and shared
     // (the module index), where a copy would only cost.
     static Expected<MappedFile> map(const std::string& path);
+    // Always read into memory, whatever its size: for bytes that must not
+    // change after they are read (a mapping shows later writes to the file).
+    static Expected<MappedFile> read(const std::string& path);
 
     MappedFile(MappedFile&& other) noexcept;
     MappedFile& operator=(MappedFile&& other) noexcept;

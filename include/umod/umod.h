@@ -307,6 +307,10 @@ struct RegistryOptions {
     ControlOptions control;
     // Which module files load_module_file accepts (<umod/loader.h>).
     SignatureOptions signatures;
+    // The crash reporter (also UMOD_OOPS=1): a fatal signal in module code
+    // prints one line naming the module, function and state, then the host's
+    // handler or the default action runs (see the loader's docs/design.md).
+    bool oops = false;
 };
 
 // One reference as the RAII handles of <umod/ref.h> hold it: exactly the
@@ -346,6 +350,8 @@ public:
     ~Registry();
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
+    // What it was created with.
+    const RegistryOptions& options() const;
 
     // Adds an export of the host itself (the kernel's vmlinux table). Imports
     // resolve against module exports first, then this table. ENOEXEC if the

@@ -5,6 +5,8 @@
 
 namespace umod {
 
+thread_local Registry::Impl::LastGet Registry::Impl::last_get;
+
 // The hot path: an untyped get on an existing pair, nobody observing, no
 // stacks. Anything else, or any doubt, takes get_reported().
 Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type, bool typed, User* who,
@@ -12,12 +14,15 @@ Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type
     TrackLevel track = level.load(std::memory_order_relaxed);
     if (!typed && track != TrackLevel::Stacks && !get_put_observed()) {
         rcu::ReadGuard read;
-        auto [entry, use] = lookup_pair(name, resolve_user(who));
+        unsigned long seen = generation.load(std::memory_order_seq_cst);  // before the lookup: see LastGet
+        User& user = resolve_user(who);
+        auto [entry, use] = lookup_pair(name, user);
         if (entry != nullptr && entry->owner == nullptr) return const_cast<void*>(entry->address);
         if (use != nullptr) {
             std::size_t slot = slot_for_get(*use, entry->ordinal, track);
             if (raise_counter(*use, slot)) {
                 got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
+                last_get = {id, seen, &user, entry, use};
                 return got.address;
             }
         }
@@ -130,6 +135,12 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target, const vo
     TrackLevel track = level.load(std::memory_order_relaxed);
     if (track != TrackLevel::Stacks && !get_put_observed()) {
         rcu::ReadGuard read;
+        const LastGet& last = last_get;
+        if (target.provider == nullptr && last.registry == id && last.user == &user &&
+            last.generation == generation.load(std::memory_order_seq_cst) &&
+            core::ExportIndex::same_key(last.entry->name, target.symbol) &&
+            lower(*last.use, last.entry->ordinal, track, nullptr))
+            return {};
         Module* provider = target.provider;
         std::size_t slot = target.slot;
         if (!resolve(target, provider, slot)) return {};  // the host's exports are not counted

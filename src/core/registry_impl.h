@@ -181,6 +181,12 @@ struct Registry::Impl {
     // unlinked, before the grace period that frees them: a SymbolCache filled
     // at another generation is stale.
     std::atomic<unsigned long> generation{1};
+    // Unique in the process (addresses are reused): what a LastGet names.
+    const std::uint64_t id = next_id();
+    static std::uint64_t next_id() {
+        static std::atomic<std::uint64_t> counter{1};
+        return counter.fetch_add(1, std::memory_order_relaxed);
+    }
     std::string taints UMOD_GUARDED_BY(mutex);
 
     // Observers; events are delivered through it with no lock held.
@@ -409,6 +415,19 @@ struct Registry::Impl {
         if (entry == nullptr || entry->owner == nullptr) return {entry, nullptr};
         return {entry, published_use(user, entry->owner)};
     }
+
+    // This thread's last get on the hot path. A put of the same name by the
+    // same user in the same registry, while the generation has not moved (so
+    // the entry and the pair are alive, as for a SymbolCache), lowers that
+    // pair without probing the index again: a get and its put cost one probe.
+    struct LastGet {
+        std::uint64_t registry = 0;  // Impl::id; 0: none
+        unsigned long generation = 0;
+        const User* user = nullptr;
+        const ExportEntry* entry = nullptr;
+        Use* use = nullptr;
+    };
+    static thread_local LastGet last_get;
 
     // A reference as taken: its address and the counter raised (none for
     // the host's own exports).

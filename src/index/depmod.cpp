@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "elf/module_name.h"
 #include "index/depmod_run.h"
 
 namespace umod::index {
@@ -21,15 +22,8 @@ void describe_error(const DependencyCycles& cycles, std::string& out) {
 
 namespace depmod_run {
 
-// The loader's name for a umod module file (umod::module_name_from_path):
-// the base name without ".so", '-' as '_'.
-std::string umod_module_name(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    if (path.size() > 3 && path.ends_with(".so")) path.remove_suffix(3);
-    std::string name(path);
-    std::replace(name.begin(), name.end(), '-', '_');
-    return name;
-}
+// The loader's name for a umod module file: the one rule (elf/module_name.h).
+std::string umod_module_name(std::string_view path) { return elf::module_name_of_file(path); }
 
 }  // namespace depmod_run
 

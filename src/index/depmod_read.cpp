@@ -40,11 +40,11 @@ void read_imports(Module& m, const elf::ElfFile& elf) {
                 break;
             }
         }
-        m.imports.push_back({std::string(s.name), crc, s.bind == STB_WEAK});
+        m.add_import(s.name, crc, s.bind == STB_WEAK);
     }
     for (std::size_t i = 0; i < versions.size(); ++i)
         if (!matched[i])
-            m.imports.push_back({std::string(versions[i].name), static_cast<std::uint32_t>(versions[i].crc), false});
+            m.add_import(versions[i].name, static_cast<std::uint32_t>(versions[i].crc), false);
 }
 
 // Exports, imports and modinfo of a Linux module, as libkmod-elf reads them;
@@ -119,7 +119,7 @@ bool read_umod_module(Module& m, const Log& log) {
         if (std::string other = elf::second_name(e); !other.empty()) m.exports.emplace_back(std::move(other), 0);
     }
     for (const std::string& u : info->undefined)
-        if (!u.starts_with("__umod_")) m.imports.push_back({u, 0, false});
+        if (!u.starts_with("__umod_")) m.add_import(u, 0, false);
     return true;
 }
 

@@ -54,12 +54,24 @@ struct Module {
     int sort_idx = 1;
     std::uint32_t idx = 0;
     std::vector<std::pair<std::string, std::uint32_t>> exports;  // name, crc
+    // Imports, compact (a tree has some 250,000): the names end to end in
+    // `import_names`, each import its place there.
     struct Import {
-        std::string name;
+        std::uint32_t offset;
+        std::uint32_t size : 31;
+        std::uint32_t weak : 1;
         std::uint32_t crc;
-        bool weak;
     };
     std::vector<Import> imports;
+    std::string import_names;
+    void add_import(std::string_view symbol, std::uint32_t crc, bool weak) {
+        imports.push_back({static_cast<std::uint32_t>(import_names.size()), static_cast<std::uint32_t>(symbol.size()),
+                           weak ? 1u : 0u, crc});
+        import_names += symbol;
+    }
+    std::string_view import_name(const Import& i) const {
+        return std::string_view(import_names).substr(i.offset, i.size);
+    }
     std::vector<std::string> aliases;
     std::vector<std::string> softdeps;
     std::vector<Module*> deps;  // first-reference order

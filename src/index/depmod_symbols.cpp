@@ -183,17 +183,19 @@ void resolve_dependencies(Run& run) {
     std::string lookup;
     for (Module* m : run.modules) {
         for (const Module::Import& imp : m->imports) {
-            std::string_view name = imp.name;
+            const std::string_view import = m->import_name(imp);
+            const int size = static_cast<int>(import.size());
+            std::string_view name = import;
             if (!name.empty() && name[0] == '.') name.remove_prefix(1);
             lookup.assign(strip_prefix(name));
             auto it = run.symbols.find(lookup);
             if (it == run.symbols.end()) {
                 if (print_unknown && !imp.weak)
-                    run.log(kWarning, "%s needs unknown symbol %s\n", m->path.c_str(), imp.name.c_str());
+                    run.log(kWarning, "%s needs unknown symbol %.*s\n", m->path.c_str(), size, import.data());
                 continue;
             }
             if (check_versions && !imp.weak && imp.crc != it->second.crc)
-                run.log(kWarning, "%s disagrees about version of symbol %s\n", m->path.c_str(), imp.name.c_str());
+                run.log(kWarning, "%s disagrees about version of symbol %.*s\n", m->path.c_str(), size, import.data());
             Module* owner = it->second.owner;
             if (owner == nullptr || std::find(m->deps.begin(), m->deps.end(), owner) != m->deps.end()) continue;
             m->deps.push_back(owner);
@@ -204,6 +206,8 @@ void resolve_dependencies(Run& run) {
                 std::fflush(run.out);
             }
         }
+        m->imports = {};  // resolved: not needed again
+        m->import_names = {};
     }
 }
 

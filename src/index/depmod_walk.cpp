@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "index/config_files.h"
 #include "index/depmod_config.h"
 #include "index/depmod_run.h"
 #include "index/kmod_hash.h"
@@ -49,20 +50,11 @@ int ModuleDir::open_file(const char* file) const {
 }
 
 bool ModuleDir::read_file(const char* file, std::string& out) const {
-    int fd = open_file(file);
-    if (fd < 0) return false;
-    out.clear();
-    struct stat st {};
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) out.reserve(static_cast<std::size_t>(st.st_size));
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // a read error ends the text, as stdio's would (a directory reads as empty)
-        out.append(chunk, static_cast<std::size_t>(n));
+    if (fd_ < 0) {
+        errno = error_;
+        return false;
     }
-    ::close(fd);
-    return true;
+    return read_text_at(fd_, file, out);
 }
 
 bool is_module_file(std::string_view name, ModuleFormat format) {

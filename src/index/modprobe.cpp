@@ -1,11 +1,15 @@
 #include "index/modprobe.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "support/mapped_file.h"
+#include "index/config_files.h"
+
+#include "elf/module_name.h"
 
 namespace umod::index {
 
@@ -31,13 +35,7 @@ Status alias_normalize(std::string_view alias, std::string& out) {
     return {};
 }
 
-std::string module_name_of_path(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    std::string name(path.substr(0, path.find('.')));
-    for (char& c : name)
-        if (c == '-') c = '_';
-    return name;
-}
+std::string module_name_of_path(std::string_view path) { return elf::module_name_of_file(path); }
 
 void parse_builtin_modinfo(std::string_view all,
                            const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
@@ -55,13 +53,12 @@ void parse_builtin_modinfo(std::string_view all,
 Status read_builtin_modinfo(const std::string& dirname,
                             const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
     std::string path = dirname + "/modules.builtin.modinfo";
-    auto file = support::MappedFile::open(path);
-    if (!file) {
-        int code = file.error().code();
+    std::string text;
+    if (!read_text_at(AT_FDCWD, path.c_str(), text)) {
+        int code = errno;
         return Error(code, path + ": " + std::strerror(code));
     }
-    auto bytes = file->bytes();
-    parse_builtin_modinfo(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), record);
+    parse_builtin_modinfo(text, record);
     return {};
 }
 
@@ -82,9 +79,15 @@ ModuleIndex ModuleIndex::open(const std::string& dirname) {
     ModuleIndex index;
     index.dirname_ = dirname;
     bool reporting = true;  // libkmod stops mapping (and reporting) at the first failure
+    // The directory opened once, each index relative to it (by path when it
+    // cannot be opened: each index then fails as its own open would).
+    int dfd = ::open(dirname.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    std::string file;
     for (std::size_t i = 0; i < kIndexKinds; ++i) {
         auto kind = static_cast<IndexKind>(i);
-        auto reader = IndexReader::open(dirname + "/" + std::string(index_base_name(kind)) + ".bin");
+        file.assign(index_base_name(kind)).append(".bin");
+        std::string path = dirname + "/" + file;
+        auto reader = dfd >= 0 ? IndexReader::open_at(dfd, file.c_str(), path) : IndexReader::open(path);
         if (reader) {
             index.indexes_[i].emplace(std::move(*reader));
             continue;
@@ -96,6 +99,7 @@ ModuleIndex ModuleIndex::open(const std::string& dirname) {
         // modules.builtin.alias.bin is optional to libkmod: it carries on without it.
         if (kind != IndexKind::BuiltinAlias) reporting = false;
     }
+    if (dfd >= 0) ::close(dfd);
     return index;
 }
 

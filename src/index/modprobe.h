@@ -32,7 +32,7 @@ void describe_error(const UnmatchedBracket& e, std::string& out);
 // EINVAL with UnmatchedBracket for unmatched brackets (`out` is then unspecified).
 Status alias_normalize(std::string_view alias, std::string& out);
 
-// kmod's name for a module file: the base name up to its first '.', '-' as '_'.
+// kmod's name for a module file: the one rule (elf/module_name.h).
 std::string module_name_of_path(std::string_view path);
 
 // Calls `record(module, key, value)` for each `module.key=value` record of

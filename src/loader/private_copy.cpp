@@ -1,6 +1,9 @@
 #include "loader/private_copy.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -14,6 +17,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <span>
 #include <vector>
 
@@ -65,6 +69,40 @@ bool same_bytes(const PrivateCopy::Bytes& a, const PrivateCopy::Bytes& b) {
     return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size()) == 0);
 }
 
+// Directories of hosts that died without their exit handlers: each live
+// host holds an flock on its directory (dropped by the kernel when it dies,
+// whatever the pid namespace); a directory of this user, named for a pid that
+// no longer runs, that can be locked is stale.
+void remove_stale_directories(const std::string& base) {
+    DIR* listing = ::opendir(base.c_str());
+    if (listing == nullptr) return;
+    while (dirent* e = ::readdir(listing)) {
+        std::string_view name = e->d_name;
+        if (!name.starts_with("umod-")) continue;
+        char* end = nullptr;
+        long pid = std::strtol(e->d_name + 5, &end, 10);
+        if (pid <= 0 || end == nullptr || *end != '-' || pid == getpid()) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+        std::string path = base + "/" + e->d_name;
+        int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st {};
+        if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+        ::close(fd);
+    }
+    ::closedir(listing);
+}
+
+// Marks `path` as this live host's for remove_stale_directories (the
+// descriptor stays open until exit, not inherited by exec).
+void hold(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) ::close(fd);
+}
+
 Directory& directory() {
     static Directory* dir = [] {
         auto* d = new Directory;  // outlives every copy, including those destroyed at exit
@@ -79,6 +117,7 @@ Directory& directory() {
         for (const std::string& base : candidates) {
             struct statvfs fs {};
             if (statvfs(base.c_str(), &fs) != 0 || (fs.f_flag & ST_NOEXEC)) continue;
+            remove_stale_directories(base);
             std::string pattern = base + "/umod-" + std::to_string(getpid()) + "-XXXXXX";
             if (mkdtemp(pattern.data()) == nullptr) {  // mode 0700: only this user
                 d->path = pattern;
@@ -87,6 +126,7 @@ Directory& directory() {
             }
             d->path = pattern;
             d->error = 0;
+            hold(pattern);
             std::atexit([] {
                 std::error_code ignored;
                 std::filesystem::remove_all(directory().path, ignored);

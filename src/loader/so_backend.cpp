@@ -23,6 +23,8 @@ namespace umod::loader {
 
 namespace {
 
+std::string file_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
 // Mirrors struct module of <umod/module.h>.
 struct ModuleIdentity {
     void* registry;
@@ -62,14 +64,20 @@ Expected<MappedModule> SharedObjectBackend::map(std::span<const ResolvedImport> 
         self_module->name = name_.c_str();
     }
     for (ParamValue& p : params_) apply_param(p, base_);
+    if (oops_wanted(registry_.options().oops)) {
+        enable_oops();
+        oops_ = std::make_unique<OopsRecord>(base_, info_.image_size, name_, file_name(path_), copy_.bytes());
+    }
     loaded_modules().add({name_, path_, base_, info_.image_size,
                           {copy_.shared_checked(), &copy_.checked().info.local_defined}});
     if (Status constructed = run_constructors(); !constructed) {
         loaded_modules().remove(base_);
         close();  // destroys what was constructed (the fini array)
+        oops_.reset();
         return constructed.error();
     }
     parameters_.set_base(base_);  // readable by the host from here on
+    if (info_.init == 0 && oops_) oops_->set_state(OopsState::Live);
     return entry_points();
 }
 
@@ -81,9 +89,11 @@ MappedModule SharedObjectBackend::entry_points() const {
         mapped.export_addresses.push_back(reinterpret_cast<const void*>(base_ + e.address));
     if (info_.init != 0) {
         auto init = reinterpret_cast<int (*)()>(base_ + info_.init);
-        mapped.init = [init, thrown = thrown_] {
+        mapped.init = [init, thrown = thrown_, oops = oops_.get()] {
             try {
-                return init();
+                int r = init();
+                if (r == 0 && oops != nullptr) oops->set_state(OopsState::Live);
+                return r;
             } catch (...) {
                 *thrown = "init threw " + current_exception_text();
                 return -ECANCELED;
@@ -92,7 +102,8 @@ MappedModule SharedObjectBackend::entry_points() const {
     }
     if (info_.exit != 0) {
         auto exit = reinterpret_cast<void (*)()>(base_ + info_.exit);
-        mapped.exit = [exit, thrown = thrown_] {
+        mapped.exit = [exit, thrown = thrown_, oops = oops_.get()] {
+            if (oops != nullptr) oops->set_state(OopsState::Going);
             try {
                 exit();
             } catch (...) {
@@ -113,7 +124,9 @@ UnmapReport SharedObjectBackend::unmap() {
     if (thrown_->starts_with("exit threw")) report.exit_error = name_ + ": " + *thrown_;
     if (handle_ == nullptr) return report;
     loaded_modules().remove(base_);
-    close();
+    if (oops_) oops_->set_state(OopsState::Going);
+    close();  // runs the fini array
+    oops_.reset();
     if (still_loaded()) {
         report.unmapped = false;
         report.reasons = pinned_because();

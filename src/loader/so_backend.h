@@ -18,6 +18,7 @@
 #include <umod/umod.h>
 
 #include "loader/parameter_values.h"
+#include "loader/oops.h"
 #include "loader/parameters.h"
 #include "loader/private_copy.h"
 
@@ -57,6 +58,7 @@ private:
     void* handle_ = nullptr;
     std::uintptr_t base_ = 0;
     std::shared_ptr<std::string> thrown_ = std::make_shared<std::string>();
+    std::unique_ptr<OopsRecord> oops_;  // while mapped, when the crash reporter is on
 };
 
 // The exception being handled, as "TYPE: what()" (demangled type).

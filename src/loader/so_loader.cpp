@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "elf/module_name.h"
 #include "loader/checked_module.h"
 #include "loader/loaded_modules.h"
 #include "loader/parameters.h"
@@ -37,13 +38,7 @@ void describe_error(const BadParameter& e, std::string& out) {
     out += fmt::format("{}: parameter {}: {}", e.module, e.parameter, e.problem);
 }
 
-std::string module_name_from_path(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    if (path.size() > 3 && path.ends_with(".so")) path.remove_suffix(3);
-    std::string name(path);
-    std::replace(name.begin(), name.end(), '-', '_');
-    return name;
-}
+std::string module_name_from_path(std::string_view path) { return elf::module_name_of_file(path); }
 
 namespace {
 
@@ -60,7 +55,7 @@ struct VerifiedCopy {
 // read. A kept copy serves instead when the file is unchanged (no read) or
 // has the same bytes (no check, no write); its signature is verified again
 // (the options may differ).
-Expected<VerifiedCopy> verified_copy(const std::string& path, const sign::SignatureOptions& signatures) {
+Expected<VerifiedCopy> verified_copy(const std::string& path, const SignatureOptions& signatures) {
     auto verify = [&](std::span<const std::byte> bytes) {
         return sign::check_module_signature(signatures, path, bytes);
     };

@@ -35,15 +35,13 @@ constexpr std::size_t kMaxKernel = std::size_t{1} << 30;
 // 8 MiB decompressed; anything else after the last chunk (the appended
 // length) ends it.
 Expected<std::vector<std::byte>> unlz4_legacy(std::span<const std::byte> in) {
-    using Decompress = decltype(&::LZ4_decompress_safe);
-    static Decompress decompress = [] {
-        std::string error;
-        Decompress fn = nullptr;
-        if (void* lib = support::open_private_library("liblz4.so.1", error))
-            support::bind_function(lib, fn, "LZ4_decompress_safe");
-        return fn;
-    }();
-    if (decompress == nullptr) return Error(ELIBACC, "cannot load liblz4.so.1 (LZ4_decompress_safe)");
+    struct Lz4 {
+        decltype(&::LZ4_decompress_safe) decompress_safe = nullptr;
+    };
+    static const auto lz4 = support::bind_private_library<Lz4>(
+        "liblz4.so.1", [](Lz4& t, auto& bind) { bind(t.decompress_safe, "LZ4_decompress_safe"); });
+    if (lz4.table == nullptr) return Error(ELIBACC, "cannot load liblz4: " + lz4.error);
+    const auto decompress = lz4.table->decompress_safe;
     constexpr std::size_t kChunk = std::size_t{8} << 20;
     std::vector<std::byte> out;
     std::size_t at = 4;
@@ -86,8 +84,11 @@ Expected<std::vector<std::byte>> kernel_image_payload(std::span<const std::byte>
                                  " bytes) is outside the file");
     std::span<const std::byte> payload = image.subspan(offset, length);
     if (starts_with(payload, "\x02\x21\x4c\x18")) return unlz4_legacy(payload);
-    if (starts_with(payload, "\xfd" "7zXZ")) return elf::decompress(payload, elf::Compression::Xz);
-    if (starts_with(payload, "\x28\xb5\x2f\xfd")) return elf::decompress(payload, elf::Compression::Zstd);
+    // Kbuild appends the decompressed size (4 bytes) to every compressed
+    // kernel ($(size_append)): after the xz or zstd stream, not part of it.
+    std::span<const std::byte> stream = payload.size() > 4 ? payload.first(payload.size() - 4) : payload;
+    if (starts_with(payload, "\xfd" "7zXZ")) return elf::decompress(stream, elf::Compression::Xz);
+    if (starts_with(payload, "\x28\xb5\x2f\xfd")) return elf::decompress(stream, elf::Compression::Zstd);
     const char* name = starts_with(payload, "\x1f\x8b")   ? "gzip"
                        : starts_with(payload, "BZh")      ? "bzip2"
                        : starts_with(payload, "\x89LZO") ? "lzo"

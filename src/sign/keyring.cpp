@@ -35,8 +35,17 @@ Status Keyring::add_der(std::span<const std::byte> der) {
 Status Keyring::add_bytes(std::span<const std::byte> bytes, const std::string& origin) {
     auto c = libcrypto();
     if (!c) return c.error();
-    if (!bytes.empty() && bytes[0] == std::byte{0x30}) {  // DER: a SEQUENCE
-        if (Status added = add_der(bytes); !added) return added.error().context(origin);
+    if (!bytes.empty() && bytes[0] == std::byte{0x30}) {  // DER: one certificate, or several one after another
+        const auto* start = reinterpret_cast<const unsigned char*>(bytes.data());
+        const auto* p = start;
+        const auto* end = start + bytes.size();
+        while (p < end) {
+            X509* x = (*c)->d2i_X509(nullptr, &p, static_cast<long>(end - p));
+            if (x == nullptr)
+                return Error(EBADMSG, origin + ": not an X.509 certificate at offset " + std::to_string(p - start) +
+                                          ": " + (*c)->last_error("unparsable"));
+            certificates_.push_back(share(x));
+        }
         return {};
     }
     BioPtr bio((*c)->BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
@@ -86,6 +95,20 @@ std::string Keyring::subject(const X509& certificate) {
     ASN1_STRING* cn = (*c)->X509_NAME_ENTRY_get_data((*c)->X509_NAME_get_entry(name, index));
     return std::string(reinterpret_cast<const char*>((*c)->ASN1_STRING_get0_data(cn)),
                        static_cast<std::size_t>((*c)->ASN1_STRING_length(cn)));
+}
+
+std::vector<std::byte> Keyring::der() const {
+    std::vector<std::byte> out;
+    auto c = libcrypto();
+    if (!c) return out;
+    for (const auto& certificate : certificates_) {
+        unsigned char* der = nullptr;
+        int n = (*c)->i2d_X509(certificate.get(), &der);
+        if (n <= 0) continue;
+        out.insert(out.end(), reinterpret_cast<std::byte*>(der), reinterpret_cast<std::byte*>(der) + n);
+        (*c)->CRYPTO_free(der, __FILE__, __LINE__);
+    }
+    return out;
 }
 
 Expected<std::shared_ptr<const Keyring>> shared_keyring(const std::string& path) {

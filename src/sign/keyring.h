@@ -27,7 +27,9 @@ public:
 
     // Adds one DER certificate. EBADMSG if it does not parse as X.509.
     Status add_der(std::span<const std::byte> der);
-    // Adds every certificate of the PEM or DER text `bytes` (from `origin`).
+    // Adds every certificate of `bytes` (from `origin`): PEM text, or DER
+    // certificates one after another (the kernel's certificate list, what
+    // its scripts/extract-cert writes).
     Status add_bytes(std::span<const std::byte> bytes, const std::string& origin);
 
     // Adds `other`'s certificates (shared, not copied).
@@ -38,8 +40,10 @@ public:
     std::size_t size() const { return certificates_.size(); }
     bool empty() const { return certificates_.empty(); }
     const std::vector<std::shared_ptr<X509>>& certificates() const { return certificates_; }
-    // The certificate's subject as one line ("CN = ...", OpenSSL's form).
+    // The certificate's subject: its CN, else the whole name on one line.
     static std::string subject(const X509& certificate);
+    // Every certificate in DER, one after another.
+    std::vector<std::byte> der() const;
 
 private:
     std::vector<std::shared_ptr<X509>> certificates_;

@@ -19,15 +19,7 @@ std::string Libcrypto::last_error(const char* fallback) const {
 
 Expected<const Libcrypto*> libcrypto() {
     static const std::string soname = "libcrypto.so." + std::to_string(OPENSSL_VERSION_MAJOR);
-    static std::string problem;
-    static const Libcrypto* const loaded = []() -> const Libcrypto* {
-        void* lib = support::open_private_library(soname, problem);
-        if (lib == nullptr) return nullptr;
-        static Libcrypto c;
-        const char* missing = nullptr;
-        auto bind = [&](auto& fn, const char* name) {
-            if (!support::bind_function(lib, fn, name) && missing == nullptr) missing = name;
-        };
+    static const auto loaded = support::bind_private_library<Libcrypto>(soname, [](Libcrypto& c, auto& bind) {
         bind(c.BIO_new_mem_buf, "BIO_new_mem_buf");
         bind(c.BIO_new, "BIO_new");
         bind(c.BIO_s_mem, "BIO_s_mem");
@@ -63,8 +55,15 @@ Expected<const Libcrypto*> libcrypto() {
         bind(c.CMS_SignerInfo_cert_cmp, "CMS_SignerInfo_cert_cmp");
         bind(c.CMS_SignerInfo_get0_algs, "CMS_SignerInfo_get0_algs");
         bind(c.CMS_signed_get_attr_count, "CMS_signed_get_attr_count");
-        bind(c.CMS_verify, "CMS_verify");
         bind(c.X509_ALGOR_get0, "X509_ALGOR_get0");
+        bind(c.CMS_SignerInfo_get0_signature, "CMS_SignerInfo_get0_signature");
+        bind(c.X509_get0_pubkey, "X509_get0_pubkey");
+        bind(c.EVP_Digest, "EVP_Digest");
+        bind(c.EVP_PKEY_CTX_new, "EVP_PKEY_CTX_new");
+        bind(c.EVP_PKEY_CTX_free, "EVP_PKEY_CTX_free");
+        bind(c.EVP_PKEY_verify_init, "EVP_PKEY_verify_init");
+        bind(c.EVP_PKEY_CTX_set_signature_md, "EVP_PKEY_CTX_set_signature_md");
+        bind(c.EVP_PKEY_verify, "EVP_PKEY_verify");
         bind(c.sk_new_null, "OPENSSL_sk_new_null");
         bind(c.sk_push, "OPENSSL_sk_push");
         bind(c.sk_free, "OPENSSL_sk_free");
@@ -74,14 +73,9 @@ Expected<const Libcrypto*> libcrypto() {
         bind(c.ERR_error_string_n, "ERR_error_string_n");
         bind(c.ERR_clear_error, "ERR_clear_error");
         bind(c.CRYPTO_free, "CRYPTO_free");
-        if (missing != nullptr) {
-            problem = soname + " has no " + missing;
-            return nullptr;
-        }
-        return &c;
-    }();
-    if (loaded == nullptr) return Error(ELIBACC, "cannot load " + soname + ": " + problem);
-    return loaded;
+    });
+    if (loaded.table == nullptr) return Error(ELIBACC, "cannot load " + soname + ": " + loaded.error);
+    return loaded.table;
 }
 
 // The handles are only ever made from a loaded library.

@@ -55,8 +55,15 @@ struct Libcrypto {
     decltype(&::CMS_SignerInfo_cert_cmp) CMS_SignerInfo_cert_cmp = nullptr;
     decltype(&::CMS_SignerInfo_get0_algs) CMS_SignerInfo_get0_algs = nullptr;
     decltype(&::CMS_signed_get_attr_count) CMS_signed_get_attr_count = nullptr;
-    decltype(&::CMS_verify) CMS_verify = nullptr;
     decltype(&::X509_ALGOR_get0) X509_ALGOR_get0 = nullptr;
+    decltype(&::CMS_SignerInfo_get0_signature) CMS_SignerInfo_get0_signature = nullptr;
+    decltype(&::X509_get0_pubkey) X509_get0_pubkey = nullptr;
+    decltype(&::EVP_Digest) EVP_Digest = nullptr;
+    decltype(&::EVP_PKEY_CTX_new) EVP_PKEY_CTX_new = nullptr;
+    decltype(&::EVP_PKEY_CTX_free) EVP_PKEY_CTX_free = nullptr;
+    decltype(&::EVP_PKEY_verify_init) EVP_PKEY_verify_init = nullptr;
+    decltype(&::EVP_PKEY_CTX_set_signature_md) EVP_PKEY_CTX_set_signature_md = nullptr;
+    decltype(&::EVP_PKEY_verify) EVP_PKEY_verify = nullptr;
     decltype(&::OPENSSL_sk_new_null) sk_new_null = nullptr;
     decltype(&::OPENSSL_sk_push) sk_push = nullptr;
     decltype(&::OPENSSL_sk_free) sk_free = nullptr;

@@ -592,6 +592,9 @@ TEST_F(BadInput, ExitThatStartsNoFunction) {
 TEST(ModuleName, FromPath) {
     EXPECT_EQ(module_name_from_path("/lib/x/snd-hda-intel.so"), "snd_hda_intel");
     EXPECT_EQ(module_name_from_path("crc.so"), "crc");
+    // The one rule, kmod's: up to the first '.', as for "snd-hda.ko.xz".
+    EXPECT_EQ(module_name_from_path("/x/snd-hda.ko.xz"), "snd_hda");
+    EXPECT_EQ(module_name_from_path("net.v2.so"), "net");
 }
 
 }  // namespace

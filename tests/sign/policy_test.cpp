@@ -200,3 +200,25 @@ TEST_F(SignaturePolicyTest, MissingKeyringIsAnErrorNamingIt) {
 
 }  // namespace
 }  // namespace umod::sign::test
+
+namespace umod::sign::test {
+namespace {
+
+// A module verified once is not verified again for the same bytes and the
+// same keyring; a changed keyring, or changed bytes, are checked afresh.
+TEST_F(SignaturePolicyTest, ReloadsAreCheckedAgainstTheKeyringAsItIsNow) {
+    const std::string ring = scratch.path("ring.pem");
+    write_bytes(ring, read_bytes(key("rsa.crt")));
+    EXPECT_EQ(load(SignaturePolicy::Enforce, Case::Verified, ring).code, 0);
+    EXPECT_EQ(load(SignaturePolicy::Enforce, Case::Verified, ring).code, 0);
+    write_bytes(ring, read_bytes(key("other.crt")));  // another key, another size
+    Outcome o = load(SignaturePolicy::Enforce, Case::Verified, ring);
+    EXPECT_EQ(o.code, EKEYREJECTED);
+    EXPECT_EQ(o.message, scratch.path("crc.so") + ": Loading of module with unavailable key is rejected");
+    write_bytes(ring, read_bytes(key("rsa.crt")));
+    EXPECT_EQ(load(SignaturePolicy::Enforce, Case::Verified, ring).code, 0);
+    EXPECT_EQ(load(SignaturePolicy::Enforce, Case::BadSignature, ring).code, EKEYREJECTED);
+}
+
+}  // namespace
+}  // namespace umod::sign::test

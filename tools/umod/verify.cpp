@@ -1,9 +1,13 @@
-// umod verify [-k KEYRING]... [--keyring-from-kernel VMLINUZ]... [--list-keys] FILE...:
-// verifies each module's appended signature (.ko, .so, compressed too) as
-// the kernel would, one line per file; exit 0 only if every one verifies.
+// umod verify [-k KEYRING]... [--keyring-from-kernel VMLINUZ]... [--list-keys]
+// [--extract-certs FILE] FILE...: verifies each module's appended signature
+// (.ko, .so, compressed too) as the kernel would, one line per file; exit 0
+// only if every one verifies. --extract-certs writes the keyring as DER
+// certificates one after another, as the kernel's scripts/extract-cert does.
 #include <getopt.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -26,7 +30,8 @@ int usage(std::FILE* out) {
                "  -k, --keyring PATH           trusted certificates: a PEM or DER file, or a directory of them\n"
                "                               (default: $UMOD_KEYRING)\n"
                "  -K, --keyring-from-kernel F  the certificates built into the kernel image F (/boot/vmlinuz-*)\n"
-               "  -l, --list-keys              print the keyring's certificates (subject CN) first\n",
+               "  -l, --list-keys              print the keyring's certificates (subject CN) first\n"
+               "  -x, --extract-certs FILE     write the keyring to FILE (DER certificates, as extract-cert)\n",
                out);
     return out == stdout ? 0 : 2;
 }
@@ -36,19 +41,22 @@ int usage(std::FILE* out) {
 int verify_main(std::string_view, std::span<char* const> args) {
     std::vector<std::string> keyrings, kernels;
     bool list = false;
+    std::string extract;
     std::string argv0 = "verify";
     std::vector<char*> argv = getopt_argv(argv0, args);
     static const option long_options[] = {
         {"keyring", required_argument, nullptr, 'k'}, {"keyring-from-kernel", required_argument, nullptr, 'K'},
         {"list-keys", no_argument, nullptr, 'l'},     {"help", no_argument, nullptr, 'h'},
+        {"extract-certs", required_argument, nullptr, 'x'},
         {nullptr, 0, nullptr, 0},
     };
     optind = 1;
-    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "k:K:lh", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(static_cast<int>(argv.size()) - 1, argv.data(), "k:K:lx:h", long_options, nullptr)) != -1;) {
         switch (c) {
             case 'k': keyrings.push_back(optarg); break;
             case 'K': kernels.push_back(optarg); break;
             case 'l': list = true; break;
+            case 'x': extract = optarg; break;
             case 'h': return usage(stdout);
             default: return usage(stderr);
         }
@@ -60,7 +68,7 @@ int verify_main(std::string_view, std::span<char* const> args) {
                    stderr);
         return 2;
     }
-    if (optind >= static_cast<int>(argv.size()) - 1 && !list) return usage(stderr);
+    if (optind >= static_cast<int>(argv.size()) - 1 && !list && extract.empty()) return usage(stderr);
 
     sign::Keyring ring;
     for (const std::string& path : keyrings) {
@@ -78,6 +86,14 @@ int verify_main(std::string_view, std::span<char* const> args) {
             return 2;
         }
         ring.add_all(*loaded);
+    }
+    if (!extract.empty()) {
+        std::vector<std::byte> der = ring.der();
+        std::FILE* out = std::fopen(extract.c_str(), "wb");
+        if (out == nullptr || std::fwrite(der.data(), 1, der.size(), out) != der.size() || std::fclose(out) != 0) {
+            std::fprintf(stderr, "umod verify: %s: %s\n", extract.c_str(), std::strerror(errno));
+            return 2;
+        }
     }
     if (list)
         for (const auto& certificate : ring.certificates())

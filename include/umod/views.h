@@ -3,10 +3,12 @@
 // touches the registry.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <umod/metadata.h>
 #include <umod/umod.h>
 
 namespace umod::views {
@@ -28,6 +30,14 @@ std::string lsmod_json(const RegistrySnapshot& snapshot);
 // same as JSON. Empty strings when the module is not in the snapshot.
 std::string modinfo(const RegistrySnapshot& snapshot, std::string_view module);
 std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view module);
+// The same followed by the module's parameter values (module_parameters in
+// <umod/metadata.h>): one "parameter:      NAME=TEXT (TYPE)" line each, as
+// /sys/module/M/parameters shows them; in JSON a "parameters" array of
+// {name, type, value, text, description}, value typed (null for a null charp).
+std::string modinfo(const RegistrySnapshot& snapshot, std::string_view module,
+                    std::span<const ParameterValue> parameters);
+std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view module,
+                         std::span<const ParameterValue> parameters);
 
 // Who holds `module`, with static and dynamic counts and per-symbol counts.
 // An empty string when the module is not in the snapshot.

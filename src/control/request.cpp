@@ -9,6 +9,7 @@
 
 #include <umod/control.h>
 #include <umod/loader.h>
+#include <umod/metadata.h>
 #include <umod/views.h>
 
 namespace umod::control {
@@ -80,8 +81,11 @@ Expected<std::string> execute(Registry& registry, const Request& request, Contro
                                                   : views::dot(registry.snapshot());
         case Verb::Modinfo: {
             RegistrySnapshot snap = registry.snapshot();
-            std::string out = request.format == Format::Json ? views::modinfo_json(snap, request.module)
-                                                             : views::modinfo(snap, request.module);
+            // The values now; none when the module went away meanwhile.
+            std::vector<ParameterValue> params;
+            if (auto values = module_parameters(registry.find(request.module))) params = std::move(*values);
+            std::string out = request.format == Format::Json ? views::modinfo_json(snap, request.module, params)
+                                                             : views::modinfo(snap, request.module, params);
             if (out.empty()) return Error::with(ENOENT, NoSuchModule{request.module});
             return out;
         }

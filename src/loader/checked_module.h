@@ -33,6 +33,11 @@ struct CheckedModule {
     std::vector<Patch> patches;  // where the mapped copy differs from the file
 };
 
+// The checks of check_module after the ELF parse that a reader of what the
+// module declares needs too (<umod/metadata.h>): a umod module (not any
+// shared object), umod's sections. ENOEXEC naming `path` and the defect.
+Expected<elf::UmodModuleInfo> read_module_info(const std::string& path, const elf::ElfFile& elf);
+
 // Every check, in order: an ELF file; a umod module (not any shared object);
 // umod's sections (read_umod_module); everything the dynamic linker trusts
 // (LoadImage::check); the addresses umod writes to and calls

@@ -41,7 +41,8 @@ SharedObjectBackend::SharedObjectBackend(Registry& registry, PrivateCopy copy, s
       info_(copy_.checked().info),
       path_(copy_.path()),
       name_(std::move(name)),
-      params_(std::move(params)) {}
+      params_(std::move(params)),
+      parameters_(name_, info_.params, info_.modinfo) {}
 
 Expected<MappedModule> SharedObjectBackend::map(std::span<const ResolvedImport> imports, User* self) {
     handle_ = dlopen(path_.c_str(), RTLD_NOW | RTLD_GLOBAL);
@@ -75,6 +76,7 @@ Expected<MappedModule> SharedObjectBackend::map(std::span<const ResolvedImport> 
         oops_.reset();
         return constructed.error();
     }
+    parameters_.set_base(base_);  // readable by the host from here on
     if (info_.init == 0 && oops_) oops_->set_state(OopsState::Live);
     return entry_points();
 }
@@ -179,6 +181,7 @@ Status SharedObjectBackend::run_constructors() {
 }
 
 void SharedObjectBackend::close() {
+    parameters_.set_base(0);  // waits for a reader of the values
     if (handle_ != nullptr) dlclose(handle_);
     handle_ = nullptr;
 }

@@ -17,13 +17,14 @@
 
 #include <umod/umod.h>
 
+#include "loader/parameter_values.h"
 #include "loader/oops.h"
 #include "loader/parameters.h"
 #include "loader/private_copy.h"
 
 namespace umod::loader {
 
-class SharedObjectBackend final : public ModuleBackend {
+class SharedObjectBackend final : public ModuleBackend, public ParameterSource {
 public:
     // `params` were parsed against copy.checked().info.
     SharedObjectBackend(Registry& registry, PrivateCopy copy, std::string name, std::vector<ParamValue> params);
@@ -34,6 +35,9 @@ public:
     // What module code threw at the boundary ("init threw std::runtime_error:
     // boom"), empty if nothing; shared with the calls map() returned.
     std::shared_ptr<std::string> thrown() const { return thrown_; }
+
+    // The parameters as the host reads them (module_parameters).
+    const MappedParameters& parameters() const override { return parameters_; }
 
 private:
     MappedModule entry_points() const;
@@ -50,6 +54,7 @@ private:
     const std::string path_;
     const std::string name_;
     std::vector<ParamValue> params_;
+    MappedParameters parameters_;
     void* handle_ = nullptr;
     std::uintptr_t base_ = 0;
     std::shared_ptr<std::string> thrown_ = std::make_shared<std::string>();

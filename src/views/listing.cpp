@@ -1,6 +1,9 @@
 // Listings of a snapshot for tools: lsmod as JSON, modinfo of a loaded module.
 #include <umod/views.h>
 
+#include <type_traits>
+#include <variant>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -43,6 +46,15 @@ std::string lsmod_json(const RegistrySnapshot& snapshot) {
 }
 
 std::string modinfo(const RegistrySnapshot& snapshot, std::string_view module) {
+    return modinfo(snapshot, module, {});
+}
+
+std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view module) {
+    return modinfo_json(snapshot, module, {});
+}
+
+std::string modinfo(const RegistrySnapshot& snapshot, std::string_view module,
+                    std::span<const ParameterValue> parameters) {
     const ModuleSnapshot* m = find(snapshot, module);
     if (m == nullptr) return {};
     std::string out;
@@ -63,10 +75,12 @@ std::string modinfo(const RegistrySnapshot& snapshot, std::string_view module) {
         line("export", e.name + (e.license == ExportLicense::GplOnly ? " (GPL only)" : "") +
                            (e.ns.empty() ? "" : " [" + e.ns + "]"));
     for (const auto& h : m->holders) line("holder", describe_holder(h));
+    for (const auto& p : parameters) line("parameter", p.name + "=" + p.text + " (" + p.type + ")");
     return out;
 }
 
-std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view module) {
+std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view module,
+                         std::span<const ParameterValue> parameters) {
     const ModuleSnapshot* m = find(snapshot, module);
     if (m == nullptr) return {};
     nlohmann::json exports = nlohmann::json::array();
@@ -79,6 +93,22 @@ std::string modinfo_json(const RegistrySnapshot& snapshot, std::string_view modu
                         {"address", m->address}, {"refcount", m->refcount}, {"license", m->license},
                         {"permanent", m->permanent}, {"taints", m->taints}, {"depends", m->depends},
                         {"used_by", m->static_users}, {"exports", exports}, {"holders", holders}};
+    if (!parameters.empty()) {
+        nlohmann::json values = nlohmann::json::array();
+        for (const auto& p : parameters) {
+            nlohmann::json value = std::visit(
+                [](const auto& v) -> nlohmann::json {
+                    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::monostate>)
+                        return nullptr;
+                    else
+                        return v;
+                },
+                p.value);
+            values.push_back({{"name", p.name}, {"type", p.type}, {"value", value}, {"text", p.text},
+                              {"description", p.description}});
+        }
+        j["parameters"] = values;
+    }
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

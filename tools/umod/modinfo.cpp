@@ -18,6 +18,9 @@
 
 #include <fmt/format.h>
 
+#include <umod/loader.h>
+#include <umod/metadata.h>
+
 #include "commands.h"
 #include "kmod_log.h"
 #include "live.h"
@@ -201,6 +204,36 @@ int modinfo_file(const Options& o, const std::string& path, elf::ModuleFileBuffe
     return print_info(o, info);
 }
 
+// A umod module (PATH.so): the same listing as for a .ko, from the public
+// metadata reader (<umod/metadata.h>); none of its code runs.
+int modinfo_umod(const Options& o, const std::string& path) {
+    std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
+    if (o.field == nullptr)
+        emit(o, fmt::format("{:<16}{}", "filename:", filename));
+    else if (std::strcmp(o.field, "filename") == 0) {
+        emit(o, filename);
+        return 0;
+    }
+    auto metadata = read_module_metadata(path);
+    if (!metadata) {
+        std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s (%s)\n",
+                     module_name_from_path(path).c_str(), std::strerror(metadata.error().code()),
+                     metadata.error().message().c_str());
+        return 1;
+    }
+    std::vector<std::pair<std::string, std::string>> info(metadata->modinfo.begin(), metadata->modinfo.end());
+    if (const auto& sig = metadata->signature) {
+        info.emplace_back("sig_id", sig->id_type);
+        info.emplace_back("signer", sig->signer);
+        info.emplace_back("sig_key", hex(sig->key_id));
+        info.emplace_back("sig_hashalgo", sig->hash_algorithm);
+        info.emplace_back("signature", hex(sig->signature));
+    }
+    return print_info(o, info);
+}
+
+bool is_umod_module_path(std::string_view path) { return path.size() > 3 && path.ends_with(".so"); }
+
 }  // namespace
 
 int modinfo_main(std::string_view, std::span<char* const> args) {
@@ -259,6 +292,11 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;
+        if (!by_name_only && is_umod_module_path(arg) && std::filesystem::is_regular_file(arg, ec)) {
+            status |= modinfo_umod(o, arg);
+            std::fflush(stdout);
+            continue;
+        }
         if (!by_name_only && std::filesystem::is_regular_file(arg, ec) && has_module_extension(arg)) {
             status |= modinfo_file(o, arg, buffer);
             std::fflush(stdout);

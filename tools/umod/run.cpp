@@ -33,13 +33,12 @@
 
 #include <umod/control.h>
 #include <umod/loader.h>
+#include <umod/metadata.h>
 #include <umod/umod.h>
 #include <umod/views.h>
 
 #include "commands.h"
 #include "script_line.h"
-#include "elf/elf_file.h"
-#include "support/mapped_file.h"
 
 namespace umod::tool {
 
@@ -268,18 +267,11 @@ private:
     }
 
     Status modinfo(const std::string& path) {
-        auto file = support::MappedFile::open(path);
-        if (!file) return file.error();
-        auto elf = elf::ElfFile::parse(file->bytes());
-        if (!elf) return elf.error().context(path);
+        auto metadata = read_module_metadata(path);
+        if (!metadata) return metadata.error();
         std::printf("%-15s %s\n", "filename:", path.c_str());
-        if (const elf::Section* s = elf->section(".modinfo")) {
-            auto data = elf->contents(*s);
-            if (!data) return data.error();
-            for (auto [key, value] : elf::parse_modinfo(*data))
-                std::printf("%-15s %.*s\n", (std::string(key) + ":").c_str(), static_cast<int>(value.size()),
-                            value.data());
-        }
+        for (const auto& [key, value] : metadata->modinfo)
+            std::printf("%-15s %s\n", (key + ":").c_str(), value.c_str());
         return {};
     }
 

@@ -19,6 +19,7 @@ RegistrySnapshot Registry::snapshot() const {
         s.refcount = s.state == ModuleState::Going ? -1 : 0;
         s.permanent = m->init && !m->exit;
         s.license = m->license;
+        if (!m->gpl_compatible) s.taints.push_back('P');  // the kernel's TAINT_PROPRIETARY_MODULE
         for (const Use* use : m->users_of_me) {
             if (use->static_use) s.static_users.push_back(use->user->name());
             if (is_active(*use)) {

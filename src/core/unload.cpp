@@ -69,7 +69,7 @@ Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, U
                 rcu::synchronize();
                 lock.lock();
                 report.forced = holders_locked(*mod, forced_stacks);
-                if (!report.forced.empty()) taints = "F";
+                if (!report.forced.empty()) add_taint_locked('F');
                 break;
             }
             if (options_.wait.count() == 0 || std::chrono::steady_clock::now() >= deadline)

@@ -17,6 +17,7 @@
 #include <link.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -269,6 +270,8 @@ public:
         close();
         if (still_loaded()) {
             report.unmapped = false;
+            if (int pins = pins_->load(); pins > 0)
+                report.reasons.push_back(fmt::format("{} object(s) made by its code still live (umod::module_shared)", pins));
             for (const auto& u : info_.unique_symbols) report.reasons.push_back("STB_GNU_UNIQUE symbol " + u);
             if (info_.nodelete) report.reasons.push_back("DF_1_NODELETE");
             if (info_.has_tls) report.reasons.push_back("thread-local storage (pending TLS destructors)");
@@ -276,6 +279,18 @@ public:
                 report.reasons.push_back("another object still references it (a binding umod did not create)");
         }
         return report;
+    }
+
+    // Another reference of the dynamic linker's on the mapped object (the
+    // file name matches the loaded object: no file is opened).
+    std::shared_ptr<void> keep_mapped() override {
+        void* handle = dlopen(path_.c_str(), RTLD_NOW | RTLD_NOLOAD);
+        if (handle == nullptr) return nullptr;
+        pins_->fetch_add(1);
+        return std::shared_ptr<void>(handle, [pins = pins_](void* h) {
+            pins->fetch_sub(1);
+            dlclose(h);
+        });
     }
 
 private:
@@ -384,6 +399,7 @@ private:
     void* handle_ = nullptr;
     std::uintptr_t base_ = 0;
     std::shared_ptr<std::string> thrown_ = std::make_shared<std::string>();
+    std::shared_ptr<std::atomic<int>> pins_ = std::make_shared<std::atomic<int>>(0);  // keep_mapped tokens alive
 };
 
 // A type's name as C++ spells it: a mangled type name is the encoding of a

@@ -187,7 +187,11 @@ template <class T, class D>
 Expected<std::shared_ptr<T>> module_shared(Registry& registry, std::unique_ptr<T, D> object, User* user = nullptr) {
     static_assert(std::is_polymorphic_v<T>,
                   "module_shared(registry, object): T has no virtual functions; pass an address in its module");
-    const void* type = object ? static_cast<const void*>(&typeid(*object)) : nullptr;
+    const void* type = nullptr;
+    if (object) {
+        const T& value = *object;  // a plain reference: typeid evaluates nothing else
+        type = &typeid(value);
+    }
     return module_shared(registry, type, std::move(object), user);
 }
 

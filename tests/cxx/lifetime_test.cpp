@@ -26,6 +26,7 @@ using MakePlain = std::unique_ptr<factory::Plain>(int);
 
 const std::string kFactory = std::string(OWN_MODULES) + "/factory.so";
 
+// Whether `address` is in an object the dynamic linker has mapped.
 bool mapped(const void* address) {
     Dl_info info;
     return dladdr(address, &info) != 0;
@@ -84,7 +85,8 @@ TEST_F(Lifetime, AnObjectKeepsItsModuleLoadedNamingItsHolder) {
 TEST_F(Lifetime, TheModuleUnloadsAndUnmapsOnceTheObjectIsGone) {
     auto shape = circle();
     ASSERT_TRUE(shape);
-    const void* code = &typeid(*shape);
+    const factory::Shape& object = *shape;
+    const void* code = &typeid(object);
     ASSERT_FALSE(registry->unload("factory"));
     shape.reset();
     auto r = registry->unload("factory");
@@ -131,7 +133,8 @@ TEST_F(Lifetime, ErrorsNameWhatIsWrong) {
 TEST_F(Lifetime, AForcedUnloadLeavesTheCodeUntilTheObjectGoes) {
     auto shape = circle();
     ASSERT_TRUE(shape);
-    const void* code = &typeid(*shape);
+    const factory::Shape& object = *shape;
+    const void* code = &typeid(object);
     auto r = registry->unload("factory", UnloadOptions{.mode = UnloadMode::Force});
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_FALSE(r->unmap.unmapped);
@@ -147,7 +150,8 @@ TEST_F(Lifetime, AForcedUnloadLeavesTheCodeUntilTheObjectGoes) {
 TEST_F(Lifetime, AnObjectDestroyedAfterTheRegistry) {
     auto shape = circle();
     ASSERT_TRUE(shape);
-    const void* code = &typeid(*shape);
+    const factory::Shape& object = *shape;
+    const void* code = &typeid(object);
     struct Leaks final : Observer {
         void on_event(const Event& e) override {
             if (e.kind == EventKind::Leak) texts.emplace_back(e.text);

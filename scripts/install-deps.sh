@@ -4,8 +4,9 @@
 set -eu
 
 packages="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-libfmt-dev nlohmann-json3-dev liblzma-dev libzstd-dev libssl-dev
-libgtest-dev libgmock-dev libbenchmark-dev libdw-dev kmod xz-utils zstd time bc"
+libfmt-dev nlohmann-json3-dev liblzma-dev libzstd-dev libssl-dev liblz4-dev
+libgtest-dev libgmock-dev libbenchmark-dev libdw-dev kmod xz-utils zstd time bc
+openssl linux-kbuild-6.1"
 
 missing=""
 for p in $packages; do

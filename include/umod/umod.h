@@ -135,6 +135,8 @@ struct ModuleImage {
     std::function<void()> exit;
     std::size_t size = 0;
     std::unique_ptr<ModuleBackend> backend;  // null for link-only images
+    std::string taints;                      // the module's taint letters ("E": loaded without a valid signature)
+    std::vector<std::string> warnings;       // emitted as Warning events once the name is reserved
 };
 
 // A client's handle on a module: stays valid after the module is unloaded (the
@@ -280,6 +282,22 @@ struct ControlOptions {
     std::chrono::milliseconds idle_timeout{60000};
 };
 
+// Module signatures (the kernel's CONFIG_MODULE_SIG, docs/signing.md).
+enum class SignaturePolicy : std::uint8_t {
+    Off,      // not checked (a kernel without CONFIG_MODULE_SIG)
+    Warn,     // unsigned, unknown key or unsupported crypto: loaded, with a Warning event and taint E;
+              // a signature that does not verify is refused (EKEYREJECTED; EBADMSG when malformed)
+    Enforce,  // module.sig_enforce: only a module that verifies loads; else EKEYREJECTED, nothing mapped
+};
+struct SignatureOptions {
+    // The trusted certificates: a file (PEM, or one DER) or a directory of
+    // them. Empty: $UMOD_KEYRING.
+    std::string keyring;
+    // Unset: Enforce if $UMOD_SIG_ENFORCE is 1, else Warn when there is a
+    // keyring, else Off.
+    std::optional<SignaturePolicy> policy;
+};
+
 struct RegistryOptions {
     // How long a load waits for a provider that is still initialising (the
     // kernel waits 30 s) before failing with EBUSY.
@@ -293,6 +311,12 @@ struct RegistryOptions {
     std::size_t quarantine = 16;
     // The live-host endpoint (off unless asked for, here or by UMOD_CONTROL).
     ControlOptions control;
+    // Which module files load_module_file accepts (<umod/loader.h>).
+    SignatureOptions signatures;
+    // The crash reporter (also UMOD_OOPS=1): a fatal signal in module code
+    // prints one line naming the module, function and state, then the host's
+    // handler or the default action runs (see the loader's docs/design.md).
+    bool oops = false;
 };
 
 // One reference as the RAII handles of <umod/ref.h> hold it: exactly the
@@ -325,6 +349,8 @@ struct SymbolCache {
 class Registry {
 public:
     explicit Registry(RegistryOptions options = {});
+    // The options it was made with.
+    const RegistryOptions& options() const;
     // Unloads every module still loaded, users before providers, reporting
     // leaks through the observers.
     ~Registry();

@@ -20,7 +20,7 @@ ExportIndex::~ExportIndex() {
 }
 
 ExportIndex::Node* ExportIndex::tombstone() {
-    static Node marker{0, {}, nullptr};
+    static Node marker(0, {}, nullptr);
     return &marker;
 }
 
@@ -42,7 +42,7 @@ bool ExportIndex::insert(std::string_view key, ExportEntry* entry) {
     if ((used_ + 1) * 2 > table->mask + 1) grow((live_ + 1) * 4 > table->mask + 1 ? (table->mask + 1) * 2 : table->mask + 1);
     ++live_;
     ++used_;
-    return place(*table_.load(std::memory_order_relaxed), new Node{h, key, entry});
+    return place(*table_.load(std::memory_order_relaxed), new Node(h, key, entry));
 }
 
 void ExportIndex::erase(std::string_view key) {

@@ -50,6 +50,28 @@ public:
         return h ^ (h >> 29);
     }
 
+    // Equal keys, compared a word at a time inline (the hot path's probe
+    // would otherwise call memcmp for every hit).
+    static bool same_key(std::string_view a, std::string_view b) {
+        std::size_t n = a.size();
+        if (n != b.size()) return false;
+        const char* p = a.data();
+        const char* q = b.data();
+        auto word = [](const char* at) {
+            std::uint64_t w;
+            std::memcpy(&w, at, 8);
+            return w;
+        };
+        if (n >= 8) {
+            for (std::size_t i = 0; i + 8 < n; i += 8)
+                if (word(p + i) != word(q + i)) return false;
+            return word(p + n - 8) == word(q + n - 8);  // the last 8 bytes, overlapping
+        }
+        for (std::size_t i = 0; i < n; ++i)
+            if (p[i] != q[i]) return false;
+        return true;
+    }
+
     // Reader side: requires an RCU read section (or the writer's lock); the
     // result stays valid until the section ends.
     ExportEntry* find(std::string_view key) const { return find(key, hash(key)); }
@@ -58,7 +80,7 @@ public:
         for (std::size_t i = h & table->mask;; i = (i + 1) & table->mask) {
             const Node* node = table->slots[i].load(std::memory_order_acquire);
             if (node == nullptr) return nullptr;
-            if (node->hash == h && node->key == key) return node->entry;
+            if (node->hash == h && same_key(node->key, key)) return node->entry;
         }
     }
 
@@ -73,10 +95,21 @@ public:
     void take_retired(std::vector<std::shared_ptr<void>>& garbage);
 
 private:
-    struct Node {
+    // One cache line: a hit reads the hash, the key's bytes (kept here when
+    // they fit) and the entry without another dependent load.
+    struct alignas(64) Node {
+        Node(std::uint64_t h, std::string_view k, ExportEntry* e) : hash(h), key(k), entry(e) {
+            if (k.size() > sizeof(bytes)) return;  // longer keys stay where the entry keeps them
+            std::memcpy(bytes, k.data(), k.size());
+            key = std::string_view(bytes, k.size());
+        }
+        Node(const Node&) = delete;
+        Node& operator=(const Node&) = delete;
+
         std::uint64_t hash;
         std::string_view key;
         ExportEntry* entry;
+        char bytes[64 - sizeof(std::uint64_t) - sizeof(std::string_view) - sizeof(ExportEntry*)];
     };
     struct Table {
         explicit Table(std::size_t capacity);

@@ -2,28 +2,7 @@
 // transaction whose named undo steps run in reverse on failure.
 #include "core/registry_impl.h"
 
-#include <functional>
-
 namespace umod {
-
-// Undo steps of a load, each named, run in reverse unless committed (the
-// kernel's goto ladder as a transaction).
-class LoadTransaction {
-public:
-    LoadTransaction() = default;
-    LoadTransaction(const LoadTransaction&) = delete;
-    LoadTransaction& operator=(const LoadTransaction&) = delete;
-    ~LoadTransaction() {
-        if (committed_) return;
-        for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) it->second();
-    }
-    void on_failure(std::string_view step, std::function<void()> undo) { undo_.emplace_back(step, std::move(undo)); }
-    void commit() { committed_ = true; }
-
-private:
-    std::vector<std::pair<std::string_view, std::function<void()>>> undo_;
-    bool committed_ = false;
-};
 
 namespace {
 
@@ -41,6 +20,7 @@ std::shared_ptr<Module> form_module(ModuleImage& image) {
     mod.exit = std::move(image.exit);
     mod.size = image.size;
     mod.backend = std::move(image.backend);
+    mod.taints = std::move(image.taints);
     mod.exports.reserve(image.exports.size());
     for (auto& spec : image.exports) {
         mod.exports.push_back(ExportEntry{std::move(spec.name), std::move(spec.alias), spec.address,
@@ -56,7 +36,7 @@ std::shared_ptr<Module> form_module(ModuleImage& image) {
 Status Registry::Impl::publish_exports_locked(std::span<ExportEntry> entries, std::string_view publisher) {
     std::vector<std::string_view> published;
     for (ExportEntry& e : entries) {
-        for (std::string_view key : {std::string_view(e.name), std::string_view(e.alias)}) {
+        for (std::string_view key : e.keys()) {
             if (key.empty()) continue;
             if (index.insert(key, &e)) {
                 published.push_back(key);
@@ -82,17 +62,13 @@ Status Registry::Impl::reserve(const std::shared_ptr<Module>& module, LoadTransa
         if (Status published = publish_exports_locked(mod.exports, mod.name()); !published) return published;
         modules.insert(modules.begin(), module);
     }
-    transaction.on_failure("unreserve name and exports", [this, &mod] {
+    transaction.on_failure(UndoStep::UnreserveNameAndExports, [this, &mod] {
         std::vector<std::shared_ptr<void>> garbage;
         std::shared_ptr<Module> keep;
         {
             support::MutexLock relock(mutex);
             unpublish_exports_locked(mod, garbage);
-            auto it = std::find_if(modules.begin(), modules.end(), [&](const auto& m) { return m.get() == &mod; });
-            if (it != modules.end()) {
-                keep = *it;
-                modules.erase(it);
-            }
+            keep = remove_module_locked(mod);  // freed once the lock is released
             mod.state.store(ModuleState::Gone);
         }
         state_changed.notify_all();
@@ -141,8 +117,9 @@ void Registry::Impl::link_static_uses_locked(Module& mod, const std::vector<cons
     for (const ExportEntry* entry : targets) {
         resolved.push_back({entry->name, entry->address, owner_name(*entry)});
         Module* provider = entry->owner;
-        if (provider == nullptr || find_use_locked(mod, provider) != nullptr) continue;
-        Use& use = make_use_locked(mod, *provider, garbage);
+        if (provider == nullptr) continue;
+        Use& use = use_of_locked(mod, *provider, garbage);
+        if (use.static_use) continue;  // one static use per provider
         use.static_use = true;
         mod.depends.push_back(provider);
     }
@@ -159,7 +136,7 @@ Status Registry::Impl::map(Module& mod, const std::vector<ResolvedImport>& resol
     if (mapped->export_addresses.size() != mod.exports.size())
         return Error::with<MapFailed>(
             ENOEXEC, MapFailed{mod.name(), "backend returned the wrong number of export addresses"});
-    transaction.on_failure("unmap", [&mod] { (void)mod.backend->unmap(); });
+    transaction.on_failure(UndoStep::Unmap, [&mod] { (void)mod.backend->unmap(); });
     {
         support::MutexLock lock(mutex);
         for (std::size_t i = 0; i < mod.exports.size(); ++i) mod.exports[i].address = mapped->export_addresses[i];
@@ -180,7 +157,7 @@ Status Registry::Impl::init(Module& mod, LoadTransaction& transaction) {
     set_state(mod, ModuleState::Coming);
     // Whatever init takes and does not give back is reported as leaks,
     // while its code is still mapped (this undo runs before "unmap").
-    transaction.on_failure("release init's references", [this, &mod] {
+    transaction.on_failure(UndoStep::ReleaseInitReferences, [this, &mod] {
         set_state(mod, ModuleState::Going);
         release_user_uses(mod);
     });
@@ -205,8 +182,10 @@ void Registry::Impl::set_state(Module& mod, ModuleState state) {
 Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
     std::shared_ptr<Module> module = form_module(image);
     Module& mod = *module;
-    LoadTransaction transaction;
+    LoadTransaction transaction(mod.name());
     if (Status reserved = reserve(module, transaction); !reserved) return reserved.error();
+    for (const std::string& warning : image.warnings)
+        emit(Event{.kind = EventKind::Warning, .module = mod.name(), .text = warning});
 
     std::vector<ResolvedImport> resolved;
     {
@@ -216,7 +195,7 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
         link_static_uses_locked(mod, *targets, resolved);
     }
     // Drops every pair the module is part of as a user.
-    transaction.on_failure("unlink static uses", [this, &mod] { release_user_uses(mod); });
+    transaction.on_failure(UndoStep::UnlinkStaticUses, [this, &mod] { release_user_uses(mod); });
 
     if (Status mapped = map(mod, resolved, transaction); !mapped) return mapped.error();
     taint_for_license(mod);

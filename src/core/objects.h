@@ -10,12 +10,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <umod/umod.h>
@@ -78,6 +80,10 @@ struct ExportEntry {
     std::string ns;
     std::string type;
     std::uint32_t ordinal = 0;      // index into the owner's exports
+
+    // The keys the export index finds it by: the name, then the alias (empty
+    // when it has none).
+    std::array<std::string_view, 2> keys() const { return {name, alias}; }
 };
 
 // One (user, provider) pair: the seed's `module_use`, with the static use kept
@@ -182,6 +188,7 @@ public:
     std::unique_ptr<ModuleBackend> backend;
     std::size_t size = 0;
     std::uintptr_t base = 0;
+    std::string taints;  // fixed at formation ("E": loaded without a valid signature)
 
     // Guarded by the registry mutex.
     std::vector<core::Use*> users_of_me;  // pairs with this module as provider, newest first

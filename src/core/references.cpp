@@ -5,6 +5,8 @@
 
 namespace umod {
 
+thread_local Registry::Impl::LastGet Registry::Impl::last_get;
+
 // The hot path: an untyped get on an existing pair, nobody observing, no
 // stacks. Anything else, or any doubt, takes get_reported().
 Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type, bool typed, User* who,
@@ -12,12 +14,15 @@ Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type
     TrackLevel track = level.load(std::memory_order_relaxed);
     if (!typed && track != TrackLevel::Stacks && !get_put_observed()) {
         rcu::ReadGuard read;
-        auto [entry, use] = lookup_pair(name, resolve_user(who));
+        unsigned long seen = generation.load(std::memory_order_seq_cst);  // before the lookup: see LastGet
+        User& user = resolve_user(who);
+        auto [entry, use] = lookup_pair(name, user);
         if (entry != nullptr && entry->owner == nullptr) return const_cast<void*>(entry->address);
         if (use != nullptr) {
             std::size_t slot = slot_for_get(*use, entry->ordinal, track);
             if (raise_counter(*use, slot)) {
                 got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
+                last_get = {id, seen, &user, entry, use};
                 return got.address;
             }
         }
@@ -69,8 +74,7 @@ Expected<void*> Registry::Impl::get_slow(std::string_view name, std::string_view
         got.address = const_cast<void*>(entry->address);
         provider = entry->owner;
         if (provider == nullptr) return got.address;  // the host's own exports are not counted
-        Use* use = find_use_locked(user, provider);
-        if (use == nullptr) use = &make_use_locked(user, *provider, garbage);
+        Use* use = &use_of_locked(user, *provider, garbage);
         got.use = use;
         got.slot = slot_for_get(*use, entry->ordinal, track);
         got.symbol_slot = entry->ordinal;
@@ -89,8 +93,7 @@ Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Mo
     std::size_t slot = provider.exports.size();  // the "(module)" slot
     {
         rcu::ReadGuard read;
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        Use* use = table ? table->find(&provider) : nullptr;
+        Use* use = published_use(user, &provider);
         if (use != nullptr && raise(*use, slot, stack)) return Acquired{nullptr, use, slot, slot};
     }
     std::vector<std::shared_ptr<void>> garbage;
@@ -102,10 +105,9 @@ Expected<Registry::Impl::Acquired> Registry::Impl::acquire_module(User& user, Mo
             return Error::with<ProviderNotReady>(
                 EBUSY, ProviderNotReady{user.name(), provider.name(), std::string(kModuleSlot),
                                         std::string(to_string(state))});
-        Use* use = find_use_locked(user, &provider);
-        if (use == nullptr) use = &make_use_locked(user, provider, garbage);
-        (void)raise(*use, slot, stack);
-        got = {nullptr, use, slot, slot};
+        Use& use = use_of_locked(user, provider, garbage);
+        (void)raise(use, slot, stack);
+        got = {nullptr, &use, slot, slot};
     }
     collect(garbage);
     return got;
@@ -133,11 +135,16 @@ Status Registry::Impl::release(User& user, const ReleaseTarget& target, const vo
     TrackLevel track = level.load(std::memory_order_relaxed);
     if (track != TrackLevel::Stacks && !get_put_observed()) {
         rcu::ReadGuard read;
+        const LastGet& last = last_get;
+        if (target.provider == nullptr && last.registry == id && last.user == &user &&
+            last.generation == generation.load(std::memory_order_seq_cst) &&
+            core::ExportIndex::same_key(last.entry->name, target.symbol) &&
+            lower(*last.use, last.entry->ordinal, track, nullptr))
+            return {};
         Module* provider = target.provider;
         std::size_t slot = target.slot;
         if (!resolve(target, provider, slot)) return {};  // the host's exports are not counted
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        Use* use = provider != nullptr && table != nullptr ? table->find(provider) : nullptr;
+        Use* use = provider != nullptr ? published_use(user, provider) : nullptr;
         if (use != nullptr && slot < use->slots && lower(*use, slot, track, nullptr)) return {};
     }
     return release_reported(user, target, track, frame);
@@ -158,8 +165,7 @@ Status Registry::Impl::release_reported(User& user, const ReleaseTarget& target,
         if (provider == nullptr) {
             symbol = target.symbol;
         } else {
-            const UseTable* table = user.uses.load(std::memory_order_acquire);
-            Use* use = table ? table->find(provider) : nullptr;
+            Use* use = published_use(user, provider);
             matched = use != nullptr && slot < use->slots && lower(*use, slot, track, stack);
             if (matched && !get_put_observed()) return {};
             provider_name = provider->name();

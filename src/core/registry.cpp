@@ -70,6 +70,7 @@ TrackLevel initial_track_level(const RegistryOptions& options) {
 
 }  // namespace
 
+
 Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(options)) {
     rcu::init();
     core::Symbolizer::preload();  // before any module: see its comment
@@ -86,9 +87,7 @@ Registry::~Registry() {
         {
             support::MutexLock lock(impl_->mutex);
             for (const auto& m : impl_->modules) {
-                bool linked_to = std::any_of(m->users_of_me.begin(), m->users_of_me.end(),
-                                             [](const Use* u) { return u->static_use; });
-                if (!linked_to && m->state.load() == ModuleState::Live) {
+                if (!linked_to(*m) && m->state.load() == ModuleState::Live) {
                     victim = m->name();
                     break;
                 }
@@ -124,6 +123,8 @@ Status Registry::add_core_export(ExportSpec spec) {
 }
 
 Expected<ModuleHandle> Registry::load(ModuleImage image) { return impl_->load(std::move(image)); }
+
+const RegistryOptions& Registry::options() const { return impl_->options; }
 
 Expected<UnloadReport> Registry::unload(std::string_view name, UnloadOptions options) {
     return impl_->unload(name, options);

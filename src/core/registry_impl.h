@@ -1,7 +1,8 @@
 // The registry's state and the declarations its files share (internal to
 // src/core). Which file holds what:
 //   registry.cpp      construction, teardown, lookups, core exports, subscriptions
-//   load.cpp          the load stages, each a named function, and the load transaction
+//   load.cpp          the load stages, each a named function, with their undo steps
+//   load_transaction.{h,cpp}  the named undo steps, run (and logged) in reverse on failure
 //   link_policy.cpp   check_binding: the one policy links and gets share
 //   uses.cpp          the module_use graph: pairs made, published, unlinked
 //   references.cpp    symbol_get/put, try_module_get/module_put, RAII handles' slow paths
@@ -37,6 +38,7 @@
 #include "core/attachment.h"
 #include "core/events.h"
 #include "core/export_index.h"
+#include "core/load_transaction.h"
 #include "core/objects.h"
 #include "core/rcu.h"
 #include "core/stacks.h"
@@ -45,9 +47,9 @@
 
 namespace umod {
 
-class LoadTransaction;  // load.cpp
-
 using core::ExportEntry;
+using core::LoadTransaction;
+using core::UndoStep;
 using core::Use;
 using core::UseTable;
 
@@ -109,8 +111,21 @@ inline std::uint64_t dynamic_count(const Use& use) {
 // A pair holds its provider while it has a static use or any reference.
 inline bool is_active(const Use& use) { return use.static_use || dynamic_count(use) != 0; }
 
+// True while another module links to `mod` (a holder that never drains).
+// Requires the registry mutex.
+inline bool linked_to(const Module& mod) {
+    return std::any_of(mod.users_of_me.begin(), mod.users_of_me.end(), [](const Use* u) { return u->static_use; });
+}
+
 inline void zero_counts(Use& use) {
     for (std::size_t i = 0; i < use.slots; ++i) use.per_symbol[i].store(0, std::memory_order_relaxed);
+}
+
+// Requires an RCU read section. `user`'s pair with `provider` as published
+// for lock-free readers, or null.
+inline Use* published_use(const User& user, const Module* provider) {
+    const UseTable* table = user.uses.load(std::memory_order_acquire);
+    return table != nullptr ? table->find(provider) : nullptr;
 }
 
 // One pair's counts as reports show them (reports.cpp).
@@ -129,6 +144,21 @@ enum class BindPurpose : std::uint8_t { Link, LinkNoWait, Get, TypedGet };
 // namespace (links), provider state (Live; Coming passes for a Link, which
 // waits), recorded type (typed gets). Requires the registry mutex.
 Status check_binding(const ExportEntry& entry, const User& user, BindPurpose purpose, std::string_view type = {});
+
+// An unload decided and not yet carried out (Registry::Impl::plan_unload):
+// the module is Going, so no get, link or other unload reaches it any more,
+// and none of its code has run. Registry::Impl::carry_out() is the only way
+// on: it runs `exit`, unlinks the module's pairs and exports, reports its
+// leaks while its code is mapped, unmaps it and removes it. A refusal is not
+// a plan but an error (EWOULDBLOCK with every holder, EBUSY, ENOENT).
+struct UnloadPlan {
+    std::shared_ptr<Module> module;    // what will be unloaded (Going)
+    std::vector<HolderCounts> forced;  // references others still hold (a forced unload), symbolized
+    bool taints = false;               // a forced unload with references held: the registry is tainted "F"
+
+    // What will run first: the module's exit (empty for a module without one).
+    const std::function<void()>& exit() const { return module->exit; }
+};
 
 // Each entry point records, at the stacks level, the stack above its own
 // frame unless told where the caller's begins.
@@ -151,6 +181,12 @@ struct Registry::Impl {
     // unlinked, before the grace period that frees them: a SymbolCache filled
     // at another generation is stale.
     std::atomic<unsigned long> generation{1};
+    // Unique in the process (addresses are reused): what a LastGet names.
+    const std::uint64_t id = next_id();
+    static std::uint64_t next_id() {
+        static std::atomic<std::uint64_t> counter{1};
+        return counter.fetch_add(1, std::memory_order_relaxed);
+    }
     std::string taints UMOD_GUARDED_BY(mutex);
     // Adds a taint letter, once, in the kernel's order (core/taints.cpp).
     void add_taint_locked(char letter) UMOD_REQUIRES(mutex);
@@ -188,10 +224,9 @@ struct Registry::Impl {
 
     void unpublish_exports_locked(Module& mod, std::vector<std::shared_ptr<void>>& garbage) UMOD_REQUIRES(mutex) {
         generation.fetch_add(1, std::memory_order_seq_cst);
-        for (const auto& e : mod.exports) {
-            index.erase(e.name);
-            if (!e.alias.empty()) index.erase(e.alias);
-        }
+        for (const auto& e : mod.exports)
+            for (std::string_view key : e.keys())
+                if (!key.empty()) index.erase(key);
         index.take_retired(garbage);
     }
 
@@ -200,9 +235,24 @@ struct Registry::Impl {
             if (m.get() == &module) return m;
         return nullptr;
     }
+    // Takes `module` off the module list; returns the list's reference (null
+    // if it was not there), so that the caller decides when it goes.
+    std::shared_ptr<Module> remove_module_locked(const Module& module) UMOD_REQUIRES(mutex) {
+        auto it = std::find_if(modules.begin(), modules.end(), [&](const auto& m) { return m.get() == &module; });
+        if (it == modules.end()) return nullptr;
+        std::shared_ptr<Module> removed = std::move(*it);
+        modules.erase(it);
+        return removed;
+    }
 
     Use* find_use_locked(User& user, const Module* provider) UMOD_REQUIRES(mutex) {
         return user.uses_owner ? user.uses_owner->find(provider) : nullptr;
+    }
+    // `user`'s pair with `provider`: the existing one, or a new one, published.
+    Use& use_of_locked(User& user, Module& provider, std::vector<std::shared_ptr<void>>& garbage)
+        UMOD_REQUIRES(mutex) {
+        Use* use = find_use_locked(user, &provider);
+        return use != nullptr ? *use : make_use_locked(user, provider, garbage);
     }
 
     // A new pair, published.
@@ -341,10 +391,17 @@ struct Registry::Impl {
         const core::StackRecord* stack = nullptr;
     };
     std::vector<RawGroup> acquisitions_of(const Use& use) const;
-    // Every active user of `mod` with its counts, and (in `stacks`, one per
-    // holder) where its references were taken: the one holders loop.
-    std::vector<HolderCounts> holders_locked(const Module& mod, std::vector<std::vector<RawGroup>>& stacks) const
-        UMOD_REQUIRES(mutex);
+    // Holders as collected under the registry mutex: every active user of a
+    // module with its counts, and (at the stacks level) where its references
+    // were taken, one list per holder, to be symbolized with no lock held.
+    struct CollectedHolders {
+        std::vector<HolderCounts> counts;
+        std::vector<std::vector<RawGroup>> stacks;  // parallel to `counts`
+    };
+    // The one holders loop.
+    CollectedHolders holders_locked(const Module& mod) const UMOD_REQUIRES(mutex);
+    // The counts with where their references were taken. Requires no lock.
+    std::vector<HolderCounts> symbolized(CollectedHolders collected) UMOD_EXCLUDES(mutex);
     void attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw);
     StackTrace symbolize(const core::StackRecord* stack) {
         return stack ? symbolizer.symbolize(stack->frames) : StackTrace{};
@@ -362,9 +419,21 @@ struct Registry::Impl {
     PairLookup lookup_pair(std::string_view name, const User& user) const {
         ExportEntry* entry = index.find(name);
         if (entry == nullptr || entry->owner == nullptr) return {entry, nullptr};
-        const UseTable* table = user.uses.load(std::memory_order_acquire);
-        return {entry, table ? table->find(entry->owner) : nullptr};
+        return {entry, published_use(user, entry->owner)};
     }
+
+    // This thread's last get on the hot path. A put of the same name by the
+    // same user in the same registry, while the generation has not moved (so
+    // the entry and the pair are alive, as for a SymbolCache), lowers that
+    // pair without probing the index again: a get and its put cost one probe.
+    struct LastGet {
+        std::uint64_t registry = 0;  // Impl::id; 0: none
+        unsigned long generation = 0;
+        const User* user = nullptr;
+        const ExportEntry* entry = nullptr;
+        Use* use = nullptr;
+    };
+    static thread_local LastGet last_get;
 
     // A reference as taken: its address and the counter raised (none for
     // the host's own exports).
@@ -439,12 +508,11 @@ struct Registry::Impl {
     // Publishes `entries` under their names and aliases, or none of them:
     // ENOEXEC naming the first name taken (by `publisher` itself or another).
     Status publish_exports_locked(std::span<ExportEntry> entries, std::string_view publisher) UMOD_REQUIRES(mutex);
+    // Unload (unload.cpp): a plan, or the error that refuses it; then the
+    // plan carried out.
     Expected<UnloadReport> unload(std::string_view name, UnloadOptions options);
-    // unload() without its refusal: sets `refused` (and the raw stacks of its
-    // holders, to be symbolized once the mutex is released) instead.
-    Expected<UnloadReport> unload_or_refuse(std::string_view name, UnloadOptions options,
-                                            std::optional<ModuleInUse>& refused,
-                                            std::vector<std::vector<RawGroup>>& refused_stacks);
+    Expected<UnloadPlan> plan_unload(std::string_view name, UnloadOptions options) UMOD_EXCLUDES(mutex);
+    UnloadReport carry_out(UnloadPlan plan) UMOD_EXCLUDES(mutex);
     std::vector<Leak> release_user_uses(Module& module);
     std::vector<Use*> unlink_user_uses_locked(Module& module, std::vector<std::shared_ptr<void>>& garbage)
         UMOD_REQUIRES(mutex);

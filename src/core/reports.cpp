@@ -48,15 +48,20 @@ std::vector<Registry::Impl::RawGroup> Registry::Impl::acquisitions_of(const Use&
     return groups;
 }
 
-std::vector<HolderCounts> Registry::Impl::holders_locked(const Module& mod,
-                                                         std::vector<std::vector<RawGroup>>& stacks) const {
-    std::vector<HolderCounts> out;
+Registry::Impl::CollectedHolders Registry::Impl::holders_locked(const Module& mod) const {
+    CollectedHolders out;
     for (const Use* use : mod.users_of_me) {
         if (!is_active(*use)) continue;
-        out.push_back(holder_counts(*use));
-        stacks.push_back(acquisitions_of(*use));
+        out.counts.push_back(holder_counts(*use));
+        out.stacks.push_back(acquisitions_of(*use));
     }
     return out;
+}
+
+std::vector<HolderCounts> Registry::Impl::symbolized(CollectedHolders collected) {
+    for (std::size_t i = 0; i < collected.counts.size(); ++i)
+        attach_acquisitions(collected.counts[i], collected.stacks[i]);
+    return std::move(collected.counts);
 }
 
 void Registry::Impl::attach_acquisitions(HolderCounts& holder, const std::vector<RawGroup>& raw) {
@@ -81,16 +86,14 @@ std::vector<Leak> Registry::Impl::leaks_of(Module& module, const std::vector<Use
 }
 
 Expected<std::vector<HolderCounts>> Registry::holders(std::string_view name) const {
-    std::vector<HolderCounts> out;
-    std::vector<std::vector<Impl::RawGroup>> stacks;
+    Impl::CollectedHolders collected;
     {
         support::MutexLock lock(impl_->mutex);
         Module* mod = impl_->find_locked(name);
         if (mod == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
-        out = impl_->holders_locked(*mod, stacks);
+        collected = impl_->holders_locked(*mod);
     }
-    for (std::size_t i = 0; i < out.size(); ++i) impl_->attach_acquisitions(out[i], stacks[i]);
-    return out;
+    return impl_->symbolized(std::move(collected));
 }
 
 }  // namespace umod

@@ -92,24 +92,19 @@ struct LibDw {
     // Null when libdw is not installed: reports then go without file:line.
     static const LibDw* get() {
         static const LibDw* const instance = []() -> const LibDw* {
-            std::string error;
-            void* lib = support::open_private_library("libdw.so.1", error);
-            if (lib == nullptr) return nullptr;
-            static LibDw dw;
-            bool ok = true;
-            auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
-            bind(dw.begin, "dwfl_begin");
-            bind(dw.report_begin, "dwfl_report_begin");
-            bind(dw.proc_report, "dwfl_linux_proc_report");
-            bind(dw.report_end, "dwfl_report_end");
-            bind(dw.addrmodule, "dwfl_addrmodule");
-            bind(dw.module_getsrc, "dwfl_module_getsrc");
-            bind(dw.lineinfo, "dwfl_lineinfo");
-            bind(dw.end, "dwfl_end");
-            bind(dw.callbacks.find_elf, "dwfl_linux_proc_find_elf");
-            bind(dw.callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
-            dw.callbacks.debuginfo_path = &dw.debuginfo_path;
-            return ok ? &dw : nullptr;
+            return support::bind_private_library<LibDw>("libdw.so.1", [](LibDw& dw, auto& bind) {
+                bind(dw.begin, "dwfl_begin");
+                bind(dw.report_begin, "dwfl_report_begin");
+                bind(dw.proc_report, "dwfl_linux_proc_report");
+                bind(dw.report_end, "dwfl_report_end");
+                bind(dw.addrmodule, "dwfl_addrmodule");
+                bind(dw.module_getsrc, "dwfl_module_getsrc");
+                bind(dw.lineinfo, "dwfl_lineinfo");
+                bind(dw.end, "dwfl_end");
+                bind(dw.callbacks.find_elf, "dwfl_linux_proc_find_elf");
+                bind(dw.callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
+                dw.callbacks.debuginfo_path = &dw.debuginfo_path;
+            }).table;
         }();
         return instance;
     }

@@ -10,16 +10,12 @@ void Registry::set_tracking(TrackLevel next) {
         if (previous == TrackLevel::Stacks && next != TrackLevel::Stacks) {
             // Puts below the stacks level do not keep the records: drop them
             // now rather than report stale ones later. Counts stay.
-            auto forget = [](User& user) {
-                for (const auto& use : user.owned_uses)
-                    if (core::StackLedger* ledger = use->ledger.load(std::memory_order_acquire)) {
-                        support::MutexLock record(ledger->mutex);
-                        for (auto& slot : ledger->outstanding) slot.clear();
-                    }
-            };
-            for (const auto& m : impl_->modules) forget(*m);
-            for (const auto& [name, holder] : impl_->holders) forget(*holder);
-            forget(impl_->anonymous);
+            impl_->for_each_use_locked([](Use& use) {
+                if (core::StackLedger* ledger = use.ledger.load(std::memory_order_acquire)) {
+                    support::MutexLock record(ledger->mutex);
+                    for (auto& slot : ledger->outstanding) slot.clear();
+                }
+            });
         }
     }
     impl_->update_recording();

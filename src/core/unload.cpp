@@ -1,89 +1,116 @@
-// Unloading: refuse while used (listing every holder), or go: exit, unlink,
-// report leaks, unmap.
+// Unloading in two parts: a plan (or the error that refuses it), decided
+// under the registry mutex; then the plan carried out: exit, unlink, report
+// leaks, unmap, remove.
 #include "core/registry_impl.h"
-
-#include <optional>
 
 namespace umod {
 
-Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptions options_) {
-    std::optional<ModuleInUse> refused;
-    std::vector<std::vector<RawGroup>> refused_stacks;
-    auto report = unload_or_refuse(name, options_, refused, refused_stacks);
-    if (!refused) return report;
-    // Symbolized outside the registry mutex (see core/symbolize.h).
-    for (std::size_t i = 0; i < refused->holders.size(); ++i)
-        attach_acquisitions(refused->holders[i], refused_stacks[i]);
-    return Error::with<ModuleInUse>(EWOULDBLOCK, std::move(*refused));
+namespace {
+
+bool referenced(const Module& mod) {
+    return std::any_of(mod.users_of_me.begin(), mod.users_of_me.end(),
+                       [](const Use* u) { return dynamic_count(*u) != 0; });
 }
 
-Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, UnloadOptions options_,
-                                                        std::optional<ModuleInUse>& refused,
-                                                        std::vector<std::vector<RawGroup>>& refused_stacks) {
+// What the locked part of plan_unload found: go (the module is then Going),
+// or refuse, naming every holder.
+struct Verdict {
+    enum class Kind : std::uint8_t { Go, Refuse } kind;
     std::shared_ptr<Module> module;
-    UnloadReport report;
-    std::vector<std::vector<RawGroup>> forced_stacks;
-    {
-        support::MutexLock lock(mutex);
-        const std::shared_ptr<Module>* found = find_shared_locked(name);
-        if (found == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
-        module = *found;
-        Module* mod = module.get();
-        ModuleState state = mod->state.load();
-        if (state != ModuleState::Live)
-            return Error::with<ModuleBusy>(
-                EBUSY, ModuleBusy{mod->name(), "it is " + std::string(to_string(state))});
-        auto refuse = [&](bool waited) UMOD_REQUIRES(mutex) {
-            refused = ModuleInUse{mod->name(), holders_locked(*mod, refused_stacks), waited};
-            return Error(EWOULDBLOCK, "refused");  // replaced by unload()
-        };
-        auto has_references = [&] {
-            return std::any_of(mod->users_of_me.begin(), mod->users_of_me.end(),
-                               [](const Use* u) { return dynamic_count(*u) != 0; });
-        };
-        bool has_static_users = std::any_of(mod->users_of_me.begin(), mod->users_of_me.end(),
-                                            [](const Use* u) { return u->static_use; });
-        if (has_static_users) return refuse(false);
-        if (mod->init && !mod->exit && options_.mode != UnloadMode::Force)
-            return Error::with<ModuleBusy>(
-                EBUSY, ModuleBusy{mod->name(), "it has an init function but no exit function"});
+    Registry::Impl::CollectedHolders holders;  // Go: references others hold (forced); Refuse: every holder
+    bool waited = false;                       // Refuse: after waiting for references to drain
+};
 
-        // Gets take no lock. Set Going, wait for every read section that may
-        // have seen Live, then look: a get either raised its count before
-        // (and is seen here: the unload fails) or saw Going and failed.
-        auto deadline = std::chrono::steady_clock::now() + options_.wait;
-        bool forced = options_.mode == UnloadMode::Force;
-        for (;;) {
-            if (!forced && !has_references()) {
-                mod->state.store(ModuleState::Going, std::memory_order_seq_cst);
-                if (mod->users_of_me.empty()) break;  // no pair: no lock-free reader can hold it
-                lock.unlock();
-                rcu::synchronize();
-                lock.lock();
-                if (!has_references()) break;
-                mod->state.store(ModuleState::Live, std::memory_order_seq_cst);  // a get won
-            }
-            if (forced) {
-                mod->state.store(ModuleState::Going, std::memory_order_seq_cst);
-                lock.unlock();
-                rcu::synchronize();
-                lock.lock();
-                report.forced = holders_locked(*mod, forced_stacks);
-                if (!report.forced.empty()) add_taint_locked('F');
-                break;
-            }
-            if (options_.wait.count() == 0 || std::chrono::steady_clock::now() >= deadline)
-                return refuse(options_.wait.count() != 0);
-            // Puts take no lock, so poll: a short sleep per round.
-            state_changed.wait_for(lock, std::chrono::milliseconds(1));
+// The text of the Unloaded event.
+std::string unloaded_text(const Module& mod, const UnmapReport& unmap) {
+    std::string text = "unloaded " + mod.name();
+    if (unmap.unmapped) return text;
+    text += " (still mapped:";
+    for (const auto& reason : unmap.reasons) text += " " + reason + ";";
+    return text + ")";
+}
+
+// Gets take no lock, so an unload sets Going, waits for every read section
+// that may have seen Live, and only then looks at the counters: a get either
+// raised its count before (and is seen: the module stays Live) or saw Going
+// and failed. Polls (puts take no lock either) until `wait` has passed.
+// True: no reference is held and the module is Going; false: still
+// referenced, and Live.
+bool go_once_unreferenced_locked(Registry::Impl& impl, Module& mod, std::chrono::milliseconds wait,
+                                 support::MutexLock& lock) UMOD_REQUIRES(impl.mutex) {
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        if (!referenced(mod)) {
+            mod.state.store(ModuleState::Going, std::memory_order_seq_cst);
+            if (mod.users_of_me.empty()) return true;  // no pair: no lock-free reader can hold it
+            lock.unlock();
+            rcu::synchronize();
+            lock.lock();
+            if (!referenced(mod)) return true;
+            mod.state.store(ModuleState::Live, std::memory_order_seq_cst);  // a get won
         }
+        if (wait.count() == 0 || std::chrono::steady_clock::now() >= deadline) return false;
+        impl.state_changed.wait_for(lock, std::chrono::milliseconds(1));
     }
-    state_changed.notify_all();
-    Module& mod = *module;
-    // The holders' code is still mapped: symbolize where they took their references.
-    for (std::size_t i = 0; i < report.forced.size(); ++i) attach_acquisitions(report.forced[i], forced_stacks[i]);
+}
 
-    if (mod.exit) mod.exit();
+// Sets Going whatever references are held, and waits out the read sections
+// that may have seen Live: the references are then final.
+void go_despite_references_locked(Module& mod, support::MutexLock& lock) {
+    mod.state.store(ModuleState::Going, std::memory_order_seq_cst);
+    lock.unlock();
+    rcu::synchronize();
+    lock.lock();
+}
+
+// The locked part of plan_unload: ENOENT unknown; EBUSY not Live, or
+// permanent (init without exit) unless forced; refused while another module
+// links to it, or (unless forced) while references are held after `wait`.
+Expected<Verdict> decide_unload_locked(Registry::Impl& impl, std::string_view name, UnloadOptions options,
+                                       support::MutexLock& lock) UMOD_REQUIRES(impl.mutex) {
+    const std::shared_ptr<Module>* found = impl.find_shared_locked(name);
+    if (found == nullptr) return Error::with<NoSuchModule>(ENOENT, NoSuchModule{std::string(name)});
+    std::shared_ptr<Module> module = *found;
+    Module& mod = *module;
+    ModuleState state = mod.state.load();
+    if (state != ModuleState::Live)
+        return Error::with<ModuleBusy>(EBUSY, ModuleBusy{mod.name(), "it is " + std::string(to_string(state))});
+    if (linked_to(mod)) return Verdict{Verdict::Kind::Refuse, module, impl.holders_locked(mod), false};
+    bool forced = options.mode == UnloadMode::Force;
+    if (mod.init && !mod.exit && !forced)
+        return Error::with<ModuleBusy>(EBUSY, ModuleBusy{mod.name(), "it has an init function but no exit function"});
+    if (forced) {
+        go_despite_references_locked(mod, lock);
+        return Verdict{Verdict::Kind::Go, module, impl.holders_locked(mod), false};
+    }
+    if (go_once_unreferenced_locked(impl, mod, options.wait, lock))
+        return Verdict{Verdict::Kind::Go, module, {}, false};
+    return Verdict{Verdict::Kind::Refuse, module, impl.holders_locked(mod), options.wait.count() != 0};
+}
+
+}  // namespace
+
+Expected<UnloadPlan> Registry::Impl::plan_unload(std::string_view name, UnloadOptions how) {
+    Expected<Verdict> verdict = [&]() -> Expected<Verdict> {
+        support::MutexLock lock(mutex);
+        return decide_unload_locked(*this, name, how, lock);
+    }();
+    if (!verdict) return verdict.error();
+    // Symbolized with no lock held, while the holders' code is still mapped.
+    std::vector<HolderCounts> holding = symbolized(std::move(verdict->holders));
+    if (verdict->kind == Verdict::Kind::Refuse)
+        return Error::with<ModuleInUse>(EWOULDBLOCK,
+                                        ModuleInUse{verdict->module->name(), std::move(holding), verdict->waited});
+    state_changed.notify_all();
+    bool tainting = !holding.empty();
+    return UnloadPlan{std::move(verdict->module), std::move(holding), tainting};
+}
+
+UnloadReport Registry::Impl::carry_out(UnloadPlan plan) {
+    Module& mod = *plan.module;
+    UnloadReport report;
+    report.forced = std::move(plan.forced);
+    if (plan.exit()) plan.exit()();
 
     // Unpublish the exports, every pair with this module as provider, and
     // every pair it is part of as a user; one grace period for all of them.
@@ -91,29 +118,31 @@ Expected<UnloadReport> Registry::Impl::unload_or_refuse(std::string_view name, U
     std::vector<Use*> held;
     {
         support::MutexLock lock(mutex);
+        if (plan.taints) add_taint_locked('F');
         unpublish_exports_locked(mod, garbage);
         std::vector<Use*> pairs = mod.users_of_me;
         for (Use* use : pairs) drop_use_locked(*use, garbage);
         held = unlink_user_uses_locked(mod, garbage);
     }
     if (!garbage.empty()) rcu::synchronize();
-    report.leaks = leaks_of(mod, held);
+    report.leaks = leaks_of(mod, held);  // before the unmap: the leaking code is still mapped
     garbage.clear();
     if (mod.backend) report.unmap = mod.backend->unmap();
     {
         support::MutexLock lock(mutex);
-        std::erase_if(modules, [&](const auto& m) { return m.get() == &mod; });
+        (void)remove_module_locked(mod);  // `plan` still holds it
         mod.state.store(ModuleState::Gone, std::memory_order_release);
     }
     state_changed.notify_all();
-    std::string text = "unloaded " + mod.name();
-    if (!report.unmap.unmapped) {
-        text += " (still mapped:";
-        for (const auto& reason : report.unmap.reasons) text += " " + reason + ";";
-        text += ")";
-    }
+    std::string text = unloaded_text(mod, report.unmap);
     emit(Event{.kind = EventKind::Unloaded, .module = mod.name(), .text = text});
     return report;
+}
+
+Expected<UnloadReport> Registry::Impl::unload(std::string_view name, UnloadOptions how) {
+    Expected<UnloadPlan> plan = plan_unload(name, how);
+    if (!plan) return plan.error();
+    return carry_out(std::move(*plan));
 }
 
 }  // namespace umod

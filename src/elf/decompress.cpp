@@ -28,26 +28,7 @@ namespace {
 // compressed. Each table is filled once (a function-local static, so
 // thread-safe) and read-only afterwards; the libraries are never unloaded.
 template <class Table>
-struct Loaded {
-    const Table* table = nullptr;  // null: the library or a symbol is missing
-    std::string error;             // why, then
-};
-
-template <class Table, class Bind>
-Loaded<Table> load_library(const std::string& soname, Bind bind_all) {
-    Loaded<Table> out;
-    void* lib = support::open_private_library(soname, out.error);
-    if (lib == nullptr) return out;
-    static Table table;
-    bool ok = true;
-    auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
-    bind_all(table, bind);
-    if (ok)
-        out.table = &table;
-    else
-        out.error = soname + ": a symbol is missing";
-    return out;
-}
+using Loaded = support::PrivateFunctions<Table>;
 
 struct Xz {
     decltype(&::lzma_stream_decoder) stream_decoder = nullptr;
@@ -57,7 +38,8 @@ struct Xz {
 
 const Loaded<Xz>& xz() {
     static const Loaded<Xz> loaded =
-        load_library<Xz>("liblzma.so." + std::to_string(LZMA_VERSION_MAJOR), [](Xz& t, auto bind) {
+        support::bind_private_library<Xz>("liblzma.so." + std::to_string(LZMA_VERSION_MAJOR),
+                                          [](Xz& t, auto& bind) {
             bind(t.stream_decoder, "lzma_stream_decoder");
             bind(t.code, "lzma_code");
             bind(t.end, "lzma_end");
@@ -75,7 +57,8 @@ struct Zstd {
 
 const Loaded<Zstd>& zstd() {
     static const Loaded<Zstd> loaded =
-        load_library<Zstd>("libzstd.so." + std::to_string(ZSTD_VERSION_MAJOR), [](Zstd& t, auto bind) {
+        support::bind_private_library<Zstd>("libzstd.so." + std::to_string(ZSTD_VERSION_MAJOR),
+                                            [](Zstd& t, auto& bind) {
             bind(t.create, "ZSTD_createDStream");
             bind(t.free, "ZSTD_freeDStream");
             bind(t.decompress_stream, "ZSTD_decompressStream");

@@ -1,5 +1,6 @@
 #include "elf/kernel_module.h"
 #include "elf/elf_file.h"
+#include "elf/signature_trailer.h"
 #include "support/private_library.h"
 
 #include <dlfcn.h>
@@ -19,15 +20,6 @@
 namespace umod::elf {
 
 namespace {
-
-constexpr std::string_view kMagic = "~Module signature appended~\n";
-
-// struct module_signature, 12 bytes before the magic.
-struct Trailer {
-    std::uint8_t algo, hash, id_type, signer_len, key_id_len, pad[3];
-    std::uint32_t sig_len_be;
-};
-static_assert(sizeof(Trailer) == 12);
 
 std::string hash_name(int nid) {
     switch (nid) {
@@ -75,28 +67,23 @@ const Crypto* crypto() {
 #else
         const std::string soname = "libcrypto.so.1.1";
 #endif
-        std::string error;
-        void* lib = support::open_private_library(soname, error);
-        if (lib == nullptr) return nullptr;
-        static Crypto c;
-        bool ok = true;
-        auto bind = [&](auto& fn, const char* name) { ok = support::bind_function(lib, fn, name) && ok; };
-        bind(c.d2i_PKCS7, "d2i_PKCS7");
-        bind(c.PKCS7_free, "PKCS7_free");
-        bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");
-        bind(c.sk_num, "OPENSSL_sk_num");
-        bind(c.sk_value, "OPENSSL_sk_value");
-        bind(c.X509_NAME_get_index_by_NID, "X509_NAME_get_index_by_NID");
-        bind(c.X509_NAME_get_entry, "X509_NAME_get_entry");
-        bind(c.X509_NAME_ENTRY_get_data, "X509_NAME_ENTRY_get_data");
-        bind(c.ASN1_STRING_get0_data, "ASN1_STRING_get0_data");
-        bind(c.ASN1_STRING_length, "ASN1_STRING_length");
-        bind(c.ASN1_INTEGER_to_BN, "ASN1_INTEGER_to_BN");
-        bind(c.BN_free, "BN_free");
-        bind(c.BN_num_bits, "BN_num_bits");
-        bind(c.BN_bn2bin, "BN_bn2bin");
-        bind(c.OBJ_obj2nid, "OBJ_obj2nid");
-        return ok ? &c : nullptr;
+        return support::bind_private_library<Crypto>(soname, [](Crypto& c, auto& bind) {
+            bind(c.d2i_PKCS7, "d2i_PKCS7");
+            bind(c.PKCS7_free, "PKCS7_free");
+            bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");
+            bind(c.sk_num, "OPENSSL_sk_num");
+            bind(c.sk_value, "OPENSSL_sk_value");
+            bind(c.X509_NAME_get_index_by_NID, "X509_NAME_get_index_by_NID");
+            bind(c.X509_NAME_get_entry, "X509_NAME_get_entry");
+            bind(c.X509_NAME_ENTRY_get_data, "X509_NAME_ENTRY_get_data");
+            bind(c.ASN1_STRING_get0_data, "ASN1_STRING_get0_data");
+            bind(c.ASN1_STRING_length, "ASN1_STRING_length");
+            bind(c.ASN1_INTEGER_to_BN, "ASN1_INTEGER_to_BN");
+            bind(c.BN_free, "BN_free");
+            bind(c.BN_num_bits, "BN_num_bits");
+            bind(c.BN_bn2bin, "BN_bn2bin");
+            bind(c.OBJ_obj2nid, "OBJ_obj2nid");
+        }).table;
     }();
     return loaded;
 }
@@ -137,44 +124,31 @@ void read_pkcs7(std::span<const std::byte> der, ModuleSignature& out) {
 }  // namespace
 
 std::size_t module_signature_extent(std::span<const std::byte> file) {
-    if (file.size() < kMagic.size() + sizeof(Trailer) ||
-        std::memcmp(file.data() + file.size() - kMagic.size(), kMagic.data(), kMagic.size()) != 0)
-        return 0;
-    Trailer t;
-    std::memcpy(&t, file.data() + file.size() - kMagic.size() - sizeof(Trailer), sizeof(t));
-    std::uint64_t extent = std::uint64_t{__builtin_bswap32(t.sig_len_be)} + t.signer_len + t.key_id_len +
-                           sizeof(Trailer) + kMagic.size();
-    return extent <= file.size() ? static_cast<std::size_t>(extent) : 0;
+    auto trailer = parse_signature_trailer(file);
+    return trailer && *trailer ? (*trailer)->extent() : 0;
 }
 
 Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const std::byte> file) {
-    if (file.size() < kMagic.size() + sizeof(Trailer) ||
-        std::memcmp(file.data() + file.size() - kMagic.size(), kMagic.data(), kMagic.size()) != 0)
-        return std::optional<ModuleSignature>();
-    std::size_t trailer_at = file.size() - kMagic.size() - sizeof(Trailer);
-    Trailer t;
-    std::memcpy(&t, file.data() + trailer_at, sizeof(t));
-    std::uint32_t sig_len = __builtin_bswap32(t.sig_len_be);
-    std::uint64_t body = std::uint64_t{sig_len} + t.signer_len + t.key_id_len;
-    if (body > trailer_at) return Error(EBADMSG, "module signature longer than the file");
-    std::size_t sig_at = trailer_at - sig_len;
+    auto trailer = parse_signature_trailer(file);
+    if (!trailer) return trailer.error();
+    if (!*trailer) return std::optional<ModuleSignature>();
+    const SignatureTrailer& t = **trailer;
     ModuleSignature sig;
-    auto bytes = [&](std::size_t at, std::size_t n) {
-        const auto* b = reinterpret_cast<const std::uint8_t*>(file.data() + at);
-        return std::vector<std::uint8_t>(b, b + n);
+    auto bytes = [](std::span<const std::byte> b) {
+        const auto* p = reinterpret_cast<const std::uint8_t*>(b.data());
+        return std::vector<std::uint8_t>(p, p + b.size());
     };
     switch (t.id_type) {
         case 2:  // PKEY_ID_PKCS7
             sig.id_type = "PKCS#7";
-            read_pkcs7(file.subspan(sig_at, sig_len), sig);
+            read_pkcs7(t.signature, sig);
             if (sig.hash_algorithm.empty()) sig.hash_algorithm = "unknown";
             break;
         default: {  // PGP (0) or X509 (1): signer and key id precede the signature
             sig.id_type = t.id_type == 0 ? "PGP" : "X509";
-            std::size_t signer_at = sig_at - t.key_id_len - t.signer_len;
-            sig.signer.assign(reinterpret_cast<const char*>(file.data() + signer_at), t.signer_len);
-            sig.key_id = bytes(signer_at + t.signer_len, t.key_id_len);
-            sig.signature = bytes(sig_at, sig_len);
+            sig.signer.assign(reinterpret_cast<const char*>(t.signer.data()), t.signer.size());
+            sig.key_id = bytes(t.key_id);
+            sig.signature = bytes(t.signature);
             static const char* const kHashes[] = {"md4", "md5", "sha1", "rmd160", "sha256",
                                                    "sha384", "sha512", "sha224", "sm3"};
             sig.hash_algorithm = t.hash < std::size(kHashes) ? kHashes[t.hash] : "unknown";

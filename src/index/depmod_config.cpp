@@ -3,7 +3,8 @@
 // joined by a backslash before the newline; four directives.
 #include "index/depmod_config.h"
 
-#include <dirent.h>
+#include "index/config_files.h"
+
 #include <regex.h>
 #include <sys/stat.h>
 
@@ -27,50 +28,6 @@ constexpr int kLogErr = 3, kLogInfo = 6;
     va_start(args, format);
     std::vfprintf(log, format, args);
     va_end(args);
-}
-
-struct ConfigFile {
-    std::string name;  // sort key: the file's base name
-    std::string path;
-};
-
-// Adds a file in name order; a name already listed (from an earlier path) wins.
-void insert_sorted(std::vector<ConfigFile>& files, std::string name, std::string path) {
-    auto at = std::lower_bound(files.begin(), files.end(), name,
-                               [](const ConfigFile& f, const std::string& n) { return f.name < n; });
-    if (at != files.end() && at->name == name) return;
-    files.insert(at, ConfigFile{std::move(name), std::move(path)});
-}
-
-void list_files(std::vector<ConfigFile>& files, const std::string& path, int verbosity, std::FILE* log) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return;  // kmod: a debug message only
-    if (!S_ISDIR(st.st_mode)) {
-        auto slash = path.rfind('/');
-        insert_sorted(files, slash == std::string::npos ? path : path.substr(slash + 1), path);
-        return;
-    }
-    DIR* dir = opendir(path.c_str());
-    if (dir == nullptr) {
-        log_at(log, verbosity, kLogErr, "files list %s: %s\n", path.c_str(), std::strerror(errno));
-        return;
-    }
-    while (dirent* entry = readdir(dir)) {
-        std::string_view name = entry->d_name;
-        if (name.starts_with('.')) continue;
-        if (name.size() < 6 || !name.ends_with(".conf")) {
-            log_at(log, verbosity, kLogInfo, "All cfg files need .conf: %s/%s\n", path.c_str(), entry->d_name);
-            continue;
-        }
-        struct stat entry_st {};
-        if (fstatat(dirfd(dir), entry->d_name, &entry_st, 0) == 0 && S_ISDIR(entry_st.st_mode)) {
-            log_at(log, verbosity, kLogErr, "Directories inside directories are not supported: %s/%s\n",
-                   path.c_str(), entry->d_name);
-            continue;
-        }
-        insert_sorted(files, std::string(name), path + "/" + std::string(name));
-    }
-    closedir(dir);
 }
 
 // One logical line: a backslash joins the next physical line (both dropped)
@@ -192,12 +149,21 @@ bool in_directory(std::string_view path, std::string_view dir) {
 
 DepmodConfig read_depmod_config(std::span<const std::string> paths, std::string_view kernel_version, int verbosity,
                                 std::FILE* log) {
+    static const std::vector<std::string> defaults(std::begin(kDepmodConfigDirs), std::end(kDepmodConfigDirs));
+    static constexpr std::string_view kSuffixes[] = {".conf"};
     std::vector<ConfigFile> files;
-    if (paths.empty()) {
-        for (const char* dir : kDepmodConfigDirs) list_files(files, dir, verbosity, log);
-    } else {
-        for (const std::string& path : paths) list_files(files, path, verbosity, log);
-    }
+    list_config_files(files, paths.empty() ? std::span<const std::string>(defaults) : paths, kSuffixes,
+                          [&](const ConfigListingNote& n) {
+                              using Kind = ConfigListingNote::Kind;
+                              if (n.kind == Kind::Unreadable)
+                                  log_at(log, verbosity, kLogErr, "files list %s: %s\n", n.path.c_str(),
+                                         std::strerror(n.error));
+                              else if (n.kind == Kind::WrongSuffix)
+                                  log_at(log, verbosity, kLogInfo, "All cfg files need .conf: %s\n", n.path.c_str());
+                              else
+                                  log_at(log, verbosity, kLogErr,
+                                         "Directories inside directories are not supported: %s\n", n.path.c_str());
+                          });
     DepmodConfig config;
     for (const ConfigFile& f : files) parse_file(config, f.path, kernel_version, verbosity, log);
     if (config.searches.empty()) config.searches.push_back({DepmodConfig::SearchKind::Path, "updates"});

@@ -1,5 +1,7 @@
 #include "index/index_file.h"
 
+#include <fcntl.h>
+
 #include "support/mapped_file.h"
 
 #include <fnmatch.h>
@@ -388,8 +390,10 @@ Expected<IndexReader> IndexReader::parse(std::span<const std::byte> bytes, std::
     return IndexReader(nullptr, bytes, std::move(name), get32(bytes.data() + 8));
 }
 
-Expected<IndexReader> IndexReader::open(const std::string& path) {
-    auto file = support::MappedFile::map(path);
+Expected<IndexReader> IndexReader::open(const std::string& path) { return open_at(AT_FDCWD, path.c_str(), path); }
+
+Expected<IndexReader> IndexReader::open_at(int dirfd, const char* name, const std::string& path) {
+    auto file = support::MappedFile::map_at(dirfd, name, path);
     if (!file) return file.error();
     if (file->bytes().size() < 12)
         return Error::with(EINVAL, IndexFormatError{path, IndexFormatError::Kind::TooShort, 0, 0, {}});

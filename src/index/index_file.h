@@ -73,6 +73,8 @@ public:
     // message); EINVAL with IndexFormatError (TooShort, BadMagic, BadVersion)
     // when the header is not a kmod 2.x index's.
     static Expected<IndexReader> open(const std::string& path);
+    // open() of `name` in the directory open as `dirfd`; `path` names it in errors.
+    static Expected<IndexReader> open_at(int dirfd, const char* name, const std::string& path);
     // Over `bytes`, which the caller keeps alive and unchanged; `name` is
     // used in errors. Same header checks as open().
     static Expected<IndexReader> parse(std::span<const std::byte> bytes, std::string name);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "elf/decompress.h"
+#include "elf/module_file.h"
 #include "elf/kernel_module.h"
 #include "support/mapped_file.h"
 
@@ -138,16 +139,9 @@ Status insert(const std::string& path, const std::string& options, unsigned flag
         if (r == 0) return {};
         if (code != ENOSYS) return Error(code, std::strerror(code));
     }
-    auto file = support::MappedFile::open(path);
-    if (!file) return file.error();
-    std::vector<std::byte> image;
-    if (compression == elf::Compression::None) {
-        image.assign(file->bytes().begin(), file->bytes().end());
-    } else {
-        auto plain = elf::decompress(file->bytes(), compression);
-        if (!plain) return plain.error();
-        image = std::move(*plain);
-    }
+    elf::ModuleFileBuffer buffer;
+    if (auto read = elf::read_module_file(path, {{}, 0, true}, buffer); !read) return read.error();
+    std::vector<std::byte>& image = buffer.image;
     if (flags & kForceModversion) (void)elf::strip_section_alloc(image, "__versions");
     if (flags & kForceVermagic) (void)elf::strip_vermagic(image);
     long r = ::syscall(SYS_init_module, image.data(), static_cast<unsigned long>(image.size()), options.c_str());

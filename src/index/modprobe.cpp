@@ -1,11 +1,15 @@
 #include "index/modprobe.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+
+#include "index/config_files.h"
+
+#include "elf/module_name.h"
 
 namespace umod::index {
 
@@ -31,40 +35,31 @@ Status alias_normalize(std::string_view alias, std::string& out) {
     return {};
 }
 
-std::string module_name_of_path(std::string_view path) {
-    if (auto slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
-    std::string name(path.substr(0, path.find('.')));
-    for (char& c : name)
-        if (c == '-') c = '_';
-    return name;
-}
+std::string module_name_of_path(std::string_view path) { return elf::module_name_of_file(path); }
 
-Status read_builtin_modinfo(const std::string& dirname,
-                            const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
-    std::string path = dirname + "/modules.builtin.modinfo";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        int code = errno != 0 ? errno : ENOENT;
-        return Error(code, path + ": " + std::strerror(code));
-    }
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+void parse_builtin_modinfo(std::string_view all,
+                           const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
     for (std::size_t pos = 0; pos < all.size();) {
         std::size_t end = all.find('\0', pos);
-        if (end == std::string::npos) end = all.size();
-        std::string_view entry(all.data() + pos, end - pos);
+        if (end == std::string_view::npos) end = all.size();
+        std::string_view entry = all.substr(pos, end - pos);
         pos = end + 1;
         std::size_t dot = entry.find('.'), eq = entry.find('=');
         if (dot == std::string_view::npos || eq == std::string_view::npos || eq < dot) continue;
         record(entry.substr(0, dot), entry.substr(dot + 1, eq - dot - 1), entry.substr(eq + 1));
     }
-    return {};
 }
 
-bool for_each_builtin_info(const std::string& dirname,
-                           const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
-    Status s = read_builtin_modinfo(dirname, record);
-    if (!s) errno = s.error().code();
-    return static_cast<bool>(s);
+Status read_builtin_modinfo(const std::string& dirname,
+                            const std::function<void(std::string_view, std::string_view, std::string_view)>& record) {
+    std::string path = dirname + "/modules.builtin.modinfo";
+    std::string text;
+    if (!read_text_at(AT_FDCWD, path.c_str(), text)) {
+        int code = errno;
+        return Error(code, path + ": " + std::strerror(code));
+    }
+    parse_builtin_modinfo(text, record);
+    return {};
 }
 
 std::string_view index_base_name(IndexKind kind) {
@@ -84,9 +79,15 @@ ModuleIndex ModuleIndex::open(const std::string& dirname) {
     ModuleIndex index;
     index.dirname_ = dirname;
     bool reporting = true;  // libkmod stops mapping (and reporting) at the first failure
+    // The directory opened once, each index relative to it (by path when it
+    // cannot be opened: each index then fails as its own open would).
+    int dfd = ::open(dirname.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    std::string file;
     for (std::size_t i = 0; i < kIndexKinds; ++i) {
         auto kind = static_cast<IndexKind>(i);
-        auto reader = IndexReader::open(dirname + "/" + std::string(index_base_name(kind)) + ".bin");
+        file.assign(index_base_name(kind)).append(".bin");
+        std::string path = dirname + "/" + file;
+        auto reader = dfd >= 0 ? IndexReader::open_at(dfd, file.c_str(), path) : IndexReader::open(path);
         if (reader) {
             index.indexes_[i].emplace(std::move(*reader));
             continue;
@@ -98,6 +99,7 @@ ModuleIndex ModuleIndex::open(const std::string& dirname) {
         // modules.builtin.alias.bin is optional to libkmod: it carries on without it.
         if (kind != IndexKind::BuiltinAlias) reporting = false;
     }
+    if (dfd >= 0) ::close(dfd);
     return index;
 }
 

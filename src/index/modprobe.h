@@ -32,7 +32,7 @@ void describe_error(const UnmatchedBracket& e, std::string& out);
 // EINVAL with UnmatchedBracket for unmatched brackets (`out` is then unspecified).
 Status alias_normalize(std::string_view alias, std::string& out);
 
-// kmod's name for a module file: the base name up to its first '.', '-' as '_'.
+// kmod's name for a module file: the one rule (elf/module_name.h).
 std::string module_name_of_path(std::string_view path);
 
 // Calls `record(module, key, value)` for each `module.key=value` record of
@@ -40,9 +40,9 @@ std::string module_name_of_path(std::string_view path);
 // message) if the file cannot be read; no record is then passed.
 Status read_builtin_modinfo(const std::string& dirname,
                             const std::function<void(std::string_view, std::string_view, std::string_view)>& record);
-// The same, as a bool with errno set on failure: the form depmod.cpp calls
-// (kept until depmod moves to read_builtin_modinfo).
-bool for_each_builtin_info(const std::string& dirname,
+// The same over the text of such a file (records are NUL-terminated; one
+// without a '.' before its '=' is skipped).
+void parse_builtin_modinfo(std::string_view text,
                            const std::function<void(std::string_view, std::string_view, std::string_view)>& record);
 
 // The indexes, in the order libkmod maps them.

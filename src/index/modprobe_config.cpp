@@ -1,5 +1,7 @@
 #include "index/modprobe_config.h"
 
+#include "index/config_files.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -161,66 +163,6 @@ ConfigSoftdep make_softdep(std::string modname, std::string_view spec) {
     return dep;
 }
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// What libkmod's list of configuration files holds: a name (the sort key)
-// and the path to read.
-struct ConfFile {
-    std::string name;
-    std::string path;
-};
-
-void insert_sorted(std::vector<ConfFile>& files, std::string name, std::string path) {
-    auto it = files.begin();
-    while (it != files.end() && std::strcmp(name.c_str(), it->name.c_str()) > 0) ++it;
-    if (it != files.end() && it->name == name) return;  // the first one found wins
-    files.insert(it, ConfFile{std::move(name), std::move(path)});
-}
-
-void list_config_path(const std::string& path, std::vector<ConfFile>& files,
-                      std::vector<ConfigDiagnostic>& diagnostics) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return;
-    if (!S_ISDIR(st.st_mode)) {
-        std::size_t slash = path.rfind('/');
-        insert_sorted(files, slash == std::string::npos ? path : path.substr(slash + 1), path);
-        return;
-    }
-    DIR* dir = opendir(path.c_str());
-    if (dir == nullptr) return;
-    while (dirent* entry = readdir(dir)) {
-        std::string_view name = entry->d_name;
-        if (name.empty() || name[0] == '.') continue;
-        if (name.size() < 6 || (!ends_with(name, ".conf") && !ends_with(name, ".alias"))) continue;
-        struct stat entry_st {};
-        if (fstatat(dirfd(dir), entry->d_name, &entry_st, 0) == 0 && S_ISDIR(entry_st.st_mode)) {
-            diagnostics.push_back({ConfigDiagnostic::Kind::NestedDirectory, path + "/" + std::string(name), 0, {}});
-            continue;
-        }
-        insert_sorted(files, std::string(name), path + "/" + std::string(name));
-    }
-    closedir(dir);
-}
-
-// A configuration file's text (capped: a device such as /dev/zero never ends).
-bool read_text(const std::string& path, std::string& out) {
-    constexpr std::size_t kMax = std::size_t{64} << 20;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    out.clear();
-    char buf[65536];
-    while (out.size() < kMax) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return true;
-}
-
 }  // namespace
 
 void ModprobeConfig::parse(std::string_view text, const std::string& file, std::vector<ConfigDiagnostic>& diagnostics) {
@@ -360,13 +302,18 @@ void ModprobeConfig::parse_kernel_cmdline(std::string_view cmdline, std::vector<
 
 ModprobeConfig ModprobeConfig::load(const std::vector<std::string>& paths, const std::string& dirname,
                                     std::string_view kernel_cmdline, std::vector<ConfigDiagnostic>& diagnostics) {
-    std::vector<ConfFile> files;
-    insert_sorted(files, "modules.softdep", dirname + "/modules.softdep");
-    for (const std::string& path : paths) list_config_path(path, files, diagnostics);
+    // The module directory's modules.softdep first, unchecked, as libkmod lists it.
+    std::vector<ConfigFile> files{{"modules.softdep", dirname + "/modules.softdep"}};
+    static constexpr std::string_view kSuffixes[] = {".conf", ".alias"};
+    list_config_files(files, paths, kSuffixes, [&](const ConfigListingNote& n) {
+        if (n.kind == ConfigListingNote::Kind::NestedDirectory)
+            diagnostics.push_back({ConfigDiagnostic::Kind::NestedDirectory, n.path, 0, {}});
+    });
     ModprobeConfig config;
     std::string text;
-    for (const ConfFile& f : files)
-        if (read_text(f.path, text)) config.parse(text, f.path, diagnostics);
+    constexpr std::size_t kMax = std::size_t{64} << 20;  // a device such as /dev/zero never ends
+    for (const ConfigFile& f : files)
+        if (read_text_at(AT_FDCWD, f.path.c_str(), text, kMax)) config.parse(text, f.path, diagnostics);
     config.parse_kernel_cmdline(kernel_cmdline, diagnostics);
     return config;
 }

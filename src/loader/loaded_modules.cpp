@@ -29,7 +29,7 @@ std::string LoadedModules::owner_of(std::uintptr_t address) const {
 std::string LoadedModules::module_defining(const std::string& symbol) const {
     std::lock_guard lock(mutex_);
     for (const Record& r : records_)
-        if (std::find(r.unexported.begin(), r.unexported.end(), symbol) != r.unexported.end()) return r.name;
+        if (std::find(r.unexported->begin(), r.unexported->end(), symbol) != r.unexported->end()) return r.name;
     return {};
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@ public:
         std::string path;  // real path
         std::uintptr_t base = 0;
         std::uint64_t size = 0;
-        std::vector<std::string> unexported;  // defined, not exported
+        std::shared_ptr<const std::vector<std::string>> unexported;  // defined, not exported (never null)
     };
 
     void add(Record record);

@@ -7,16 +7,27 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace umod::support {
 
-Expected<MappedFile> MappedFile::open(const std::string& path) { return open(path, std::size_t{1} << 20); }
+Expected<MappedFile> MappedFile::open(const std::string& path) {
+    return open(AT_FDCWD, path.c_str(), path, std::size_t{1} << 20);
+}
 
-Expected<MappedFile> MappedFile::map(const std::string& path) { return open(path, 0); }
+Expected<MappedFile> MappedFile::map(const std::string& path) { return open(AT_FDCWD, path.c_str(), path, 0); }
 
-Expected<MappedFile> MappedFile::open(const std::string& path, std::size_t read_below) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Expected<MappedFile> MappedFile::map_at(int dirfd, const char* name, const std::string& path) {
+    return open(dirfd, name, path, 0);
+}
+
+Expected<MappedFile> MappedFile::read(const std::string& path) {
+    return open(AT_FDCWD, path.c_str(), path, std::numeric_limits<std::size_t>::max());
+}
+
+Expected<MappedFile> MappedFile::open(int dirfd, const char* name, const std::string& path, std::size_t read_below) {
+    int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
     struct stat st {};
     if (fstat(fd, &st) != 0) {

@@ -19,6 +19,12 @@ public:
     // Always mapped, whatever its size: for files read in place and shared
     // (the module index), where a copy would only cost.
     static Expected<MappedFile> map(const std::string& path);
+    // map() of `name` relative to the directory open as `dirfd` (AT_FDCWD:
+    // the current one); `path` names it in messages.
+    static Expected<MappedFile> map_at(int dirfd, const char* name, const std::string& path);
+    // Always read into memory, whatever its size: for bytes that must not
+    // change after they are read (a mapping shows later writes to the file).
+    static Expected<MappedFile> read(const std::string& path);
 
     MappedFile(MappedFile&& other) noexcept;
     MappedFile& operator=(MappedFile&& other) noexcept;
@@ -29,7 +35,7 @@ public:
     std::span<const std::byte> bytes() const { return {data_, size_}; }
 
 private:
-    static Expected<MappedFile> open(const std::string& path, std::size_t read_below);
+    static Expected<MappedFile> open(int dirfd, const char* name, const std::string& path, std::size_t read_below);
     MappedFile(const std::byte* data, std::size_t size, bool mapped) : data_(data), size_(size), mapped_(mapped) {}
     void release();
     const std::byte* data_ = nullptr;

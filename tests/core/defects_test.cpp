@@ -20,31 +20,9 @@ namespace umod {
 namespace {
 
 using testing::EventLog;
+using testing::FakeBackend;
 using testing::ImageBuilder;
 using namespace std::chrono_literals;
-
-// A backend that maps nothing: it hands the registry the callbacks and
-// warnings it was given, and records when it was unmapped.
-struct FakeBackend final : ModuleBackend {
-    std::function<int(User*)> init;
-    std::vector<std::string> warnings;
-    std::size_t exports = 0;
-    std::atomic<bool>* unmapped = nullptr;
-
-    Expected<MappedModule> map(std::span<const ResolvedImport>, User* self) override {
-        MappedModule m;
-        m.export_addresses.assign(exports, &exports);
-        if (init) m.init = [f = init, self] { return f(self); };
-        m.exit = [] {};
-        m.size = 4096;
-        m.warnings = warnings;
-        return m;
-    }
-    UnmapReport unmap() override {
-        if (unmapped) unmapped->store(true);
-        return {};
-    }
-};
 
 std::size_t count_named(const RegistrySnapshot& snap, std::string_view name) {
     return static_cast<std::size_t>(std::count_if(snap.modules.begin(), snap.modules.end(),

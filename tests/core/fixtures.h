@@ -5,8 +5,12 @@
 #include <umod/umod.h>
 #include <umod/views.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +63,34 @@ struct ImageBuilder {
         return *this;
     }
     ModuleImage build() { return image.build(); }
+};
+
+// A backend that maps nothing: it hands the registry the callbacks and
+// warnings it was given, and records when it was unmapped.
+struct FakeBackend final : ModuleBackend {
+    std::function<int(User*)> init;
+    std::vector<std::string> warnings;
+    std::size_t exports = 0;
+    std::atomic<bool>* unmapped = nullptr;
+
+    std::function<void()> on_unmap;  // called by unmap()
+    std::optional<Error> map_error;  // map() fails with it
+
+    Expected<MappedModule> map(std::span<const ResolvedImport>, User* self) override {
+        if (map_error) return *map_error;
+        MappedModule m;
+        m.export_addresses.assign(exports, &exports);
+        if (init) m.init = [f = init, self] { return f(self); };
+        m.exit = [] {};
+        m.size = 4096;
+        m.warnings = warnings;
+        return m;
+    }
+    UnmapReport unmap() override {
+        if (unmapped) unmapped->store(true);
+        if (on_unmap) on_unmap();
+        return {};
+    }
 };
 
 // Collects events as their one-line text, "kind: text".

@@ -257,6 +257,28 @@ TEST_F(RegistryTest, UnmatchedPutAfterBalancedUseIsCaught) {
     EXPECT_EQ(unknown.error().message(), "unmatched put: ui put nope, which no module exports");
 }
 
+// A put is matched against its own user and registry, whatever this
+// thread's last get was (the hot path remembers it): a put by another user,
+// or in a registry made where a destroyed one was, is unmatched.
+TEST(RegistryReferences, PutIsMatchedToItsOwnUserAndRegistryNotTheThreadsLastGet) {
+    for (int round = 0; round < 3; ++round) {
+        auto registry = std::make_unique<Registry>();
+        ASSERT_TRUE(registry->load(ImageBuilder("p").exports("f").build()));
+        User* a = registry->holder("a");
+        User* b = registry->holder("b");
+        if (round > 0) {
+            EXPECT_EQ(registry->symbol_put("f", a).error().code(), EINVAL);  // nothing taken here
+        }
+        ASSERT_TRUE(registry->symbol_get("f", a));
+        EXPECT_EQ(registry->symbol_put("f", b).error().code(), EINVAL);
+        EXPECT_TRUE(registry->symbol_put("f", a));
+        EXPECT_EQ(registry->symbol_put("f", a).error().code(), EINVAL);
+        // The thread's last get, still held when its registry goes: the pair
+        // outlives the registry (as an RAII handle's would).
+        ASSERT_TRUE(registry->symbol_get("f", a));
+    }
+}
+
 TEST(RegistryPolicy, AbortPolicyAbortsAtThePut) {
     EXPECT_DEATH(
         {

@@ -8,13 +8,18 @@
 #include <link.h>
 #include <elf.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -346,6 +351,13 @@ protected:
         return (dir / name).string();
     }
     std::string crc_bytes() { return bytes_of("crc"); }
+    static std::string file_bytes(const std::string& path) {
+        std::ifstream in(path, std::ios::binary);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    // A module's bytes as the loader maps them: DT_INIT_ARRAYSZ 0 (it runs
+    // the static constructors itself).
+    static std::string as_mapped(std::string bytes);
     std::string bytes_of(const std::string& module) {
         std::ifstream in(example(module), std::ios::binary);
         return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -407,12 +419,63 @@ TEST_F(BadInput, FileOverwrittenWhileLoadedChangesNothing) {
     EXPECT_EQ(call("net_checksum"), 1032);
     ASSERT_TRUE(registry.unload("net"));
     EXPECT_FALSE(still_loaded(net));
-    EXPECT_FALSE(fs::exists(copy)) << "the copy outlived the module";
+    // The copy still holds the bytes that were checked (kept for a reload of them).
+    EXPECT_TRUE(file_bytes(copy) == as_mapped(bytes_of("net")));
     // The next load reads the new bytes.
     auto again = load_module_file(registry, net);
     ASSERT_FALSE(again);
     EXPECT_NE(again.error().message().find("not an ELF file"), std::string::npos) << again.error().message();
     ASSERT_TRUE(registry.unload("crc"));
+}
+
+// A reload of the same bytes maps the copy kept from the last load (no file
+// written); a rebuilt file gets a copy of its new bytes.
+TEST_F(BadInput, ReloadMapsTheKeptCopyOnlyWhileTheBytesAreTheSame) {
+    std::string plugin = write("plugin.so", bytes_of("lifecycle"));
+    load(plugin);
+    std::string first = loaded_as(plugin);
+    ASSERT_TRUE(first.ends_with("/plugin.so")) << first;
+    ASSERT_TRUE(registry.unload("plugin"));
+    EXPECT_FALSE(still_loaded(plugin));
+    load(plugin);
+    EXPECT_EQ(loaded_as(plugin), first);
+    ASSERT_TRUE(registry.unload("plugin"));
+    // A rebuild under the same name: other bytes, other exports.
+    write("plugin.so", crc_bytes());
+    load(plugin);
+    std::string second = loaded_as(plugin);
+    EXPECT_TRUE(second.ends_with("/plugin.so")) << second;
+    EXPECT_TRUE(file_bytes(second) == as_mapped(crc_bytes()));
+    EXPECT_TRUE(registry.exports("crc32"));
+    EXPECT_FALSE(registry.exports("lifecycle_state"));
+    ASSERT_TRUE(registry.unload("plugin"));
+    EXPECT_FALSE(still_loaded(plugin));
+}
+
+// A file unchanged since it was read is not read again; one rewritten in
+// place, same size and with its old mtime put back (cp -p, rsync -t), is.
+TEST_F(BadInput, RewriteInPlaceKeepingSizeAndMtimeIsSeen) {
+    std::string original = crc_bytes();
+    std::string plugin = write("settled.so", original);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));  // its ctime a second older than the next read
+    load(plugin);
+    std::string copy = loaded_as(plugin);
+    ASSERT_TRUE(registry.unload("settled"));
+    struct stat before {};
+    ASSERT_EQ(::stat(plugin.c_str(), &before), 0);
+    std::string changed = original;
+    auto at = changed.find("checksums for the demo");
+    ASSERT_NE(at, std::string::npos);
+    changed[at + 8] = 'z';
+    {
+        std::fstream f(plugin, std::ios::in | std::ios::out | std::ios::binary);
+        f.write(changed.data(), static_cast<std::streamsize>(changed.size()));
+    }
+    timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(::utimensat(AT_FDCWD, plugin.c_str(), times, 0), 0);
+    load(plugin);
+    EXPECT_TRUE(file_bytes(loaded_as(plugin)) == as_mapped(changed));
+    ASSERT_TRUE(registry.unload("settled"));
 }
 
 TEST_F(BadInput, FileDeletedWhileLoadedChangesNothing) {
@@ -463,6 +526,13 @@ std::uint64_t dynamic_entry_offset(const std::string& bytes, std::int64_t tag, i
         }
     }
     return 0;
+}
+
+std::string BadInput::as_mapped(std::string bytes) {
+    int index = 0;
+    if (std::uint64_t off = dynamic_entry_offset(bytes, DT_INIT_ARRAYSZ, &index); off != 0)
+        std::memset(bytes.data() + off + 8, 0, 8);
+    return bytes;
 }
 
 // A defect glibc's loader asserts on is refused before dlopen, named with
@@ -522,6 +592,9 @@ TEST_F(BadInput, ExitThatStartsNoFunction) {
 TEST(ModuleName, FromPath) {
     EXPECT_EQ(module_name_from_path("/lib/x/snd-hda-intel.so"), "snd_hda_intel");
     EXPECT_EQ(module_name_from_path("crc.so"), "crc");
+    // The one rule, kmod's: up to the first '.', as for "snd-hda.ko.xz".
+    EXPECT_EQ(module_name_from_path("/x/snd-hda.ko.xz"), "snd_hda");
+    EXPECT_EQ(module_name_from_path("net.v2.so"), "net");
 }
 
 }  // namespace

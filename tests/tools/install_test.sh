@@ -74,8 +74,8 @@ echo "by hand (gcc, g++) and with umod_add_module: same behaviour"
 
 unset LD_LIBRARY_PATH
 umod="$tmp/prefix/bin/umod"
-runpath=$(readelf -d "$umod" | sed -n 's/.*runpath: \[\(.*\)\]/\1/p')
-if [ "$runpath" != '$ORIGIN/../lib' ]; then echo "installed umod has runpath '$runpath'"; exit 1; fi
+# The tool has libumod's layers linked in: no project library to find, no runpath.
+if readelf -d "$umod" | grep -Eq 'libumod|RUNPATH|RPATH'; then echo "installed umod needs libumod or a runpath:"; readelf -d "$umod" | grep -E 'NEEDED|PATH'; exit 1; fi
 "$umod" version | grep -q "^umod "
 cp "$tmp/hand_c.so" "$tmp/hand_c.ko"  # modinfo takes .ko paths (PATH.so: issue 11 §3)
 "$umod" modinfo -F license "$tmp/hand_c.ko" | grep -qx GPL

@@ -26,6 +26,9 @@ int graph_main(std::string_view prog, std::span<char* const> args);
 int monitor_main(std::string_view prog, std::span<char* const> args);
 int track_main(std::string_view prog, std::span<char* const> args);
 int ps_main(std::string_view prog, std::span<char* const> args);
+// Module signatures (src/sign).
+int sign_main(std::string_view prog, std::span<char* const> args);
+int verify_main(std::string_view prog, std::span<char* const> args);
 
 std::span<const Command> commands() {
     static constexpr std::array table{
@@ -41,6 +44,8 @@ std::span<const Command> commands() {
         Command{"track", track_main, "show or set a live host's tracking level (off, counts, stacks)"},
         Command{"ps", ps_main, "list the live hosts: pid, program, modules, access"},
         Command{"run", run_main, "run a host script: insmod, rmmod, lsmod, holders, call... (umod run --help)"},
+        Command{"sign", sign_main, "append a kernel-format module signature, as scripts/sign-file does"},
+        Command{"verify", verify_main, "verify module signatures (.ko, .so) against a keyring or a kernel image's keys"},
         Command{"version", version_main, "print umod's version"},
     };
     return table;

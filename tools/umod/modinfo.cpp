@@ -21,7 +21,7 @@
 #include "commands.h"
 #include "kmod_log.h"
 #include "live.h"
-#include "elf/decompress.h"
+#include "elf/module_file.h"
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
 #include "elf/read_parts.h"
@@ -156,7 +156,7 @@ int modinfo_builtin(const Options& o, const std::string& name,
     return print_info(o, info);
 }
 
-int modinfo_file(const Options& o, const std::string& path, support::ReadBuffer& buffer) {
+int modinfo_file(const Options& o, const std::string& path, elf::ModuleFileBuffer& file) {
     std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
     if (o.field == nullptr)
         emit(o, fmt::format("{:<16}{}", "filename:", filename));
@@ -169,27 +169,13 @@ int modinfo_file(const Options& o, const std::string& path, support::ReadBuffer&
                      std::strerror(code));
         return 1;
     };
-    std::vector<std::byte> decompressed;
-    std::span<const std::byte> whole;
-    if (auto compression = elf::compression_of(path); compression != elf::Compression::None) {
-        auto file = support::MappedFile::open(path);
-        if (!file) return fail(file.error().code());
-        auto unpacked = elf::decompress(file->bytes(), compression);
-        if (!unpacked) return fail(unpacked.error().code());
-        decompressed = std::move(*unpacked);
-        whole = decompressed;
-    }
-    // Uncompressed: only the headers, .modinfo and the signature at the end
-    // are read.
-    // Signatures of Debian's modules are under 700 bytes; a longer one is read
-    // on a second pass.
+    // Only the headers, .modinfo and the signature at the end of an
+    // uncompressed file are read. Signatures of Debian's modules are under
+    // 700 bytes; a longer one is read on a second pass.
     std::size_t tail = 4096;
-    Expected<std::span<const std::byte>> bytes = whole;
-    if (whole.empty()) {
-        bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, tail);
-        if (std::size_t needed = bytes ? elf::module_signature_extent(*bytes) : 0; needed > tail)
-            bytes = elf::read_elf_parts(path, buffer, {".modinfo"}, needed);
-    }
+    auto bytes = elf::read_module_file(path, {{".modinfo"}, tail, false}, file);
+    if (std::size_t needed = bytes ? elf::module_signature_extent(*bytes) : 0; needed > tail)
+        bytes = elf::read_module_file(path, {{".modinfo"}, needed, false}, file);
     if (!bytes) return fail(bytes.error().code());
     auto elf = elf::ElfFile::parse(*bytes, elf::Machines::Any);  // modules of every architecture
     if (!elf) {
@@ -269,7 +255,7 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
     std::optional<index::ModprobeSession> session;
     std::optional<std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>> builtin_info;
     int status = 0;
-    support::ReadBuffer buffer;  // one for all files
+    elf::ModuleFileBuffer buffer;  // one for all files
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;

@@ -22,12 +22,7 @@ namespace umod::tool {
 namespace {
 
 // kmod's modname_normalize(): up to the first '.', '-' as '_'.
-std::string normalize_name(std::string_view name) {
-    std::string out(name.substr(0, name.find('.')));
-    for (char& c : out)
-        if (c == '-') c = '_';
-    return out;
-}
+std::string normalize_name(std::string_view name) { return index::module_name_of_path(name); }
 
 // rmmod's check_module_inuse(): 0, or a negative errno (reported).
 int check_in_use(const KmodLog& log, const index::ModuleIndex& running, const std::string& name) {

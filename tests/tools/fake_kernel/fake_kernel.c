@@ -14,7 +14,7 @@
  *                             from there too (the running kernel's indexes)
  *
  * finit_module and init_module (libc's and syscall(2)'s) read the module's
- * name= and depends= from its .modinfo: a dependency that is not loaded makes
+ * name= and depends= (its names with - as _) from its .modinfo: a dependency that is not loaded makes
  * the load fail with ENOENT (an unknown symbol), a loaded name with EEXIST. A
  * load creates DIR/sys/module/NAME (initstate, refcnt, coresize, holders/),
  * raises each dependency's refcnt and adds NAME to its holders; /proc/modules
@@ -344,6 +344,8 @@ static long load(const char* image, size_t size, const char* params, const char*
         return fail(ENOEXEC);
     }
     modinfo(image, size, "depends=", depends, sizeof depends);
+    for (char* c = depends; *c != '\0'; ++c)
+        if (*c == '-') *c = '_';  /* depends= has file names (twofish-x86_64); modules are known by name */
     int e = injected("FAKE_KERNEL_FAIL", name);
     if (e == 0 && is_loaded(name)) e = EEXIST;
     char deps[1024];

@@ -35,6 +35,8 @@ _umod() {
         monitor) COMPREPLY=($(compgen -W "-p --pid --host --json -n --help" -- "$cur")) ;;
         track) COMPREPLY=($(compgen -W "-p --pid --host off counts stacks --help" -- "$cur")) ;;
         ps) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+        sign) COMPREPLY=($(compgen -W "-d -p -k sha256 sha384 sha512 --help" -- "$cur") $(compgen -f -- "$cur")) ;;
+        verify) COMPREPLY=($(compgen -W "-k --keyring -K --keyring-from-kernel -l --list-keys -x --extract-certs --help" -- "$cur") $(compgen -f -- "$cur")) ;;
         insmod) COMPREPLY=($(compgen -W "-p --pid --host --help" -- "$cur") $(compgen -f -- "$cur")) ;;
         holders|rmmod|modinfo)
             local opts="-p --pid --host --json --help"

@@ -1,0 +1,283 @@
+// depmod's output files, as kmod's depfiles table: each file with its
+// writer, in kmod's order. -n prints the text files; otherwise each is
+// written to a temporary file in the module directory and renamed into place
+// before the next one is made, so a failure leaves the earlier files new and
+// the later ones as they were.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "index/config_files.h"
+#include "index/depmod_run.h"
+#include "index/index_file.h"
+#include "index/kmod_hash.h"
+#include "index/modprobe.h"
+
+namespace umod::index::depmod_run {
+
+namespace {
+
+using ExportedSymbols = std::vector<std::pair<const std::string*, const Module*>>;
+
+// What the writers share, made once for a text file and its index.
+struct Outputs {
+    Run& run;
+    std::vector<std::string> dep_lines;  // modules.dep's, by Module::idx
+    ExportedSymbols symbols;             // modules.symbols's, in order
+};
+
+// "PATH: DEP..." for each module, its dependencies' closure in
+// topological order.
+void make_dep_lines(Outputs& o) {
+    const std::vector<Module*>& modules = o.run.modules;
+    o.dep_lines.resize(modules.size());
+    std::vector<std::uint32_t> seen(modules.size(), 0);  // the generation (module idx + 1) that saw it
+    std::vector<Module*> closure, stack;
+    for (Module* m : modules) {
+        const std::uint32_t generation = m->idx + 1;
+        closure.clear();
+        stack.assign(m->deps.begin(), m->deps.end());
+        while (!stack.empty()) {
+            Module* d = stack.back();
+            stack.pop_back();
+            if (seen[d->idx] == generation) continue;
+            seen[d->idx] = generation;
+            closure.push_back(d);
+            stack.insert(stack.end(), d->deps.begin(), d->deps.end());
+        }
+        std::sort(closure.begin(), closure.end(),
+                  [](const Module* a, const Module* b) { return a->dep_sort_idx < b->dep_sort_idx; });
+        std::string& line = o.dep_lines[m->idx];
+        line = m->listed_path() + ":";
+        for (Module* d : closure) {
+            line += ' ';
+            line += d->listed_path();
+        }
+    }
+}
+
+void output_deps(Outputs& o, std::string& out) {
+    if (o.dep_lines.empty()) make_dep_lines(o);
+    for (const std::string& line : o.dep_lines) {
+        out += line;
+        out += '\n';
+    }
+}
+
+void output_deps_bin(Outputs& o, std::string& out) {
+    if (o.dep_lines.empty()) make_dep_lines(o);
+    IndexBuilder index;
+    for (const Module* m : o.run.modules) index.insert(m->name, o.dep_lines[m->idx], m->idx);
+    o.dep_lines = {};  // the last user
+    out = index.serialize();
+}
+
+void output_aliases(Outputs& o, std::string& out) {
+    out = "# Aliases extracted from modules themselves.\n";
+    for (const Module* m : o.run.modules)
+        for (const std::string& a : m->aliases) out += fmt::format("alias {} {}\n", a, m->name);
+}
+
+void output_aliases_bin(Outputs& o, std::string& out) {
+    IndexBuilder index;
+    std::string normal;
+    std::set<std::pair<std::string, std::string>> indexed;  // -w: (key, module) pairs
+    for (const Module* m : o.run.modules) {
+        for (const std::string& a : m->aliases) {
+            if (!alias_normalize(a, normal)) {
+                o.run.log(kWarning, "Unmatched bracket in %s\n", a.c_str());
+                continue;
+            }
+            index.insert(normal, m->name, m->idx);
+            if (o.run.options.warn_duplicates && !indexed.emplace(normal, m->name).second)
+                o.run.log(kWarning, "duplicate module alias:\n%s %s\n", normal.c_str(), m->name.c_str());
+        }
+    }
+    out = index.serialize();
+}
+
+void output_softdeps(Outputs& o, std::string& out) {
+    out = "# Soft dependencies extracted from modules themselves.\n";
+    for (const Module* m : o.run.modules)
+        for (const std::string& s : m->softdeps) out += fmt::format("softdep {} {}\n", m->name, s);
+}
+
+// The symbols modules export, in kmod's hash order.
+const ExportedSymbols& exported_symbols(Outputs& o) {
+    if (!o.symbols.empty()) return o.symbols;
+    for (const auto& [name, owner] : o.run.symbols)
+        if (owner.owner != nullptr) o.symbols.emplace_back(&name, owner.owner);
+    std::sort(o.symbols.begin(), o.symbols.end(),
+              [](const auto& a, const auto& b) { return hash_order_less(*a.first, *b.first, 2048); });
+    return o.symbols;
+}
+
+void output_symbols(Outputs& o, std::string& out) {
+    out = "# Aliases for symbols, used by symbol_request().\n";
+    for (const auto& [name, owner] : exported_symbols(o)) out += fmt::format("alias symbol:{} {}\n", *name, owner->name);
+}
+
+void output_symbols_bin(Outputs& o, std::string& out) {
+    IndexBuilder index;
+    for (const auto& [name, owner] : exported_symbols(o)) index.insert("symbol:" + *name, owner->name, owner->idx);
+    out = index.serialize();
+}
+
+// modules.builtin's lines as fgets(…, 4096) reads them.
+void output_builtin_bin(Outputs& o, std::string& out) {
+    std::string text;
+    if (!o.run.dir.read_file("modules.builtin", text)) {
+        if (o.run.kernel)
+            o.run.log(kWarning, "could not open modules.builtin at %s: %s\n", o.run.dir.name().c_str(),
+                      std::strerror(errno));
+        return;  // no file
+    }
+    IndexBuilder index;
+    for (std::size_t pos = 0; pos < text.size();) {
+        std::size_t newline = text.find('\n', pos);
+        std::size_t end = std::min(newline == std::string::npos ? text.size() : newline + 1, pos + 4095);
+        std::string_view line = std::string_view(text).substr(pos, end - pos);
+        pos = end;
+        if (!std::isalpha(static_cast<unsigned char>(line[0]))) {
+            o.run.log(kError, "Invalid modules.builtin line: %.*s\n", static_cast<int>(line.size()), line.data());
+            continue;
+        }
+        if (line.ends_with('\n')) line.remove_suffix(1);
+        index.insert(module_name_of_path(line), "", 0);
+    }
+    out = index.serialize();
+}
+
+void output_builtin_alias_bin(Outputs& o, std::string& out) {
+    std::string text;
+    if (!o.run.dir.read_file("modules.builtin.modinfo", text)) {
+        if (o.run.kernel)
+            o.run.log(kWarning, "could not open modules.builtin.modinfo at %s: %s\n", o.run.dir.name().c_str(),
+                      std::strerror(errno));
+        return;  // no file
+    }
+    IndexBuilder index;
+    std::string normal;
+    parse_builtin_modinfo(text, [&](std::string_view module, std::string_view key, std::string_view value) {
+        if (key != "alias") return;
+        if (alias_normalize(value, normal))
+            index.insert(normal, module, 0);
+        else
+            o.run.log(kWarning, "Unmatched bracket in %.*s\n", static_cast<int>(value.size()), value.data());
+    });
+    out = index.serialize();
+}
+
+// The node a module's aliases ask for: "devname:NAME" with "char-major-M-N"
+// or "block-major-M-N".
+void output_devname(Outputs& o, std::string& out) {
+    for (const Module* m : o.run.modules) {
+        std::string dev_name;
+        char dev_type = 0;
+        unsigned major = 0, minor = 0;
+        for (const std::string& a : m->aliases) {
+            unsigned maj = 0, min = 0;
+            if (a.starts_with("devname:")) {
+                dev_name = a.substr(8);
+            } else if (std::sscanf(a.c_str(), "char-major-%u-%u", &maj, &min) == 2) {
+                dev_type = 'c', major = maj, minor = min;
+            } else if (std::sscanf(a.c_str(), "block-major-%u-%u", &maj, &min) == 2) {
+                dev_type = 'b', major = maj, minor = min;
+            }
+            if (!dev_name.empty() && dev_type != 0) break;
+        }
+        if (dev_name.empty()) continue;
+        if (dev_type == 0) {
+            o.run.log(kError, "Module '%s' has devname (%s) but lacks major and minor information. Ignoring.\n",
+                      m->name.c_str(), dev_name.c_str());
+            continue;
+        }
+        if (out.empty()) out = "# Device nodes to trigger on-demand module loading.\n";
+        out += fmt::format("{} {} {}{}:{}\n", m->name, dev_name, dev_type, major, minor);
+    }
+}
+
+enum class Kind { Text, Index };  // -n prints the text files and makes no index
+
+struct OutputFile {
+    const char* name;
+    Kind kind;
+    void (*write)(Outputs&, std::string&);
+};
+
+// kmod's depfiles, in its order.
+constexpr OutputFile kOutputFiles[] = {
+    {"modules.dep", Kind::Text, output_deps},
+    {"modules.dep.bin", Kind::Index, output_deps_bin},
+    {"modules.alias", Kind::Text, output_aliases},
+    {"modules.alias.bin", Kind::Index, output_aliases_bin},
+    {"modules.softdep", Kind::Text, output_softdeps},
+    {"modules.symbols", Kind::Text, output_symbols},
+    {"modules.symbols.bin", Kind::Index, output_symbols_bin},
+    {"modules.builtin.bin", Kind::Index, output_builtin_bin},
+    {"modules.builtin.alias.bin", Kind::Index, output_builtin_alias_bin},
+    {"modules.devname", Kind::Text, output_devname},
+};
+
+// Writes `content` to `name` in the module directory through a temporary
+// file there, renamed into place: readers see the old file or the new one,
+// never a part.
+Status write_file(const ModuleDir& dir, const std::string& name, const std::string& content) {
+    const int dfd = dir.fd();
+    std::string tmp = fmt::format("{}.{}.tmp", name, getpid());
+    int fd = ::openat(dfd, tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int code = errno;
+        return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
+    }
+    int code = 0;
+    for (std::size_t done = 0; done < content.size() && code == 0;) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) code = n < 0 ? errno : EIO;
+        else done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0 && code == 0) code = errno;
+    if (code != 0) {
+        ::unlinkat(dfd, tmp.c_str(), 0);
+        return fatal(code, fmt::format("could not write index '{}': {}", name, std::strerror(code)));
+    }
+    if (::renameat(dfd, tmp.c_str(), dfd, name.c_str()) != 0) {
+        code = errno;
+        ::unlinkat(dfd, tmp.c_str(), 0);
+        const std::string& d = dir.name();
+        return fatal(code, fmt::format("renameat({}, {}, {}, {}): {}", d, tmp, d, name, std::strerror(code)));
+    }
+    return {};
+}
+
+}  // namespace
+
+Status write_outputs(Run& run) {
+    const bool dry_run = run.options.dry_run;
+    if (!dry_run && run.dir.fd() < 0) {
+        int code = run.dir.open_error();
+        return fatal(code, fmt::format("could not open directory {}: {}", run.dir.name(), std::strerror(code)));
+    }
+    Outputs outputs{run, {}, {}};
+    std::string content;
+    for (const OutputFile& file : kOutputFiles) {
+        if (dry_run && file.kind == Kind::Index) continue;
+        content.clear();
+        file.write(outputs, content);
+        if (dry_run)
+            std::fwrite(content.data(), 1, content.size(), run.out);
+        else if (Status written = write_file(run.dir, file.name, content); !written)
+            return written;
+    }
+    return {};
+}
+
+}  // namespace umod::index::depmod_run

@@ -105,23 +105,22 @@ int main(int argc, char** argv) {
     }  // every reference above is released here
 
     // An object that outlives its factory call: the store's code is
-    // storage's, so the host holds storage while the store lives.
+    // storage's, so module_shared has the host hold storage while the store
+    // (or any copy of it) lives.
     using Open = std::unique_ptr<app::Store>(std::string_view);
-    std::unique_ptr<app::Store> sessions;
-    umod::ModuleRef keep_storage;
+    std::shared_ptr<app::Store> sessions;
     {
         auto open = umod::SymbolRef<Open>::acquire(registry, "storage::open", host);
         if (!open) {
             print_error("storage::open", open.error());
             return 1;
         }
-        auto held = umod::ModuleRef::acquire(registry, registry.find("storage"), host);
-        if (!held) {
-            print_error("storage", held.error());
+        auto shared = umod::module_shared(registry, (*open)("sessions"), host);
+        if (!shared) {
+            print_error("module_shared", shared.error());
             return 1;
         }
-        keep_storage = std::move(*held);
-        sessions = (*open)("sessions");
+        sessions = std::move(*shared);
     }  // the factory reference is released; the store lives on
     sessions->put("alice", "cart=3");
     sessions->put("bob", "cart=1");
@@ -153,7 +152,6 @@ int main(int argc, char** argv) {
     }
 
     sessions.reset();
-    keep_storage.reset();
     std::printf("dropped the store; live stores: %d\n", stores_alive());
 
     // Users before providers; each plugin's code must be gone afterwards.

@@ -14,10 +14,17 @@
 // the provider, releasing it changes nothing anyone reads. A handle may
 // outlive its registry: copying or destroying it afterwards is safe (the
 // pair it counts on lives until its last handle goes) and changes nothing.
+//
+// umod::module_shared (below) ties an object made by module code to its
+// module the same way: the module stays loaded while the object lives.
 #pragma once
 
 #include <cerrno>
+#include <cstdio>
+#include <memory>
 #include <string_view>
+#include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include <umod/type_name.h>
@@ -125,6 +132,68 @@ public:
 private:
     explicit ModuleRef(const HeldReference& held) noexcept : HeldRef(held) {}
 };
+
+namespace detail {
+
+// module_shared's deleter: destroys the object (module code), then lets the
+// module go.
+template <class T, class D>
+struct ModuleObjectDeleter {
+    D destroy;
+    ModuleRef module;            // keeps it loaded: unloads are refused naming the holder
+    std::shared_ptr<void> code;  // keeps it mapped past a forced unload or the registry's end
+    void operator()(T* object) {
+        destroy(object);
+        module.reset();
+        code.reset();
+    }
+};
+
+}  // namespace detail
+
+// An object made by module code (typically a factory's result), shared so
+// that its module stays loaded while any copy lives: the deleter holds a
+// ModuleRef for `user` (nullptr: anonymous) on the module whose mapping
+// contains `code` (any address in it, e.g. the factory's), so that unloading
+// that module is refused naming `user` until the object is destroyed. It also
+// keeps the module's code mapped until then, past a forced unload or the
+// registry's teardown (they run exit and report the reference as a leak but
+// leave the code in place), so the object may outlive the registry.
+// Errors: EINVAL for a null object; ENOENT when no loaded module contains
+// `code`; EBUSY unless that module is live. On failure the object is
+// destroyed (its module is still loaded then). Call it in the host: the
+// shared_ptr's control block is code of the caller.
+template <class T, class D>
+Expected<std::shared_ptr<T>> module_shared(Registry& registry, const void* code, std::unique_ptr<T, D> object,
+                                           User* user = nullptr) {
+    if (!object) return Error(EINVAL, "module_shared: no object");
+    ModuleHandle module = registry.module_of(code);
+    if (!module) {
+        char text[96];
+        std::snprintf(text, sizeof text, "module_shared: %p is in no loaded module", code);
+        return Error(ENOENT, text);
+    }
+    auto ref = ModuleRef::acquire(registry, module, user);
+    if (!ref) return ref.error();
+    std::shared_ptr<void> mapped = registry.keep_mapped(module);
+    D destroy = object.get_deleter();
+    return std::shared_ptr<T>(object.release(),
+                              detail::ModuleObjectDeleter<T, D>{std::move(destroy), std::move(*ref), std::move(mapped)});
+}
+
+// The same for a polymorphic object, whose module is the one that defines its
+// dynamic type (where its type information, hence its virtual functions, live).
+template <class T, class D>
+Expected<std::shared_ptr<T>> module_shared(Registry& registry, std::unique_ptr<T, D> object, User* user = nullptr) {
+    static_assert(std::is_polymorphic_v<T>,
+                  "module_shared(registry, object): T has no virtual functions; pass an address in its module");
+    const void* type = nullptr;
+    if (object) {
+        const T& value = *object;  // a plain reference: typeid evaluates nothing else
+        type = &typeid(value);
+    }
+    return module_shared(registry, type, std::move(object), user);
+}
 
 }  // namespace umod
 

@@ -116,6 +116,12 @@ public:
     virtual ~ModuleBackend() = default;
     virtual Expected<MappedModule> map(std::span<const ResolvedImport> imports, User* self) = 0;
     virtual UnmapReport unmap() = 0;
+    // A token that keeps the mapped code in memory while it lives, even past
+    // unmap() (which then reports it still mapped, saying why); the code goes
+    // with the last token. Null when the backend cannot (the default) or the
+    // module is no longer mapped. Called while the module is live, from any
+    // thread, without registry lock.
+    virtual std::shared_ptr<void> keep_mapped() { return nullptr; }
 };
 
 struct ModuleImage {
@@ -377,6 +383,16 @@ public:
     // True if a module (or the host's core table) exports `name`. Lock-free.
     bool exports(std::string_view name) const;
     std::vector<ModuleHandle> modules() const;  // newest first
+    // The loaded module whose mapping (its code and data, as the backend
+    // reported them) contains `address`; an empty handle for an address in no
+    // module (the host, the heap, a link-only module, which has no mapping).
+    ModuleHandle module_of(const void* address) const;
+    // Keeps `module`'s code mapped while the returned token lives, even after
+    // a forced unload, the registry's teardown or the registry's destruction
+    // (see ModuleBackend::keep_mapped): what umod::module_shared holds so that
+    // an object made by module code can always be destroyed. Null unless the
+    // module is live and its backend can keep it mapped.
+    std::shared_ptr<void> keep_mapped(const ModuleHandle& module);
 
     // A named non-module holder ("ui", "scheduler"): created on first use,
     // valid for the registry's lifetime.

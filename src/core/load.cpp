@@ -198,6 +198,7 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
     transaction.on_failure(UndoStep::UnlinkStaticUses, [this, &mod] { release_user_uses(mod); });
 
     if (Status mapped = map(mod, resolved, transaction); !mapped) return mapped.error();
+    taint_for_license(mod);
     if (Status initialised = init(mod, transaction); !initialised) return initialised.error();
 
     // Stage 6: live.

@@ -188,6 +188,12 @@ struct Registry::Impl {
         return counter.fetch_add(1, std::memory_order_relaxed);
     }
     std::string taints UMOD_GUARDED_BY(mutex);
+    // Adds a taint letter, once, in the kernel's order (core/taints.cpp).
+    void add_taint_locked(char letter) UMOD_REQUIRES(mutex);
+    // A module whose licence is not GPL-compatible (none: "unspecified")
+    // taints the registry with P and says so in a Warning, as the kernel
+    // does; called once its code is mapped, before init.
+    void taint_for_license(const Module& mod) UMOD_EXCLUDES(mutex);
 
     // Observers; events are delivered through it with no lock held.
     const std::shared_ptr<core::ObserverHub> hub = std::make_shared<core::ObserverHub>();

@@ -20,6 +20,7 @@ RegistrySnapshot Registry::snapshot() const {
         s.permanent = m->init && !m->exit;
         s.license = m->license;
         s.taints = m->taints;
+        if (!m->gpl_compatible) s.taints.insert(s.taints.begin(), 'P');  // the kernel's TAINT_PROPRIETARY_MODULE, first
         for (const Use* use : m->users_of_me) {
             if (use->static_use) s.static_users.push_back(use->user->name());
             if (is_active(*use)) {

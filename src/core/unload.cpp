@@ -122,7 +122,7 @@ UnloadReport Registry::Impl::carry_out(UnloadPlan plan) {
     std::vector<Use*> held;
     {
         support::MutexLock lock(mutex);
-        if (plan.taints) taints = "F";
+        if (plan.taints) add_taint_locked('F');
         unpublish_exports_locked(mod, garbage);
         std::vector<Use*> pairs = mod.users_of_me;
         for (Use* use : pairs) drop_use_locked(*use, garbage);

@@ -136,8 +136,20 @@ UnmapReport SharedObjectBackend::unmap() {
     return report;
 }
 
+std::shared_ptr<void> SharedObjectBackend::keep_mapped() {
+    void* handle = dlopen(path_.c_str(), RTLD_NOW | RTLD_NOLOAD);
+    if (handle == nullptr) return nullptr;
+    pins_->fetch_add(1);
+    return std::shared_ptr<void>(handle, [pins = pins_](void* h) {
+        pins->fetch_sub(1);
+        dlclose(h);
+    });
+}
+
 std::vector<std::string> SharedObjectBackend::pinned_because() const {
     std::vector<std::string> reasons;
+    if (int pins = pins_->load(); pins > 0)
+        reasons.push_back(fmt::format("{} object(s) made by its code still live (umod::module_shared)", pins));
     for (const auto& u : info_.unique_symbols) reasons.push_back("STB_GNU_UNIQUE symbol " + u);
     if (info_.nodelete) reasons.push_back("DF_1_NODELETE");
     if (info_.has_tls) reasons.push_back("thread-local storage (pending TLS destructors)");

@@ -9,6 +9,7 @@
 // unmapped. Addresses come from the module's own tables plus its load base.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -31,6 +32,9 @@ public:
 
     Expected<MappedModule> map(std::span<const ResolvedImport> imports, User* self) override;
     UnmapReport unmap() override;
+    // One more reference of the dynamic linker's on the mapped object, by its
+    // loaded path (RTLD_NOLOAD: no file is opened), dropped with the token.
+    std::shared_ptr<void> keep_mapped() override;
 
     // What module code threw at the boundary ("init threw std::runtime_error:
     // boom"), empty if nothing; shared with the calls map() returned.
@@ -59,6 +63,7 @@ private:
     std::uintptr_t base_ = 0;
     std::shared_ptr<std::string> thrown_ = std::make_shared<std::string>();
     std::unique_ptr<OopsRecord> oops_;  // while mapped, when the crash reporter is on
+    std::shared_ptr<std::atomic<int>> pins_ = std::make_shared<std::atomic<int>>(0);  // keep_mapped tokens alive
 };
 
 // The exception being handled, as "TYPE: what()" (demangled type).

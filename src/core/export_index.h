@@ -99,7 +99,7 @@ private:
     // they fit) and the entry without another dependent load.
     struct alignas(64) Node {
         Node(std::uint64_t h, std::string_view k, ExportEntry* e) : hash(h), key(k), entry(e) {
-            if (k.size() > sizeof(bytes)) return;  // longer keys stay where the entry keeps them
+            if (k.empty() || k.size() > sizeof(bytes)) return;  // longer keys stay where the entry keeps them
             std::memcpy(bytes, k.data(), k.size());
             key = std::string_view(bytes, k.size());
         }

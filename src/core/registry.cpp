@@ -71,6 +71,8 @@ TrackLevel initial_track_level(const RegistryOptions& options) {
 }  // namespace
 
 
+const RegistryOptions& Registry::options() const { return impl_->options; }
+
 Registry::Registry(RegistryOptions options) : impl_(std::make_unique<Impl>(options)) {
     rcu::init();
     core::Symbolizer::preload();  // before any module: see its comment

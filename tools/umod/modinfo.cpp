@@ -159,14 +159,21 @@ int modinfo_builtin(const Options& o, const std::string& name,
     return print_info(o, info);
 }
 
-int modinfo_file(const Options& o, const std::string& path, elf::ModuleFileBuffer& file) {
+// The first line, "filename:" and the absolute path, as kmod prints it; true
+// when -F filename asked for nothing else.
+bool emit_filename(const Options& o, const std::string& path) {
     std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
-    if (o.field == nullptr)
+    if (o.field == nullptr) {
         emit(o, fmt::format("{:<16}{}", "filename:", filename));
-    else if (std::strcmp(o.field, "filename") == 0) {
-        emit(o, filename);
-        return 0;
+        return false;
     }
+    if (std::strcmp(o.field, "filename") != 0) return false;
+    emit(o, filename);
+    return true;
+}
+
+int modinfo_file(const Options& o, const std::string& path, elf::ModuleFileBuffer& file) {
+    if (emit_filename(o, path)) return 0;
     auto fail = [&](int code) {
         std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s\n", index::module_name_of_path(path).c_str(),
                      std::strerror(code));
@@ -207,13 +214,7 @@ int modinfo_file(const Options& o, const std::string& path, elf::ModuleFileBuffe
 // A umod module (PATH.so): the same listing as for a .ko, from the public
 // metadata reader (<umod/metadata.h>); none of its code runs.
 int modinfo_umod(const Options& o, const std::string& path) {
-    std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
-    if (o.field == nullptr)
-        emit(o, fmt::format("{:<16}{}", "filename:", filename));
-    else if (std::strcmp(o.field, "filename") == 0) {
-        emit(o, filename);
-        return 0;
-    }
+    if (emit_filename(o, path)) return 0;
     auto metadata = read_module_metadata(path);
     if (!metadata) {
         std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s (%s)\n",

@@ -16,7 +16,8 @@ fail() { echo "FAIL: $*"; [ -f "$tmp/host.out" ] && sed 's/^/  host: /' "$tmp/ho
 # Waits until the host has printed its Nth "paused" line.
 paused() {
 	i=0
-	while [ "$(grep -c '^  paused: ' "$tmp/host.out" 2>/dev/null || true)" -lt "$1" ]; do
+	# cat first: grep -c on a file not yet there prints nothing, which ends the loop.
+	while [ "$(cat "$tmp/host.out" 2>/dev/null | grep -c '^  paused: ' || true)" -lt "$1" ]; do
 		i=$((i + 1)); [ $i -lt 200 ] || fail "the host did not reach pause $1"; sleep 0.05
 	done
 }

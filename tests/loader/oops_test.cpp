@@ -19,6 +19,14 @@
 
 #include "calls.h"
 
+// Built with ASan (the debug preset), the sanitizer's own fatal-signal
+// handlers would run after umod's line and abort instead of letting the
+// default action kill the child by its signal: the faults go to umod's
+// handler and then to the default action, as in a host without sanitizers.
+extern "C" const char* __asan_default_options() {
+    return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0";
+}
+
 namespace umod {
 namespace {
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "elf/elf_file.h"
@@ -192,6 +193,44 @@ TEST(MutationCampaign, APltSlotRePointedAtAnUnresolvedWeakSymbolIsRefused) {
     EXPECT_NE(r.detail.find("failinit: cannot map: the PLT slot at 0x"), std::string::npos) << r.detail;
     EXPECT_NE(r.detail.find("(a JUMP_SLOT relocation against __gmon_start__) is unresolved"), std::string::npos)
         << r.detail;
+}
+
+// The campaign's mutant net-328 (seed 1, after the PLT case was refused): the
+// GOT slot of __cxa_finalize turned from R_X86_64_GLOB_DAT into
+// R_X86_64_RELATIVE to the image's first byte. The module's destructor
+// called it at unload (SIGSEGV). Refused before mapping: a linker sorts every
+// relative relocation before the others and DT_RELACOUNT counts them.
+TEST(MutationCampaign, ARelativeRelocationAfterTheCountedOnesIsRefused) {
+    std::string bytes = read_file(example("net"));
+    std::span<const std::byte> view(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
+    auto elf = elf::ElfFile::parse(view);
+    ASSERT_TRUE(elf);
+    const elf::Section* dyn = elf->section(".rela.dyn");
+    ASSERT_NE(dyn, nullptr);
+    auto rela = elf->relocations(*dyn);
+    ASSERT_TRUE(rela);
+    std::size_t glob_dat = rela->size();
+    for (std::size_t i = 0; i < rela->size() && glob_dat == rela->size(); ++i)
+        if ((*rela)[i].type == R_X86_64_GLOB_DAT) glob_dat = i;
+    ASSERT_LT(glob_dat, rela->size()) << "net.so has no GLOB_DAT relocation";
+    std::string mutant = bytes;
+    Elf64_Rela r{};
+    std::memcpy(&r, mutant.data() + dyn->offset + glob_dat * sizeof r, sizeof r);
+    r.r_info = ELF64_R_INFO(0, R_X86_64_RELATIVE);
+    r.r_addend = 0;
+    std::memcpy(mutant.data() + dyn->offset + glob_dat * sizeof r, &r, sizeof r);
+
+    fs::path dir = fs::temp_directory_path() / ("umod-relative-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    std::string path = (dir / "net.so").string();
+    std::ofstream(path, std::ios::binary) << mutant;
+    Result result = load_in_child({"crc"}, path);
+    fs::remove_all(dir);
+    EXPECT_EQ(result.outcome, Outcome::Refused) << result.detail;
+    std::string expected = fmt::format("net.so: malformed ELF: DT_RELA entry {} at offset {:#x}: R_X86_64_RELATIVE after "
+                                       "the {} that DT_RELACOUNT counts",
+                                       glob_dat, dyn->offset + glob_dat * sizeof r, glob_dat);
+    EXPECT_NE(result.detail.find(expected), std::string::npos) << result.detail;
 }
 
 TEST(MutationCampaign, NoMutantCrashesTheHost) {

@@ -27,6 +27,8 @@ Expected<std::shared_ptr<const CheckedModule>> check_module(const std::string& p
         return addresses.error().context(path);
     auto checked = std::make_shared<CheckedModule>();
     checked->info = std::move(*info);
+    checked->second_names.reserve(checked->info.exports.size());
+    for (const elf::UmodExport& e : checked->info.exports) checked->second_names.push_back(elf::second_name(e));
     checked->constructors = image->init_array();
     if (checked->constructors.count != 0) checked->patches.push_back({checked->constructors.size_value_offset, 0});
     return std::shared_ptr<const CheckedModule>(std::move(checked));

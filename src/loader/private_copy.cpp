@@ -4,8 +4,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -20,7 +18,6 @@
 #include <mutex>
 #include <set>
 #include <string_view>
-#include <utility>
 #include <span>
 #include <vector>
 
@@ -166,43 +163,6 @@ int write_copy(const std::string& to, std::span<const std::byte> bytes, const st
     return error;
 }
 
-
-// Copies `size` bytes of `in` into `out`, inside the kernel (sendfile; read
-// and write where it cannot). EIO: the source ended early.
-int copy_file(int in, int out, std::size_t size) {
-    int error = 0;
-    off_t done = 0;
-    bool by_kernel = true;
-    std::vector<std::byte> buffer;
-    while (static_cast<std::size_t>(done) < size && error == 0) {
-        std::size_t left = size - static_cast<std::size_t>(done);
-        ssize_t n = -1;
-        if (by_kernel) {
-            n = ::sendfile(out, in, &done, left);
-            if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-                by_kernel = false;
-                continue;
-            }
-        } else {
-            buffer.resize(std::min<std::size_t>(left, std::size_t{1} << 20));
-            n = ::pread(in, buffer.data(), buffer.size(), done);
-            if (n > 0) {
-                for (ssize_t w = 0; w < n && error == 0;) {
-                    ssize_t k = ::write(out, buffer.data() + w, static_cast<std::size_t>(n - w));
-                    if (k < 0 && errno == EINTR) continue;
-                    if (k <= 0) error = k < 0 ? errno : EIO;
-                    else w += k;
-                }
-                done += n;
-            }
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 0) error = EIO;  // the file shrank meanwhile
-        else if (n < 0 && error == 0) error = errno;
-    }
-    return error;
-}
-
 }  // namespace
 
 SourceFile SourceFile::stat(const std::string& path) {
@@ -258,7 +218,8 @@ std::optional<PrivateCopy> PrivateCopy::reuse(const SourceFile& source, const By
     return reused;
 }
 
-Expected<std::pair<std::string, bool>> PrivateCopy::place(const std::string& file_name) {
+Expected<PrivateCopy> PrivateCopy::make(const SourceFile& source, Bytes bytes, Checked checked) {
+    const std::string& file_name = source.file_name;
     Directory& dir = directory();
     if (dir.error != 0)
         return Error(dir.error, "cannot create a private directory for module copies (" + dir.path +
@@ -266,111 +227,28 @@ Expected<std::pair<std::string, bool>> PrivateCopy::place(const std::string& fil
     bool own_directory = false;
     {
         std::lock_guard lock(dir.mutex);
-        own_directory = !dir.names.insert(file_name).second;
-    }
-    if (!own_directory) return std::pair{dir.path + "/" + file_name, false};
-    std::string sub = dir.path + "/" + std::to_string(dir.next.fetch_add(1));
-    if (::mkdir(sub.c_str(), 0700) != 0) {
-        int e = errno;
-        return Error(e, sub + ": " + std::strerror(e));
-    }
-    return std::pair{sub + "/" + file_name, true};
-}
-
-Expected<PrivateCopy> PrivateCopy::make(const SourceFile& source, Bytes bytes, Checked checked) {
-    const std::string& file_name = source.file_name;
-    Directory& dir = directory();
-    {
-        std::lock_guard lock(dir.mutex);
         // Another version kept under the name will not serve: it gives the name back.
         auto it = std::find_if(dir.kept.begin(), dir.kept.end(),
                                [&](const Kept& k) { return k.source.file_name == file_name && !k.subdir; });
         if (it != dir.kept.end()) forget_kept(dir, it);
+        own_directory = !dir.names.insert(file_name).second;
     }
-    auto placed = place(file_name);
-    if (!placed) return placed.error();
-    auto& [path, own_directory] = *placed;
+    std::string path;
+    if (!own_directory) {
+        path = dir.path + "/" + file_name;
+    } else {
+        std::string sub = dir.path + "/" + std::to_string(dir.next.fetch_add(1));
+        if (::mkdir(sub.c_str(), 0700) != 0) {
+            int e = errno;
+            return Error(e, sub + ": " + std::strerror(e));
+        }
+        path = sub + "/" + file_name;
+    }
     if (int e = write_copy(path, bytes->bytes(), checked->patches); e != 0) {
         PrivateCopy failed(path, own_directory, bytes, checked, source);  // releases the name or the directory
         return Error(e, path + ": " + std::strerror(e));
     }
     return PrivateCopy(path, own_directory, std::move(bytes), std::move(checked), source);
-}
-
-Expected<PrivateCopy> PrivateCopy::take(const SourceFile& source) {
-    int in = ::open(source.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) return Error(errno, source.path + ": " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = S_ISREG(st.st_mode) ? errno : EINVAL;
-        ::close(in);
-        return Error(e, source.path + ": " + (e == EINVAL ? std::string("not a regular file") : std::strerror(e)));
-    }
-    auto placed = place(source.file_name);
-    if (!placed) {
-        ::close(in);
-        return placed.error();
-    }
-    // From here the destructor removes the copy and releases its name on any failure.
-    PrivateCopy copy(placed->first, placed->second, nullptr, nullptr, source);
-    std::string parent = copy.path_.substr(0, copy.path_.rfind('/'));
-    copy.fd_ = ::open(parent.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0700);
-    if (copy.fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-        copy.unnamed_ = parent + "/.copy-" + std::to_string(directory().next.fetch_add(1));
-        copy.fd_ = ::open(copy.unnamed_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
-    }
-    if (copy.fd_ < 0) {
-        int e = errno;
-        copy.unnamed_.clear();
-        ::close(in);
-        return Error(e, copy.path_ + ": " + std::strerror(e));
-    }
-    int copied = copy_file(in, copy.fd_, static_cast<std::size_t>(st.st_size));
-    ::close(in);
-    if (copied != 0) return Error(copied, (copied == EIO ? source.path : copy.path_) + ": " + std::strerror(copied));
-    auto mapped = support::MappedFile::map(copy.unnamed_.empty() ? "/proc/self/fd/" + std::to_string(copy.fd_)
-                                                                 : copy.unnamed_);
-    if (!mapped) return mapped.error();
-    copy.bytes_ = std::make_shared<const support::MappedFile>(std::move(*mapped));
-    return copy;
-}
-
-Status PrivateCopy::complete(Checked checked) {
-    // The mapping is private: before the file changes under it, each page a
-    // patch touches is copied into it (a write of its own byte), so bytes()
-    // go on showing the file as copied.
-    std::span<const std::byte> view = bytes_->bytes();
-    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-    for (const Patch& p : checked->patches) {
-        if (p.offset > view.size() || view.size() - p.offset < sizeof p.value)
-            return Error(EINVAL, path_ + ": a patch outside the file");
-        for (std::uint64_t at : {p.offset, p.offset + sizeof p.value - 1}) {
-            auto* byte = const_cast<std::byte*>(view.data() + at);
-            auto* start = reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(byte) & ~(page - 1));
-            if (::mprotect(start, page, PROT_READ | PROT_WRITE) != 0) return Error(errno, path_ + ": " + std::strerror(errno));
-            *reinterpret_cast<volatile std::byte*>(byte) = *byte;
-            ::mprotect(start, page, PROT_READ);
-        }
-    }
-    for (const Patch& p : checked->patches)
-        if (::pwrite(fd_, &p.value, sizeof p.value, static_cast<off_t>(p.offset)) != sizeof p.value)
-            return Error(errno ? errno : EIO, path_ + ": " + std::strerror(errno ? errno : EIO));
-    // Its name, last.
-    int linked = unnamed_.empty()
-                     ? ::linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd_)).c_str(), AT_FDCWD, path_.c_str(),
-                                AT_SYMLINK_FOLLOW)
-                     : ::link(unnamed_.c_str(), path_.c_str());
-    if (linked != 0) return Error(errno, path_ + ": " + std::strerror(errno));
-    release_unnamed();
-    checked_ = std::move(checked);
-    return {};
-}
-
-void PrivateCopy::release_unnamed() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    if (!unnamed_.empty()) ::unlink(unnamed_.c_str());
-    unnamed_.clear();
 }
 
 PrivateCopy::PrivateCopy(PrivateCopy&& other) noexcept
@@ -379,15 +257,11 @@ PrivateCopy::PrivateCopy(PrivateCopy&& other) noexcept
       reusable_(other.reusable_),
       bytes_(std::move(other.bytes_)),
       checked_(std::move(other.checked_)),
-      source_(std::move(other.source_)),
-      fd_(std::exchange(other.fd_, -1)),
-      unnamed_(std::move(other.unnamed_)) {
+      source_(std::move(other.source_)) {
     other.path_.clear();
-    other.unnamed_.clear();
 }
 
 PrivateCopy::~PrivateCopy() {
-    release_unnamed();  // a copy never completed
     if (path_.empty()) return;
     Directory& dir = directory();
     std::lock_guard lock(dir.mutex);

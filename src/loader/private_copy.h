@@ -27,7 +27,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <utility>
 
 #include <umod/expected.h>
 
@@ -65,18 +64,6 @@ public:
     // numbered sub-directory when the name is in use. Errors: the
     // directory's or the file's, naming it.
     static Expected<PrivateCopy> make(const SourceFile& source, Bytes bytes, Checked checked);
-    // A fresh private copy of `source`'s file, made by the kernel (sendfile:
-    // its bytes never pass through this process, and no page of it is
-    // faulted in here but those the checks read), then mapped: bytes() are
-    // the copy's, which only this process can change. It gets its name in
-    // the directory (path(), as make() names it) only from complete(): a
-    // copy that fails a check never shows there. Errors: the file's, the
-    // directory's or the copy's, naming it; nothing is left behind.
-    static Expected<PrivateCopy> take(const SourceFile& source);
-    // What the checks of bytes() found: their patches are written into the
-    // copy (bytes() keep the bytes as copied), and it is given its name. The
-    // error of either; the copy is then removed with this object.
-    Status complete(Checked checked);
     // The kept copy of `source`'s file when it is settled and unchanged since
     // the copy's bytes were read: no need to read it again. None otherwise.
     static std::optional<PrivateCopy> reuse_unchanged(const SourceFile& source);
@@ -95,17 +82,12 @@ public:
     // The bytes as read from the user's file (without the patches): what was
     // checked, kept for later work (signatures, reload rollback).
     std::span<const std::byte> bytes() const { return bytes_->bytes(); }
-    const Bytes& shared_bytes() const { return bytes_; }
     const CheckedModule& checked() const { return *checked_; }
     const Checked& shared_checked() const { return checked_; }
     // The dynamic linker no longer maps the copy: it may serve a later load.
     void mark_unmapped() { reusable_ = true; }
 
 private:
-    // The name's place in the directory (the file not yet written): the
-    // path, and whether it is in a sub-directory of its own.
-    static Expected<std::pair<std::string, bool>> place(const std::string& file_name);
-    void release_unnamed();
     PrivateCopy(std::string path, bool subdir, Bytes bytes, Checked checked, SourceFile source)
         : path_(std::move(path)),
           subdir_(subdir),
@@ -118,11 +100,6 @@ private:
     Bytes bytes_;
     Checked checked_;
     SourceFile source_;  // where the bytes were read from
-    // Until complete(): the copy, not yet under its name (an O_TMPFILE, or
-    // `unnamed_` where the file system has none), so that no mapping and no
-    // failed check ever shows under the module's file name.
-    int fd_ = -1;
-    std::string unnamed_;
 };
 
 }  // namespace umod::loader

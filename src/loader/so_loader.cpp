@@ -3,11 +3,12 @@
 // behind (the stages before the registry's load own nothing the process
 // sees; the registry's load rolls itself back).
 //
-//   copy      the user's file, once, into a private file (by the kernel),
-//             the one dlopen maps (loader/private_copy.h)
-//   check     the copy's bytes, as the dynamic linker and umod will read
-//             them (loader/checked_module.h); a reload of the same bytes
-//             reuses the checks of its kept copy
+//   read      the user's file, once, into memory (support::MappedFile::read)
+//   check     those bytes, as the dynamic linker and umod will read them
+//             (loader/checked_module.h); a reload of the same bytes reuses
+//             the checks of its kept copy
+//   copy      the checked bytes into a private file, the one dlopen maps
+//             (loader/private_copy.h)
 //   name, parameters, imports and exports: the ModuleImage the registry links
 //   load      Registry::load: link, map (loader/so_backend.h), init
 #include <umod/loader.h>
@@ -24,6 +25,7 @@
 #include "loader/private_copy.h"
 #include "loader/so_backend.h"
 #include "loader/system_symbols.h"
+#include "support/mapped_file.h"
 #include "sign/policy.h"
 
 namespace umod {
@@ -48,9 +50,9 @@ struct VerifiedCopy {
     sign::LoadVerdict signature;
 };
 
-// copy, verify, check. The signature comes first, as the kernel's
+// read, verify, check, copy. The signature comes first, as the kernel's
 // module_sig_check comes before its ELF checks, and covers exactly the bytes
-// copied. A kept copy serves instead when the file is unchanged (no read) or
+// read. A kept copy serves instead when the file is unchanged (no read) or
 // has the same bytes (no check, no write); its signature is verified again
 // (the options may differ).
 Expected<VerifiedCopy> verified_copy(const std::string& path, const SignatureOptions& signatures) {
@@ -63,16 +65,17 @@ Expected<VerifiedCopy> verified_copy(const std::string& path, const SignatureOpt
         if (!signature) return signature.error();
         return VerifiedCopy{std::move(*kept), std::move(*signature)};
     }
-    auto fresh = PrivateCopy::take(source);
-    if (!fresh) return fresh.error();
-    auto signature = verify(fresh->bytes());
+    auto read = support::MappedFile::read(path);
+    if (!read) return read.error();
+    auto bytes = std::make_shared<const support::MappedFile>(std::move(*read));
+    auto signature = verify(bytes->bytes());
     if (!signature) return signature.error();
-    if (auto kept = PrivateCopy::reuse(source, fresh->shared_bytes()))
-        return VerifiedCopy{std::move(*kept), std::move(*signature)};  // the fresh copy is removed
-    auto checked = loader::check_module(path, fresh->bytes());
+    if (auto kept = PrivateCopy::reuse(source, bytes)) return VerifiedCopy{std::move(*kept), std::move(*signature)};
+    auto checked = loader::check_module(path, bytes->bytes());
     if (!checked) return checked.error();
-    if (Status completed = fresh->complete(std::move(*checked)); !completed) return completed.error();
-    return VerifiedCopy{std::move(*fresh), std::move(*signature)};
+    auto copy = PrivateCopy::make(source, std::move(bytes), std::move(*checked));
+    if (!copy) return copy.error();
+    return VerifiedCopy{std::move(*copy), std::move(*signature)};
 }
 
 std::string module_name(const std::string& path, const elf::UmodModuleInfo& info) {

@@ -319,6 +319,17 @@ Status LoadChecker::check_relocations() {
                 if (ELF64_R_TYPE(read_unaligned<Elf64_Rela>(*data, i * sizeof(Elf64_Rela)).r_info) != R_X86_64_RELATIVE)
                     return load_defect(fmt::format("DT_RELA entry {}: DT_RELACOUNT {} counts it, and it is not "
                                                    "R_X86_64_RELATIVE", i, count->value));
+            // A linker that counts them sorts every relative relocation
+            // first (GNU ld, gold, lld and mold with -z combreloc, the
+            // default). One after them is a symbol's relocation whose type
+            // was changed: a GOT slot of __cxa_finalize turned into a pointer
+            // to the image's first byte, which the module's destructor then
+            // calls.
+            for (std::uint64_t i = n; i < data->size() / sizeof(Elf64_Rela); ++i)
+                if (ELF64_R_TYPE(read_unaligned<Elf64_Rela>(*data, i * sizeof(Elf64_Rela)).r_info) == R_X86_64_RELATIVE)
+                    return load_defect(fmt::format("DT_RELA entry {} at offset {:#x}: R_X86_64_RELATIVE after the "
+                                                   "{} that DT_RELACOUNT counts (a linker sorts them all first)",
+                                                   i, file_offset(rela->value) + i * sizeof(Elf64_Rela), count->value));
         }
         if (auto s = check_relocation_table(*rela, *data); !s) return s;
     }

@@ -55,6 +55,8 @@ Expected<std::shared_ptr<const CheckedModule>> check_module(const std::string& p
         return addresses.error().context(path);
     auto checked = std::make_shared<CheckedModule>();
     checked->info = std::move(*info);
+    checked->second_names.reserve(checked->info.exports.size());
+    for (const elf::UmodExport& e : checked->info.exports) checked->second_names.push_back(elf::second_name(e));
     checked->constructors = image->init_array();
     if (checked->constructors.count != 0) checked->patches.push_back({checked->constructors.size_value_offset, 0});
     for (std::uint64_t offset : image->unique_definitions()) checked->patches.push_back(own_copy(bytes, offset));

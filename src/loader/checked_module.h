@@ -31,6 +31,9 @@ struct CheckedModule {
     // throw stops.
     elf::LoadImage::CallArray constructors;
     std::vector<Patch> patches;  // where the mapped copy differs from the file
+    // elf::second_name of each export, in info.exports' order (demangling
+    // costs more than the rest of a reload of the same bytes).
+    std::vector<std::string> second_names;
 };
 
 // The checks of check_module after the ELF parse that a reader of what the

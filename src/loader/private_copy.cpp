@@ -198,7 +198,8 @@ std::optional<PrivateCopy> PrivateCopy::reuse_unchanged(const SourceFile& source
         return k.source.settled && k.source.path == source.path && k.source.same_stamp(source);
     });
     if (it == dir.kept.end()) return std::nullopt;
-    PrivateCopy reused(std::move(it->path), it->subdir, std::move(it->bytes), std::move(it->checked), it->source);
+    PrivateCopy reused(std::move(it->path), it->subdir, std::move(it->bytes), std::move(it->checked),
+                       std::move(it->source));
     dir.kept_bytes -= reused.bytes().size();
     dir.kept.erase(it);
     return reused;

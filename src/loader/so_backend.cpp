@@ -214,7 +214,18 @@ Status SharedObjectBackend::check_bindings(std::span<const ResolvedImport> impor
         std::uintptr_t bound = 0;
         std::memcpy(&bound, reinterpret_cast<const void*>(base_ + binding.offset), sizeof(bound));
         if (binding.type == R_X86_64_64) bound -= static_cast<std::uintptr_t>(binding.addend);
-        if (bound == 0) continue;  // weak, unresolved
+        // A PLT slot left at 0 (its symbol weak and defined nowhere): a call
+        // through it jumps to address 0, as a JUMP_SLOT relocation re-pointed
+        // at the weak __gmon_start__ does in module code. Refused before the
+        // constructors and init run. (Code that tests a weak function's address before
+        // calling it would survive such a slot; it is refused too when nothing
+        // in the process defines the function.)
+        if (bound == 0 && binding.type == R_X86_64_JUMP_SLOT)
+            return Error::with(ENOEXEC, MapFailed{name_, fmt::format(
+                "the PLT slot at {:#x} (a JUMP_SLOT relocation against {}) is unresolved: the weak "
+                "symbol is defined nowhere, so a call through the slot would jump to address 0",
+                binding.offset, binding.symbol)});
+        if (bound == 0) continue;  // weak, unresolved: a data address the module can test
         const std::string& name = binding.symbol;
         if (binding.defined_here) {
             // Its own definition, unless an earlier object interposed.

@@ -102,14 +102,17 @@ std::vector<std::string> imports_of(const Registry& registry, const elf::UmodMod
     return {imports.begin(), imports.end()};
 }
 
-ModuleImage module_image(const Registry& registry, std::string name, const elf::UmodModuleInfo& info) {
+ModuleImage module_image(const Registry& registry, std::string name, const loader::CheckedModule& checked) {
+    const elf::UmodModuleInfo& info = checked.info;
     ModuleImage image;
     image.name = std::move(name);
     image.imports = imports_of(registry, info);
-    for (const auto& e : info.exports) {
+    image.exports.reserve(info.exports.size());
+    for (std::size_t i = 0; i < info.exports.size(); ++i) {
+        const elf::UmodExport& e = info.exports[i];
         ExportSpec spec;
         spec.name = e.link_name;
-        spec.alias = elf::second_name(e);
+        spec.alias = checked.second_names[i];
         spec.license = e.gpl_only ? ExportLicense::GplOnly : ExportLicense::Any;
         spec.ns = e.ns;
         spec.type = e.type;
@@ -139,7 +142,7 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
     std::string name = module_name(path, info);
     auto values = loader::parse_params(name, info, params);
     if (!values) return values.error();
-    ModuleImage image = module_image(registry, name, info);
+    ModuleImage image = module_image(registry, name, verified->copy.checked());
     image.taints = verified->signature.taints;
     if (!verified->signature.warning.empty()) image.warnings.push_back(verified->signature.warning);
     auto backend = std::make_unique<loader::SharedObjectBackend>(registry, std::move(verified->copy), name,

@@ -130,6 +130,7 @@ int look_up_in(dl_phdr_info* info, size_t, void* data) {
 }  // namespace
 
 std::vector<bool> defined_by_system(std::span<const std::string> names) {
+    if (names.empty()) return {};  // a C module importing only from modules: no walk, no locks
     // Which objects are the system's is decided outside the dynamic
     // linker's lock (the module and private-library lists have locks of
     // their own); the lookups run under it, so no object goes away meanwhile.
@@ -138,7 +139,7 @@ std::vector<bool> defined_by_system(std::span<const std::string> names) {
         if (!loaded_modules().is_module_path(o.name) && !support::is_private_object(o.name))
             system.push_back(std::move(o));
     Query query{&system, names, std::vector<bool>(names.size(), false)};
-    if (!names.empty()) dl_iterate_phdr(look_up_in, &query);
+    dl_iterate_phdr(look_up_in, &query);
     return std::move(query.found);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "elf/elf_file.h"
@@ -151,6 +153,84 @@ Result load_in_child(const std::vector<std::string>& deps, const std::string& pa
     if (code == 1) return {Outcome::Refused, out};
     if (code == 2) return {Outcome::Unnamed, out};
     return {Outcome::Crashed, "exit " + std::to_string(code) + ": " + out};
+}
+
+// The campaign's mutant failinit-183 (seed 1): the one JUMP_SLOT relocation
+// re-pointed from __umod_symbol_get_cached to the weak, undefined
+// __gmon_start__. Every structure stays valid; init's call through the PLT
+// slot jumped to address 0 and killed the host. Now refused at map time,
+// before init runs, naming the slot and the symbol.
+TEST(MutationCampaign, APltSlotRePointedAtAnUnresolvedWeakSymbolIsRefused) {
+    std::string bytes = read_file(example("failinit"));
+    std::span<const std::byte> view(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
+    auto elf = elf::ElfFile::parse(view);
+    ASSERT_TRUE(elf);
+    const elf::Section* dynsym = elf->section(".dynsym");
+    const elf::Section* plt = elf->section(".rela.plt");
+    ASSERT_TRUE(dynsym && plt);
+    auto symbols = elf->symbols(*dynsym);
+    ASSERT_TRUE(symbols);
+    std::uint32_t gmon = 0;
+    for (std::uint32_t i = 0; i < symbols->size(); ++i)
+        if ((*symbols)[i].name == "__gmon_start__") gmon = i;
+    ASSERT_NE(gmon, 0u) << "failinit.so has no __gmon_start__";
+    auto rela = elf->relocations(*plt);
+    ASSERT_TRUE(rela);
+    ASSERT_EQ(rela->size(), 1u);
+    ASSERT_EQ((*rela)[0].type, static_cast<std::uint32_t>(R_X86_64_JUMP_SLOT));
+    ASSERT_NE((*rela)[0].symbol, gmon);
+    std::string mutant = bytes;
+    std::uint64_t info = (std::uint64_t{gmon} << 32) | R_X86_64_JUMP_SLOT;
+    std::memcpy(mutant.data() + plt->offset + offsetof(Elf64_Rela, r_info), &info, sizeof info);
+
+    fs::path dir = fs::temp_directory_path() / ("umod-plt-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    std::string path = (dir / "failinit.so").string();
+    std::ofstream(path, std::ios::binary) << mutant;
+    Result r = load_in_child({}, path);
+    fs::remove_all(dir);
+    EXPECT_EQ(r.outcome, Outcome::Refused) << r.detail;
+    EXPECT_NE(r.detail.find("failinit: cannot map: the PLT slot at 0x"), std::string::npos) << r.detail;
+    EXPECT_NE(r.detail.find("(a JUMP_SLOT relocation against __gmon_start__) is unresolved"), std::string::npos)
+        << r.detail;
+}
+
+// The campaign's mutant net-328 (seed 1, after the PLT case was refused): the
+// GOT slot of __cxa_finalize turned from R_X86_64_GLOB_DAT into
+// R_X86_64_RELATIVE to the image's first byte. The module's destructor
+// called it at unload (SIGSEGV). Refused before mapping: a linker sorts every
+// relative relocation before the others and DT_RELACOUNT counts them.
+TEST(MutationCampaign, ARelativeRelocationAfterTheCountedOnesIsRefused) {
+    std::string bytes = read_file(example("net"));
+    std::span<const std::byte> view(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
+    auto elf = elf::ElfFile::parse(view);
+    ASSERT_TRUE(elf);
+    const elf::Section* dyn = elf->section(".rela.dyn");
+    ASSERT_NE(dyn, nullptr);
+    auto rela = elf->relocations(*dyn);
+    ASSERT_TRUE(rela);
+    std::size_t glob_dat = rela->size();
+    for (std::size_t i = 0; i < rela->size() && glob_dat == rela->size(); ++i)
+        if ((*rela)[i].type == R_X86_64_GLOB_DAT) glob_dat = i;
+    ASSERT_LT(glob_dat, rela->size()) << "net.so has no GLOB_DAT relocation";
+    std::string mutant = bytes;
+    Elf64_Rela r{};
+    std::memcpy(&r, mutant.data() + dyn->offset + glob_dat * sizeof r, sizeof r);
+    r.r_info = ELF64_R_INFO(0, R_X86_64_RELATIVE);
+    r.r_addend = 0;
+    std::memcpy(mutant.data() + dyn->offset + glob_dat * sizeof r, &r, sizeof r);
+
+    fs::path dir = fs::temp_directory_path() / ("umod-relative-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    std::string path = (dir / "net.so").string();
+    std::ofstream(path, std::ios::binary) << mutant;
+    Result result = load_in_child({"crc"}, path);
+    fs::remove_all(dir);
+    EXPECT_EQ(result.outcome, Outcome::Refused) << result.detail;
+    std::string expected = fmt::format("net.so: malformed ELF: DT_RELA entry {} at offset {:#x}: R_X86_64_RELATIVE after "
+                                       "the {} that DT_RELACOUNT counts",
+                                       glob_dat, dyn->offset + glob_dat * sizeof r, glob_dat);
+    EXPECT_NE(result.detail.find(expected), std::string::npos) << result.detail;
 }
 
 TEST(MutationCampaign, NoMutantCrashesTheHost) {

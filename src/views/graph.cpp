@@ -1,6 +1,9 @@
 // Holders text, JSON and DOT views of the use graph.
 #include <umod/views.h>
 
+#include <algorithm>
+#include <charconv>
+#include <concepts>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -102,27 +105,181 @@ std::string holders(const RegistrySnapshot& snapshot, std::string_view module) {
     return out;
 }
 
-std::string json(const RegistrySnapshot& snapshot) {
-    using nlohmann::json;
-    json modules = json::array();
-    for (const ModuleSnapshot& m : snapshot.modules) {
-        json exports = json::array();
-        for (const auto& e : m.exports)
-            exports.push_back({{"name", e.name}, {"license", license_name(e.license)}, {"namespace", e.ns}});
-        json holders = json::array();
-        for (const HolderCounts& h : m.holders) holders.push_back(holder_json(h));
-        modules.push_back({{"name", m.name},
-                           {"state", to_string(m.state)},
-                           {"size", m.size},
-                           {"refcount", m.refcount},
-                           {"license", m.license},
-                           {"permanent", m.permanent},
-                           {"depends", m.depends},
-                           {"exports", exports},
-                           {"holders", holders}});
+namespace {
+
+// The graph's JSON written straight into one string, byte for byte what
+// nlohmann's dump(2, ' ', false, replace) of the same document prints: keys in
+// std::map order (written here already sorted), two spaces per level, empty
+// arrays and objects as [] and {}. A control endpoint serves this view to
+// polling clients, and building the DOM cost 10x the writing (an allocation
+// per key and value); tests/views/graph_json_test.cpp compares the two.
+class GraphJsonWriter {
+public:
+    explicit GraphJsonWriter(std::string& out) : out_(out) {}
+
+    // A string as nlohmann writes it. Printable ASCII without '"' or '\\' is
+    // written as it is; anything else (escapes, UTF-8, invalid bytes replaced
+    // by U+FFFD) by nlohmann's own serializer, so the rules exist once.
+    void value(std::string_view s) {
+        bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u >= 0x20 && u < 0x7F && c != '"' && c != '\\';
+        });
+        if (!plain) {
+            out_ += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            return;
+        }
+        out_ += '"';
+        out_ += s;
+        out_ += '"';
     }
-    json root = {{"modules", modules}, {"holders", snapshot.holders}, {"taints", snapshot.taints}};
-    return root.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    template <std::integral Int>
+    void value(Int n) {
+        if constexpr (std::is_same_v<Int, bool>) {
+            out_ += n ? "true" : "false";
+        } else {
+            char digits[24];
+            out_.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+        }
+    }
+    template <class T>
+    void field(std::string_view name, const T& v) {
+        key(name);
+        value(v);
+    }
+
+    // A container: open, then item() (arrays) or key() (objects) per member, then close.
+    void open(char bracket) {
+        out_ += bracket;
+        ++depth_;
+        first_ = true;
+    }
+    void close(char bracket) {
+        --depth_;
+        if (!first_) {  // not empty
+            out_ += '\n';
+            indent();
+        }
+        out_ += bracket;
+        first_ = false;
+    }
+    void item() {
+        out_ += first_ ? "\n" : ",\n";
+        first_ = false;
+        indent();
+    }
+    void key(std::string_view name) {
+        item();
+        value(name);
+        out_ += ": ";
+    }
+    template <class F>
+    void object(F members) {
+        open('{');
+        members();
+        close('}');
+    }
+    template <class Range, class F>
+    void array(const Range& range, F element) {
+        open('[');
+        for (const auto& e : range) {
+            item();
+            element(e);
+        }
+        close(']');
+    }
+    void strings(const std::vector<std::string>& list) {
+        array(list, [&](const std::string& s) { value(s); });
+    }
+
+private:
+    void indent() { out_.append(2 * depth_, ' '); }
+
+    std::string& out_;
+    std::size_t depth_ = 0;
+    bool first_ = true;
+};
+
+void write_frame(GraphJsonWriter& w, const StackFrame& f) {
+    w.object([&] {
+        w.field("address", f.address);
+        if (!f.file.empty()) w.field("file", f.file);
+        w.field("function", f.function);
+        if (!f.file.empty()) w.field("line", f.line);
+        w.field("object", f.object);
+        w.field("offset", f.offset);
+        w.field("text", describe_frame(f));
+    });
+}
+
+// holder_json's document.
+void write_holder(GraphJsonWriter& w, const HolderCounts& h) {
+    w.object([&] {
+        if (!h.acquired.empty()) {
+            w.key("acquired");
+            w.array(h.acquired, [&](const StackGroup& g) {
+                w.object([&] {
+                    w.field("count", g.count);
+                    w.key("stack");
+                    w.array(g.stack, [&](const StackFrame& f) { write_frame(w, f); });
+                    w.field("symbol", g.symbol);
+                });
+            });
+        }
+        w.field("dynamic", h.dynamic);
+        w.field("kind", h.kind);
+        w.field("static", h.static_uses);
+        // An object keyed by name: sorted, and the last count of a name repeated.
+        std::vector<const HolderCounts::Symbol*> symbols;
+        for (const auto& s : h.symbols) symbols.push_back(&s);
+        std::stable_sort(symbols.begin(), symbols.end(), [](auto* a, auto* b) { return a->name < b->name; });
+        w.key("symbols");
+        w.open('{');
+        for (std::size_t i = 0; i < symbols.size(); ++i) {
+            if (i + 1 < symbols.size() && symbols[i + 1]->name == symbols[i]->name) continue;
+            w.field(symbols[i]->name, symbols[i]->count);
+        }
+        w.close('}');
+        w.field("user", h.user);
+    });
+}
+
+}  // namespace
+
+std::string json(const RegistrySnapshot& snapshot) {
+    std::string out;
+    out.reserve(512 + 320 * snapshot.modules.size());
+    GraphJsonWriter w(out);
+    w.object([&] {
+        w.key("holders");
+        w.strings(snapshot.holders);
+        w.key("modules");
+        w.array(snapshot.modules, [&](const ModuleSnapshot& m) {
+            w.object([&] {
+                w.key("depends");
+                w.strings(m.depends);
+                w.key("exports");
+                w.array(m.exports, [&](const ExportSnapshot& e) {
+                    w.object([&] {
+                        w.field("license", license_name(e.license));
+                        w.field("name", e.name);
+                        w.field("namespace", e.ns);
+                    });
+                });
+                w.key("holders");
+                w.array(m.holders, [&](const HolderCounts& h) { write_holder(w, h); });
+                w.field("license", m.license);
+                w.field("name", m.name);
+                w.field("permanent", m.permanent);
+                w.field("refcount", m.refcount);
+                w.field("size", m.size);
+                w.field("state", to_string(m.state));
+            });
+        });
+        w.field("taints", snapshot.taints);
+    });
+    out += '\n';
+    return out;
 }
 
 std::string dot(const RegistrySnapshot& snapshot) {

@@ -115,7 +115,9 @@ namespace {
 // per key and value); tests/views/graph_json_test.cpp compares the two.
 class GraphJsonWriter {
 public:
-    explicit GraphJsonWriter(std::string& out) : out_(out) {}
+    // Appends to `out`, which holds the text once finish() has run.
+    explicit GraphJsonWriter(std::string& out) : out_(out), used_(out.size()) {}
+    void finish() { out_.resize(used_); }
 
     // A string as nlohmann writes it. Printable ASCII without '"' or '\\' is
     // written as it is; anything else (escapes, UTF-8, invalid bytes replaced
@@ -126,20 +128,21 @@ public:
             return u >= 0x20 && u < 0x7F && c != '"' && c != '\\';
         });
         if (!plain) {
-            out_ += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            put(nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
             return;
         }
-        out_ += '"';
-        out_ += s;
-        out_ += '"';
+        put("\"");
+        put(s);
+        put("\"");
     }
     template <std::integral Int>
     void value(Int n) {
         if constexpr (std::is_same_v<Int, bool>) {
-            out_ += n ? "true" : "false";
+            put(n ? std::string_view("true") : std::string_view("false"));
         } else {
             char digits[24];
-            out_.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+            char* end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+            put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
         }
     }
     template <class T>
@@ -149,53 +152,71 @@ public:
     }
 
     // A container: open, then item() (arrays) or key() (objects) per member, then close.
-    void open(char bracket) {
-        out_ += bracket;
+    void open(std::string_view bracket) {
+        put(bracket);
         ++depth_;
         first_ = true;
     }
-    void close(char bracket) {
+    void close(std::string_view bracket) {
         --depth_;
         if (!first_) {  // not empty
-            out_ += '\n';
+            put("\n");
             indent();
         }
-        out_ += bracket;
+        put(bracket);
         first_ = false;
     }
     void item() {
-        out_ += first_ ? "\n" : ",\n";
+        put(first_ ? std::string_view("\n") : std::string_view(",\n"));
         first_ = false;
         indent();
     }
     void key(std::string_view name) {
         item();
         value(name);
-        out_ += ": ";
+        put(": ");
     }
     template <class F>
     void object(F members) {
-        open('{');
+        open("{");
         members();
-        close('}');
+        close("}");
     }
     template <class Range, class F>
     void array(const Range& range, F element) {
-        open('[');
+        open("[");
         for (const auto& e : range) {
             item();
             element(e);
         }
-        close(']');
+        close("]");
     }
     void strings(const std::vector<std::string>& list) {
         array(list, [&](const std::string& s) { value(s); });
     }
 
 private:
-    void indent() { out_.append(2 * depth_, ' '); }
+    // Into the string's own bytes: std::string::append is a call (two in
+    // libumod.so: it goes through the PLT) for every piece.
+    __attribute__((always_inline)) void put(std::string_view text) {
+        if (out_.size() - used_ < text.size()) grow(text.size());
+        std::memcpy(out_.data() + used_, text.data(), text.size());
+        used_ += text.size();
+    }
+    __attribute__((noinline)) void grow(std::size_t more) {
+        out_.resize(std::max(2 * out_.size(), used_ + more + 4096));
+    }
+    void indent() {
+        static constexpr std::string_view kSpaces = "                                ";
+        for (std::size_t n = 2 * depth_; n != 0;) {
+            std::size_t part = std::min(n, kSpaces.size());
+            put(kSpaces.substr(0, part));
+            n -= part;
+        }
+    }
 
     std::string& out_;
+    std::size_t used_;  // bytes of out_ written; the rest is room
     std::size_t depth_ = 0;
     bool first_ = true;
 };
@@ -234,12 +255,12 @@ void write_holder(GraphJsonWriter& w, const HolderCounts& h) {
         for (const auto& s : h.symbols) symbols.push_back(&s);
         std::stable_sort(symbols.begin(), symbols.end(), [](auto* a, auto* b) { return a->name < b->name; });
         w.key("symbols");
-        w.open('{');
+        w.open("{");
         for (std::size_t i = 0; i < symbols.size(); ++i) {
             if (i + 1 < symbols.size() && symbols[i + 1]->name == symbols[i]->name) continue;
             w.field(symbols[i]->name, symbols[i]->count);
         }
-        w.close('}');
+        w.close("}");
         w.field("user", h.user);
     });
 }
@@ -248,7 +269,6 @@ void write_holder(GraphJsonWriter& w, const HolderCounts& h) {
 
 std::string json(const RegistrySnapshot& snapshot) {
     std::string out;
-    out.reserve(512 + 320 * snapshot.modules.size());
     GraphJsonWriter w(out);
     w.object([&] {
         w.key("holders");
@@ -278,6 +298,7 @@ std::string json(const RegistrySnapshot& snapshot) {
         });
         w.field("taints", snapshot.taints);
     });
+    w.finish();
     out += '\n';
     return out;
 }

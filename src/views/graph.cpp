@@ -199,6 +199,7 @@ private:
     // Into the string's own bytes: std::string::append is a call (two in
     // libumod.so: it goes through the PLT) for every piece.
     __attribute__((always_inline)) void put(std::string_view text) {
+        if (text.empty()) return;  // (a default string_view's data is null: no memcpy from it)
         if (out_.size() - used_ < text.size()) grow(text.size());
         std::memcpy(out_.data() + used_, text.data(), text.size());
         used_ += text.size();

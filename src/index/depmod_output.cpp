@@ -24,7 +24,7 @@ namespace umod::index::depmod_run {
 
 namespace {
 
-using ExportedSymbols = std::vector<std::pair<const std::string*, const Module*>>;
+using ExportedSymbols = std::vector<std::pair<std::string_view, const Module*>>;
 
 // What the writers share, made once for a text file and its index.
 struct Outputs {
@@ -112,21 +112,36 @@ void output_softdeps(Outputs& o, std::string& out) {
 // The symbols modules export, in kmod's hash order.
 const ExportedSymbols& exported_symbols(Outputs& o) {
     if (!o.symbols.empty()) return o.symbols;
+    struct Keyed {
+        std::uint32_t bucket;
+        std::string_view name;
+        const Module* owner;
+    };
+    std::vector<Keyed> keyed;
     for (const auto& [name, owner] : o.run.symbols)
-        if (owner.owner != nullptr) o.symbols.emplace_back(&name, owner.owner);
-    std::sort(o.symbols.begin(), o.symbols.end(),
-              [](const auto& a, const auto& b) { return hash_order_less(*a.first, *b.first, 2048); });
+        if (owner.owner != nullptr) keyed.push_back({superfast_hash(name) & (2048 - 1), name, owner.owner});
+    // hash_order_less(…, 2048), each key hashed once.
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+        return a.bucket != b.bucket ? a.bucket < b.bucket : a.name < b.name;
+    });
+    o.symbols.reserve(keyed.size());
+    for (const Keyed& k : keyed) o.symbols.emplace_back(k.name, k.owner);
     return o.symbols;
 }
 
 void output_symbols(Outputs& o, std::string& out) {
     out = "# Aliases for symbols, used by symbol_request().\n";
-    for (const auto& [name, owner] : exported_symbols(o)) out += fmt::format("alias symbol:{} {}\n", *name, owner->name);
+    for (const auto& [name, owner] : exported_symbols(o)) out += fmt::format("alias symbol:{} {}\n", name, owner->name);
 }
 
 void output_symbols_bin(Outputs& o, std::string& out) {
     IndexBuilder index;
-    for (const auto& [name, owner] : exported_symbols(o)) index.insert("symbol:" + *name, owner->name, owner->idx);
+    std::string key = "symbol:";
+    for (const auto& [name, owner] : exported_symbols(o)) {
+        key.resize(7);
+        key += name;
+        index.insert(key, owner->name, owner->idx);
+    }
     out = index.serialize();
 }
 

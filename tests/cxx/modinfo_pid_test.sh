@@ -6,17 +6,7 @@
 set -eu
 umod=$1 build=$2 cxx_modules=$3
 mods=$build/examples/modules
-tmp=$(mktemp -d)
-export UMOD_CONTROL_DIR="$tmp/sockets"
-host=
-trap '[ -n "$host" ] && kill "$host" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/host.out" ] && sed 's/^/  host: /' "$tmp/host.out"; exit 1; }
-paused() {
-	i=0
-	while [ "$(cat "$tmp/host.out" 2>/dev/null | grep -c '^  paused: ' || true)" -lt "$1" ]; do
-		i=$((i + 1)); [ $i -lt 200 ] || fail "the host did not reach pause $1"; sleep 0.05
-	done
-}
+. "$(dirname "$0")/../tools/live_host.sh"
 
 cat > "$tmp/host.umod" <<SCRIPT
 insmod $mods/params.so count=5 name="two words" verbose=1
@@ -24,8 +14,7 @@ insmod $cxx_modules/storage.so prefix=p:
 insmod $mods/crc.so
 pause
 SCRIPT
-"$umod" run --control=read "$tmp/host.umod" > "$tmp/host.out" 2>&1 &
-host=$!
+start_host --control=read "$tmp/host.umod"
 paused 1
 
 "$umod" modinfo --pid "$host" params > "$tmp/params" || fail "modinfo --pid params"

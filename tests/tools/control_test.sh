@@ -7,20 +7,7 @@ umod=$1
 build=$2
 src=${3:-}
 mods=$build/examples/modules
-tmp=$(mktemp -d)
-export UMOD_CONTROL_DIR="$tmp/sockets"
-host=
-trap '[ -n "$host" ] && kill "$host" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/host.out" ] && sed 's/^/  host: /' "$tmp/host.out"; exit 1; }
-
-# Waits until the host has printed its Nth "paused" line.
-paused() {
-	i=0
-	# cat first: grep -c on a file not yet there prints nothing, which ends the loop.
-	while [ "$(cat "$tmp/host.out" 2>/dev/null | grep -c '^  paused: ' || true)" -lt "$1" ]; do
-		i=$((i + 1)); [ $i -lt 200 ] || fail "the host did not reach pause $1"; sleep 0.05
-	done
-}
+. "$(dirname "$0")/live_host.sh"
 
 cat > "$tmp/host.umod" <<SCRIPT
 insmod $mods/crc.so
@@ -33,8 +20,7 @@ put crc16 ui
 put crc16 ui
 pause
 SCRIPT
-"$umod" run --control "$tmp/host.umod" > "$tmp/host.out" 2>&1 &
-host=$!
+start_host --control "$tmp/host.umod"
 paused 1
 [ -S "$UMOD_CONTROL_DIR/$host.sock" ] || fail "no socket $UMOD_CONTROL_DIR/$host.sock"
 [ "$(stat -c %a "$UMOD_CONTROL_DIR")" = 700 ] || fail "the socket directory is not owner-only"
@@ -108,8 +94,8 @@ paused 3
 [ "$("$umod" lsmod -p "$host")" = "Module                  Size  Used by" ] || fail "modules left"
 kill -USR1 "$host"
 wait "$host" || fail "the host script failed"
-host=
 [ ! -e "$UMOD_CONTROL_DIR/$host.sock" ] || fail "the socket outlived the host"
+host=
 [ -z "$(ls "$UMOD_CONTROL_DIR")" ] || fail "sockets left: $(ls "$UMOD_CONTROL_DIR")"
 
 # Without --control (and UMOD_CONTROL unset): no socket.

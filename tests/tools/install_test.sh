@@ -77,8 +77,7 @@ umod="$tmp/prefix/bin/umod"
 # The tool has libumod's layers linked in: no project library to find, no runpath.
 if readelf -d "$umod" | grep -Eq 'libumod|RUNPATH|RPATH'; then echo "installed umod needs libumod or a runpath:"; readelf -d "$umod" | grep -E 'NEEDED|PATH'; exit 1; fi
 "$umod" version | grep -q "^umod "
-cp "$tmp/hand_c.so" "$tmp/hand_c.ko"  # modinfo takes .ko paths (PATH.so: issue 11 §3)
-"$umod" modinfo -F license "$tmp/hand_c.ko" | grep -qx GPL
+"$umod" modinfo -F license "$tmp/hand_c.so" | grep -qx GPL
 mkdir -p "$tmp/root/lib/modules/1.0"
 cp "$tmp/hand_c.so" "$tmp/root/lib/modules/1.0/"
 "$umod" depmod --umod -b "$tmp/root" 1.0

@@ -16,6 +16,7 @@
 // With --control the script's registry listens (manage access unless =read):
 // `pause` lets another shell inspect it (umod lsmod -p PID) until SIGUSR1.
 // Exit status: 0 only if every command met its expectation; 2 for bad usage.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -25,7 +26,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ext/stdio_filebuf.h>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -363,21 +363,21 @@ int run_main(std::string_view prog, std::span<char* const> args) {
             have_source = true;
         }
     }
-    std::ifstream file;
-    // Standard input through its own buffer rather than std::cin: <iostream>
-    // would construct the standard streams at the start of every umod command.
-    __gnu_cxx::stdio_filebuf<char> stdin_buffer(STDIN_FILENO, std::ios::in);
-    std::istream stdin_stream(&stdin_buffer);
-    std::istream* in = &stdin_stream;
+    // The script through a buffer on its descriptor (standard input or the
+    // file): no <fstream>, and <iostream> would construct the standard streams
+    // at the start of every umod command.
+    int script_fd = STDIN_FILENO;
     if (source != "-") {
-        file.open(source);
-        if (!file) {
+        script_fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+        if (script_fd < 0) {
             std::fprintf(stderr, "%.*s: cannot open %s: %s\n", static_cast<int>(prog.size()), prog.data(),
                          source.c_str(), std::strerror(errno));
             return 2;
         }
-        in = &file;
     }
+    // The buffer closes script_fd when the run ends.
+    __gnu_cxx::stdio_filebuf<char> script_buffer(script_fd, std::ios::in);
+    std::istream script(&script_buffer);
     // `pause` waits for SIGUSR1: blocked in every thread, the endpoint's too.
     sigset_t usr1;
     sigemptyset(&usr1);
@@ -387,7 +387,7 @@ int run_main(std::string_view prog, std::span<char* const> args) {
     {
         Host host(options);
         std::string text;
-        for (int lineno = 1; std::getline(*in, text); ++lineno) {
+        for (int lineno = 1; std::getline(script, text); ++lineno) {
             auto line = parse_script_line(text);
             Status status;
             if (!line) {

@@ -3,15 +3,34 @@
 #include "elf/decompress.h"
 #include "elf/read_parts.h"
 
+#include <cerrno>
+#include <string>
+
 namespace umod::elf {
+
+namespace {
+
+// libkmod reads the longest compression magic it knows (xz's, 6 bytes) from
+// every module file first: a shorter file is EINVAL to it, not ENOEXEC.
+constexpr std::size_t kLongestMagic = 6;
+
+Error too_short(const std::string& path) {
+    return Error(EINVAL, path + ": shorter than any module file (" + std::to_string(kLongestMagic) + " bytes)");
+}
+
+}  // namespace
 
 Expected<std::span<const std::byte>> read_module_file(const std::string& path, const ModuleFileParts& parts,
                                                       ModuleFileBuffer& buffer) {
     Compression compression = compression_of(path);
-    if (compression == Compression::None && !parts.whole)
-        return read_elf_parts(path, buffer.parts, parts.sections, parts.tail);
+    if (compression == Compression::None && !parts.whole) {
+        auto bytes = read_elf_parts(path, buffer.parts, parts.sections, parts.tail);
+        if (bytes && bytes->size() < kLongestMagic) return too_short(path);
+        return bytes;
+    }
     auto file = support::MappedFile::open(path);
     if (!file) return file.error();
+    if (file->bytes().size() < kLongestMagic) return too_short(path);
     if (compression == Compression::None) {
         buffer.image.assign(file->bytes().begin(), file->bytes().end());
     } else {

@@ -21,6 +21,8 @@ count=$(wc -l < "$tmp/list")
 [ "$count" -gt 1000 ] || { echo "only $count modules in $tree"; exit 1; }
 head -c 1000 "$(head -n 1 "$tmp/list")" > "$tmp/trunc.ko"
 echo "not an ELF file" > "$tmp/not-elf.ko"
+# Shorter than the longest compression magic (xz's 6 bytes): libkmod's EINVAL.
+printf 'abcde' > "$tmp/tiny.ko"; : > "$tmp/empty.ko"; printf 'abcdef' > "$tmp/six.ko"
 # Compressed copies of a few modules (kmod reads .ko.xz and .ko.zst).
 for ko in $(head -n 3 "$tmp/list"); do
 	name=$(basename "$ko")
@@ -49,6 +51,7 @@ for option in -p "-F alias" "-F parm" -0 -n "-F signature"; do
 	compare $option $(cat "$tmp/list")
 done
 compare "$tmp/trunc.ko" "$tmp/not-elf.ko" "$(head -n 1 "$tmp/list")"
+compare "$tmp/tiny.ko" "$tmp/empty.ko" "$tmp/six.ko"
 compare "$tmp"/*.ko.xz "$tmp"/*.ko.zst
 
 # By name, alias and built-in name, through the tree's index (kmod's depmod).

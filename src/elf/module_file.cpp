@@ -3,6 +3,8 @@
 #include "elf/decompress.h"
 #include "elf/read_parts.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <string>
 
@@ -22,13 +24,18 @@ Error too_short(const std::string& path) {
 
 Expected<std::span<const std::byte>> read_module_file(const std::string& path, const ModuleFileParts& parts,
                                                       ModuleFileBuffer& buffer) {
+    return read_module_file_at(AT_FDCWD, path.c_str(), path, parts, buffer);
+}
+
+Expected<std::span<const std::byte>> read_module_file_at(int dirfd, const char* name, const std::string& path,
+                                                         const ModuleFileParts& parts, ModuleFileBuffer& buffer) {
     Compression compression = compression_of(path);
     if (compression == Compression::None && !parts.whole) {
-        auto bytes = read_elf_parts(path, buffer.parts, parts.sections, parts.tail);
+        auto bytes = read_elf_parts_at(dirfd, name, path, buffer.parts, parts.sections, parts.tail);
         if (bytes && bytes->size() < kLongestMagic) return too_short(path);
         return bytes;
     }
-    auto file = support::MappedFile::open(path);
+    auto file = dirfd == AT_FDCWD ? support::MappedFile::open(path) : support::MappedFile::map_at(dirfd, name, path);
     if (!file) return file.error();
     if (file->bytes().size() < kLongestMagic) return too_short(path);
     if (compression == Compression::None) {

@@ -35,7 +35,14 @@ bool read_part(int fd, std::byte* base, std::uint64_t file_size, std::uint64_t o
 Expected<std::span<const std::byte>> read_elf_parts(const std::string& path, ReadBuffer& buffer,
                                                     std::initializer_list<std::string_view> sections,
                                                     std::size_t tail) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    return read_elf_parts_at(AT_FDCWD, path.c_str(), path, buffer, sections, tail);
+}
+
+Expected<std::span<const std::byte>> read_elf_parts_at(int dirfd, const char* file, const std::string& path,
+                                                       ReadBuffer& buffer,
+                                                       std::initializer_list<std::string_view> sections,
+                                                       std::size_t tail) {
+    int fd = ::openat(dirfd, file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Error(errno, path + ": " + std::strerror(errno));
     struct stat st {};
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -2,6 +2,7 @@
 // versions), aliases and soft dependencies, read with the ELF layer as
 // libkmod reads them. Kernel modules are read on every core.
 #include <elf.h>
+#include <fcntl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -60,14 +61,17 @@ void read_imports(Module& m, const std::vector<elf::Symbol>& symbols, const std:
 
 // Exports, imports and modinfo of a Linux module, as libkmod-elf reads them;
 // 0, or the errno that stopped it.
-int read_kernel_module(Module& m, ReadScratch& scratch) {
-    // Only the sections read here (and the section tables) of an uncompressed file.
-    auto bytes = elf::read_module_file(m.path,
-                                       {{".modinfo", ".symtab", ".strtab", "__versions", "__kcrctab",
-                                         "__kcrctab_gpl", "__ksymtab_strings"},
-                                        0,
-                                        false},
-                                       scratch.buffer);
+int read_kernel_module(Module& m, int module_dir, ReadScratch& scratch) {
+    // Only the sections read here (and the section tables) of an uncompressed
+    // file; one in the module directory opened relative to its descriptor.
+    const bool inside = !m.relpath.empty() && module_dir >= 0;
+    auto bytes = elf::read_module_file_at(inside ? module_dir : AT_FDCWD, inside ? m.relpath.c_str() : m.path.c_str(),
+                                          m.path,
+                                          {{".modinfo", ".symtab", ".strtab", "__versions", "__kcrctab",
+                                            "__kcrctab_gpl", "__ksymtab_strings"},
+                                           0,
+                                           false},
+                                          scratch.buffer);
     if (!bytes) return bytes.error().code();
     auto elf = elf::ElfFile::parse(*bytes, elf::Machines::Any);  // modules of every architecture
     if (!elf) return ENOEXEC;
@@ -105,12 +109,12 @@ int read_kernel_module(Module& m, ReadScratch& scratch) {
 }
 
 // Modules read on each of `threads` threads, taking the next unread one.
-void read_kernel_modules(const std::vector<Module*>& modules, unsigned threads) {
+void read_kernel_modules(const std::vector<Module*>& modules, int module_dir, unsigned threads) {
     std::atomic<std::size_t> next{0};
     auto work = [&] {
         ReadScratch scratch;
         for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < modules.size();)
-            modules[i]->read_error = read_kernel_module(*modules[i], scratch);
+            modules[i]->read_error = read_kernel_module(*modules[i], module_dir, scratch);
     };
     std::vector<std::thread> helpers;
     for (unsigned t = 1; t < threads; ++t) helpers.emplace_back(work);
@@ -159,7 +163,7 @@ void read_modules(Run& run) {
     }
     // Small trees are not worth a thread.
     unsigned threads = run.modules.size() < 64 ? 1u : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-    read_kernel_modules(run.modules, threads);
+    read_kernel_modules(run.modules, run.dir.fd(), threads);
     for (const Module* m : run.modules)
         if (m->read_error != 0)
             run.log(kError, "failed to load symbols from %s: %s\n", m->path.c_str(), std::strerror(m->read_error));

@@ -272,23 +272,23 @@ int modinfo_umod(Output& out, const std::string& path) {
     return print_info(out, info);
 }
 
-// Module files named on the command line, read ahead on a second thread:
-// each claimed by whichever thread gets to it first, printed in order by the
-// main thread. The helper stays at most kAhead files in front.
+// Module files named on the command line, read on two threads: each thread
+// takes the next file not yet taken; the main thread prints them in order,
+// and while the one it needs is still being read by the helper it reads the
+// next ones itself. No file is taken more than kAhead past the last printed.
 class FilesAhead {
 public:
     static constexpr std::size_t kAhead = 64;
 
     struct Slot {
-        std::atomic<int> state{kWaiting};
+        std::atomic<bool> done{false};
         std::optional<Output> out;
         int status = 0;
         bool not_a_file = false;  // not a regular file: the main thread looks it up by name
     };
-    enum : int { kWaiting, kClaimed, kDone };
 
-    FilesAhead(const Options& o, std::vector<std::string> paths) : options_(o), paths_(std::move(paths)),
-                                                                   slots_(paths_.size()) {
+    FilesAhead(const Options& o, std::vector<std::string> paths)
+        : options_(o), paths_(std::move(paths)), slots_(paths_.size()) {
         if (paths_.size() >= 16) helper_ = std::jthread([this] { help(); });
     }
     ~FilesAhead() {
@@ -296,20 +296,20 @@ public:
         printed_.fetch_add(kAhead * 4);
         printed_.notify_all();
     }
-    std::size_t size() const { return paths_.size(); }
-    const std::string& path(std::size_t i) const { return paths_[i]; }
 
-    // File i, read on this thread unless the helper has it; waits for it.
+    // File i, once read (by either thread).
     Slot& get(std::size_t i) {
         Slot& slot = slots_[i];
-        int expected = kWaiting;
-        if (slot.state.compare_exchange_strong(expected, kClaimed))
-            make(i, buffer_);
-        else
-            for (int s; (s = slot.state.load(std::memory_order_acquire)) != kDone;) slot.state.wait(s);
+        while (!slot.done.load(std::memory_order_acquire)) {
+            if (next_.load(std::memory_order_relaxed) < std::min(paths_.size(), i + kAhead)) {
+                if (std::size_t j = next_.fetch_add(1, std::memory_order_relaxed); j < paths_.size()) make(j, buffer_);
+                continue;
+            }
+            slot.done.wait(false, std::memory_order_acquire);
+        }
         return slot;
     }
-    // File i has been printed: the helper may move on.
+    // File i has been printed: the helper may take more.
     void printed(std::size_t i) {
         slots_[i].out.reset();
         printed_.store(i + 1, std::memory_order_release);
@@ -325,16 +325,17 @@ private:
             slot.not_a_file = true;
         else
             slot.status = modinfo_file(*slot.out, paths_[i], buffer);
-        slot.state.store(kDone, std::memory_order_release);
-        slot.state.notify_one();
+        slot.done.store(true, std::memory_order_release);
+        slot.done.notify_one();
     }
     void help() {
         elf::ModuleFileBuffer buffer;
-        for (std::size_t i = 0; i < paths_.size() && !stop_.load(std::memory_order_relaxed); ++i) {
+        while (!stop_.load(std::memory_order_relaxed)) {
+            std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+            if (i >= paths_.size()) break;
             for (std::size_t p; i >= (p = printed_.load(std::memory_order_acquire)) + kAhead;) printed_.wait(p);
             if (stop_.load(std::memory_order_relaxed)) break;
-            int expected = kWaiting;
-            if (slots_[i].state.compare_exchange_strong(expected, kClaimed)) make(i, buffer);
+            make(i, buffer);
         }
     }
 
@@ -342,7 +343,8 @@ private:
     std::vector<std::string> paths_;
     std::vector<Slot> slots_;
     elf::ModuleFileBuffer buffer_;  // the main thread's
-    std::atomic<std::size_t> printed_{0};
+    std::atomic<std::size_t> next_{0};     // the next file not taken
+    std::atomic<std::size_t> printed_{0};  // files printed
     std::atomic<bool> stop_{false};
     std::jthread helper_;  // last: joined before the rest goes
 };

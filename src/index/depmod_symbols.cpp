@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -184,7 +186,9 @@ void resolve_dependencies(Run& run) {
     for (Module* m : run.modules)
         for (const Module::Export& e : m->exports) run.symbols[strip_prefix(m->export_name(e))] = {m, e.crc};
 
-    for (Module* m : run.modules) {
+    // Module m's dependencies in first-reference order (its users counted
+    // later), with kmod's warnings and -v's lines; run.symbols is only read.
+    auto resolve = [&](Module* m) {
         for (const Module::Import& imp : m->imports) {
             const std::string_view import = m->import_name(imp);
             const int size = static_cast<int>(import.size());
@@ -201,7 +205,6 @@ void resolve_dependencies(Run& run) {
             Module* owner = it->second.owner;
             if (owner == nullptr || std::find(m->deps.begin(), m->deps.end(), owner) != m->deps.end()) continue;
             m->deps.push_back(owner);
-            ++owner->users;
             if (options.verbose > 0) {
                 std::fprintf(run.out, "%s needs \"%.*s\": %s\n", m->path.c_str(), static_cast<int>(it->first.size()),
                              it->first.data(), owner->path.c_str());
@@ -210,7 +213,21 @@ void resolve_dependencies(Run& run) {
         }
         m->imports = {};  // resolved: not needed again
         m->import_names = {};
+    };
+    // Nothing printed: a real tree's modules on two threads; else in order.
+    if (options.verbose == 0 && !print_unknown && run.modules.size() >= 64) {
+        std::atomic<std::size_t> next{0};
+        auto work = [&] {
+            for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < run.modules.size();)
+                resolve(run.modules[i]);
+        };
+        std::jthread helper(work);
+        work();
+    } else {
+        for (Module* m : run.modules) resolve(m);
     }
+    for (Module* m : run.modules)
+        for (Module* d : m->deps) ++d->users;
 }
 
 // Kahn's algorithm with a LIFO stack, as kmod's.

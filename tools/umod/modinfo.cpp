@@ -416,10 +416,9 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
         args_as_files.emplace_back(arg);
     }
     FilesAhead files(o, std::move(args_as_files));
-    auto flush = [](const Output& out) {
-        out.print();
-        std::fflush(stdout);
-    };
+    // Printed through stdio as kmod prints (stdout buffered, stderr not):
+    // the two streams interleave as kmod's do when they share a file.
+    auto flush = [](const Output& out) { out.print(); };
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;

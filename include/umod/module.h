@@ -18,6 +18,9 @@
 #define UMOD_MODULE_H
 
 #ifdef __cplusplus
+#if __cplusplus < 201703L
+#error "<umod/module.h> needs C++17 or later: compile with -std=c++17 (umod_add_module does)"
+#endif
 #if __cplusplus >= 202002L
 #include <umod/ref.h> /* umod::symbol_ref: C++20, like the host API */
 #endif

@@ -1,6 +1,7 @@
 // Reload as one transaction (docs/reloading.md): a provider with two
 // dependents replaced, its state handed over, refused at plan time with
 // nothing unloaded, and rolled back to exactly what was loaded before.
+#include <umod/control.h>
 #include <umod/loader.h>
 #include <umod/umod.h>
 #include <umod/views.h>
@@ -310,6 +311,44 @@ TEST_F(Reload, DryRunPlanDescribesTheOrderAndStates) {
                   "  state: prov counter v1 -> v2\n");
     EXPECT_EQ(state_of(registry), before);
     EXPECT_FALSE(mapped("reload_prov_v2.so"));
+}
+
+// `reload` in the one request table: umod run scripts and live hosts.
+TEST_F(Reload, RequestTableDryRunReloadAndErrors) {
+    const std::string file = module_file("reload_prov_v2");
+    auto dry = control::parse_request(std::vector<std::string>{"reload", "--dry-run", "prov", file});
+    ASSERT_TRUE(dry) << dry.error().message();
+    EXPECT_TRUE(dry->dry_run);
+    auto plan = control::execute(registry, *dry, ControlAccess::Manage);
+    ASSERT_TRUE(plan) << plan.error().message();
+    EXPECT_EQ(*plan, describe_reload_plan(*registry.plan_reload("prov", file)));
+    auto read_only = control::execute(registry, *dry, ControlAccess::Read);
+    ASSERT_FALSE(read_only);
+    EXPECT_EQ(read_only.error().code(), EPERM);
+
+    auto missing = control::parse_request(std::vector<std::string>{"reload", "prov"});
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code(), EINVAL);
+    EXPECT_NE(missing.error().message().find("missing argument"), std::string::npos) << missing.error().message();
+
+    std::string before = state_of(registry);
+    auto bad_param = control::parse_request(std::vector<std::string>{"reload", "prov", file, "nope=1"});
+    ASSERT_TRUE(bad_param) << bad_param.error().message();
+    auto refused = control::execute(registry, *bad_param, ControlAccess::Manage);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), EINVAL);
+    EXPECT_NE(refused.error().message().find("parameter nope"), std::string::npos) << refused.error().message();
+    EXPECT_EQ(state_of(registry), before);
+
+    auto waited = control::parse_request(std::vector<std::string>{"reload", "--wait=500", "prov", file});
+    ASSERT_TRUE(waited) << waited.error().message();
+    EXPECT_EQ(waited->reload.wait, std::chrono::milliseconds(500));
+    auto done = control::execute(registry, *waited, ControlAccess::Manage);
+    ASSERT_TRUE(done) << done.error().message();
+    EXPECT_EQ(*done, "prov reloaded from " + file +
+                         ", dependents rebound: reload_dep_a reload_dep_b\n"
+                         "  state counter handed over, v1 -> v2\n");
+    EXPECT_EQ(call(registry, "dep_a_call"), (2000 + 2) * 3);
 }
 
 }  // namespace

@@ -1,12 +1,10 @@
 #include "elf/kernel_module.h"
 #include "elf/elf_file.h"
 #include "elf/signature_trailer.h"
-#include "support/private_library.h"
+#include "support/libcrypto.h"
 
-#include <dlfcn.h>
 #include <elf.h>
 #include <openssl/objects.h>
-#include <openssl/opensslv.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
@@ -21,77 +19,11 @@ namespace umod::elf {
 
 namespace {
 
-std::string hash_name(int nid) {
-    switch (nid) {
-        case NID_md4: return "md4";
-        case NID_md5: return "md5";
-        case NID_sha1: return "sha1";
-        case NID_ripemd160: return "rmd160";
-        case NID_sha256: return "sha256";
-        case NID_sha384: return "sha384";
-        case NID_sha512: return "sha512";
-        case NID_sha224: return "sha224";
-        case NID_sm3: return "sm3";
-        default: return "unknown";
-    }
-}
-
-// libcrypto, loaded on the first signature rather than linked: linking it
-// costs every umod process about half a millisecond of dynamic linking — more
-// than a whole `umod modprobe -D` — and only signatures need it. Filled once
-// (a function-local static, so thread-safe) and read-only afterwards; null when
-// libcrypto cannot be loaded (the PKCS#7 fields then stay empty, as when the
-// blob does not parse). The library is never unloaded.
-struct Crypto {
-    decltype(&::d2i_PKCS7) d2i_PKCS7 = nullptr;
-    decltype(&::PKCS7_free) PKCS7_free = nullptr;
-    decltype(&::PKCS7_get_signer_info) PKCS7_get_signer_info = nullptr;
-    decltype(&::OPENSSL_sk_num) sk_num = nullptr;
-    decltype(&::OPENSSL_sk_value) sk_value = nullptr;
-    decltype(&::X509_NAME_get_index_by_NID) X509_NAME_get_index_by_NID = nullptr;
-    decltype(&::X509_NAME_get_entry) X509_NAME_get_entry = nullptr;
-    decltype(&::X509_NAME_ENTRY_get_data) X509_NAME_ENTRY_get_data = nullptr;
-    decltype(&::ASN1_STRING_get0_data) ASN1_STRING_get0_data = nullptr;
-    decltype(&::ASN1_STRING_length) ASN1_STRING_length = nullptr;
-    decltype(&::ASN1_INTEGER_to_BN) ASN1_INTEGER_to_BN = nullptr;
-    decltype(&::BN_free) BN_free = nullptr;
-    decltype(&::BN_num_bits) BN_num_bits = nullptr;
-    decltype(&::BN_bn2bin) BN_bn2bin = nullptr;
-    decltype(&::OBJ_obj2nid) OBJ_obj2nid = nullptr;
-};
-
-const Crypto* crypto() {
-    static const Crypto* const loaded = []() -> const Crypto* {
-#ifdef OPENSSL_VERSION_MAJOR
-        const std::string soname = "libcrypto.so." + std::to_string(OPENSSL_VERSION_MAJOR);
-#else
-        const std::string soname = "libcrypto.so.1.1";
-#endif
-        return support::bind_private_library<Crypto>(soname, [](Crypto& c, auto& bind) {
-            bind(c.d2i_PKCS7, "d2i_PKCS7");
-            bind(c.PKCS7_free, "PKCS7_free");
-            bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");
-            bind(c.sk_num, "OPENSSL_sk_num");
-            bind(c.sk_value, "OPENSSL_sk_value");
-            bind(c.X509_NAME_get_index_by_NID, "X509_NAME_get_index_by_NID");
-            bind(c.X509_NAME_get_entry, "X509_NAME_get_entry");
-            bind(c.X509_NAME_ENTRY_get_data, "X509_NAME_ENTRY_get_data");
-            bind(c.ASN1_STRING_get0_data, "ASN1_STRING_get0_data");
-            bind(c.ASN1_STRING_length, "ASN1_STRING_length");
-            bind(c.ASN1_INTEGER_to_BN, "ASN1_INTEGER_to_BN");
-            bind(c.BN_free, "BN_free");
-            bind(c.BN_num_bits, "BN_num_bits");
-            bind(c.BN_bn2bin, "BN_bn2bin");
-            bind(c.OBJ_obj2nid, "OBJ_obj2nid");
-        }).table;
-    }();
-    return loaded;
-}
-
 // The PKCS#7 fields kmod prints; leaves them empty when the blob does not parse.
 void read_pkcs7(std::span<const std::byte> der, ModuleSignature& out) {
-    const Crypto* c = crypto();
-    if (c == nullptr) return;
+    auto loaded = support::libcrypto();
+    if (!loaded) return;
+    const support::Libcrypto* c = *loaded;
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     std::unique_ptr<PKCS7, decltype(&::PKCS7_free)> pkcs7(c->d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())),
                                                            c->PKCS7_free);
@@ -114,7 +46,7 @@ void read_pkcs7(std::span<const std::byte> der, ModuleSignature& out) {
             c->BN_bn2bin(bn.get(), out.key_id.data());
         }
     }
-    if (si->digest_alg != nullptr) out.hash_algorithm = hash_name(c->OBJ_obj2nid(si->digest_alg->algorithm));
+    if (si->digest_alg != nullptr) out.hash_algorithm = support::kernel_hash_name(c->OBJ_obj2nid(si->digest_alg->algorithm), /*as_kmod30=*/true);
     if (si->enc_digest != nullptr) {
         const unsigned char* data = c->ASN1_STRING_get0_data(si->enc_digest);
         out.signature.assign(data, data + c->ASN1_STRING_length(si->enc_digest));

@@ -1,7 +1,7 @@
 #include "sign/kernel_image.h"
 
 #include "elf/decompress.h"
-#include "sign/libcrypto.h"
+#include "support/libcrypto.h"
 #include "support/mapped_file.h"
 #include "support/private_library.h"
 

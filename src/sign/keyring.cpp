@@ -1,6 +1,6 @@
 #include "sign/keyring.h"
 
-#include "sign/libcrypto.h"
+#include "support/libcrypto.h"
 #include "support/mapped_file.h"
 #include "support/mutex.h"
 
@@ -17,13 +17,13 @@ namespace umod::sign {
 namespace {
 
 std::shared_ptr<X509> share(X509* x) {
-    return std::shared_ptr<X509>(x, X509Free{});
+    return std::shared_ptr<X509>(x, support::X509Free{});
 }
 
 }  // namespace
 
 Status Keyring::add_der(std::span<const std::byte> der) {
-    auto c = libcrypto();
+    auto c = support::libcrypto();
     if (!c) return c.error();
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     X509* x = (*c)->d2i_X509(nullptr, &p, static_cast<long>(der.size()));
@@ -33,7 +33,7 @@ Status Keyring::add_der(std::span<const std::byte> der) {
 }
 
 Status Keyring::add_bytes(std::span<const std::byte> bytes, const std::string& origin) {
-    auto c = libcrypto();
+    auto c = support::libcrypto();
     if (!c) return c.error();
     if (!bytes.empty() && bytes[0] == std::byte{0x30}) {  // DER: one certificate, or several one after another
         const auto* start = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -48,7 +48,7 @@ Status Keyring::add_bytes(std::span<const std::byte> bytes, const std::string& o
         }
         return {};
     }
-    BioPtr bio((*c)->BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+    support::BioPtr bio((*c)->BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
     if (!bio) return Error(ENOMEM, origin + ": " + (*c)->last_error("out of memory"));
     std::size_t found = 0;
     while (X509* x = (*c)->PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
@@ -84,7 +84,7 @@ Expected<Keyring> Keyring::load(const std::string& path) {
 }
 
 std::string Keyring::subject(const X509& certificate) {
-    auto c = libcrypto();
+    auto c = support::libcrypto();
     if (!c) return {};
     X509_NAME* name = (*c)->X509_get_subject_name(&certificate);
     int index = (*c)->X509_NAME_get_index_by_NID(name, NID_commonName, -1);
@@ -99,7 +99,7 @@ std::string Keyring::subject(const X509& certificate) {
 
 std::vector<std::byte> Keyring::der() const {
     std::vector<std::byte> out;
-    auto c = libcrypto();
+    auto c = support::libcrypto();
     if (!c) return out;
     for (const auto& certificate : certificates_) {
         unsigned char* der = nullptr;

@@ -1,7 +1,7 @@
 #include "sign/policy.h"
 
 #include "sign/keyring.h"
-#include "sign/libcrypto.h"
+#include "support/libcrypto.h"
 #include "sign/verify.h"
 #include "support/mutex.h"
 
@@ -39,7 +39,7 @@ public:
     using Digest = std::array<unsigned char, 32>;
 
     static bool digest(std::span<const std::byte> file, Digest& out) {
-        auto c = libcrypto();
+        auto c = support::libcrypto();
         if (!c) return false;
         static const EVP_MD* const sha256 = (*c)->EVP_get_digestbyname("sha256");
         unsigned int size = 0;

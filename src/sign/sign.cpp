@@ -1,7 +1,7 @@
 #include "sign/sign.h"
 
 #include "elf/signature_trailer.h"
-#include "sign/libcrypto.h"
+#include "support/libcrypto.h"
 #include "support/mapped_file.h"
 
 #include <cerrno>
@@ -12,8 +12,8 @@
 namespace umod::sign {
 
 struct SigningKey {
-    PkeyPtr key;
-    X509Ptr certificate;
+    support::PkeyPtr key;
+    support::X509Ptr certificate;
     const EVP_MD* digest = nullptr;
     KeyIdentifier id = KeyIdentifier::IssuerAndSerial;
 };
@@ -42,9 +42,9 @@ Expected<Signer> Signer::open(const std::string& hash, const std::string& key_pa
     if (key_path.starts_with("pkcs11:"))
         return Error(ENOTSUP, key_path + ": PKCS#11 keys are not supported (sign-file reaches them through an "
                                          "OpenSSL engine); give a PEM or DER key file");
-    auto loaded = libcrypto();
+    auto loaded = support::libcrypto();
     if (!loaded) return loaded.error();
-    const Libcrypto& c = **loaded;
+    const support::Libcrypto& c = **loaded;
     c.ERR_clear_error();
     auto signing = std::make_unique<SigningKey>();
     signing->id = id;
@@ -54,12 +54,12 @@ Expected<Signer> Signer::open(const std::string& hash, const std::string& key_pa
     auto key_file = support::MappedFile::open(key_path);
     if (!key_file) return key_file.error().context(key_path);
     {
-        BioPtr bio(c.BIO_new_mem_buf(key_file->bytes().data(), static_cast<int>(key_file->bytes().size())));
+        support::BioPtr bio(c.BIO_new_mem_buf(key_file->bytes().data(), static_cast<int>(key_file->bytes().size())));
         if (bio) signing->key.reset(c.PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase, nullptr));
     }
     if (!signing->key) {
         c.ERR_clear_error();
-        BioPtr bio(c.BIO_new_mem_buf(key_file->bytes().data(), static_cast<int>(key_file->bytes().size())));
+        support::BioPtr bio(c.BIO_new_mem_buf(key_file->bytes().data(), static_cast<int>(key_file->bytes().size())));
         if (bio) signing->key.reset(c.d2i_PrivateKey_bio(bio.get(), nullptr));
     }
     if (!signing->key)
@@ -72,7 +72,7 @@ Expected<Signer> Signer::open(const std::string& hash, const std::string& key_pa
         const auto* p = reinterpret_cast<const unsigned char*>(cert.data());
         signing->certificate.reset(c.d2i_X509(nullptr, &p, static_cast<long>(cert.size())));
     } else {
-        BioPtr bio(c.BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())));
+        support::BioPtr bio(c.BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())));
         if (bio) signing->certificate.reset(c.PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     }
     if (!signing->certificate)
@@ -81,13 +81,13 @@ Expected<Signer> Signer::open(const std::string& hash, const std::string& key_pa
 }
 
 Expected<std::vector<std::byte>> Signer::signature(std::span<const std::byte> module) const {
-    const Libcrypto& c = **libcrypto();  // open() loaded it
+    const support::Libcrypto& c = **support::libcrypto();  // open() loaded it
     c.ERR_clear_error();
     if (module.size() > INT_MAX) return Error(EFBIG, "module too large to sign (over 2 GiB)");
-    BioPtr content(c.BIO_new_mem_buf(module.data(), static_cast<int>(module.size())));
+    support::BioPtr content(c.BIO_new_mem_buf(module.data(), static_cast<int>(module.size())));
     if (!content) return Error(ENOMEM, "out of memory");
     // sign-file's calls and flags, in its order.
-    CmsPtr cms(c.CMS_sign(nullptr, nullptr, nullptr, nullptr,
+    support::CmsPtr cms(c.CMS_sign(nullptr, nullptr, nullptr, nullptr,
                           CMS_NOCERTS | CMS_PARTIAL | CMS_BINARY | CMS_DETACHED | CMS_STREAM));
     if (!cms) return Error(ENOMEM, "CMS_sign: " + c.last_error("failed"));
     const unsigned signer_flags = CMS_NOCERTS | CMS_BINARY | CMS_NOSMIMECAP | CMS_NOATTR |

@@ -1,7 +1,7 @@
 #include "sign/verify.h"
 
 #include "elf/signature_trailer.h"
-#include "sign/libcrypto.h"
+#include "support/libcrypto.h"
 
 #include <cerrno>
 #include <climits>
@@ -46,24 +46,6 @@ bool supported_key(int nid) {
 
 }  // namespace
 
-std::string hash_algorithm_name(int nid) {
-    switch (nid) {
-        case NID_md4: return "md4";
-        case NID_md5: return "md5";
-        case NID_sha1: return "sha1";
-        case NID_ripemd160: return "rmd160";
-        case NID_sha256: return "sha256";
-        case NID_sha384: return "sha384";
-        case NID_sha512: return "sha512";
-        case NID_sha224: return "sha224";
-        case NID_sm3: return "sm3";
-        case NID_sha3_256: return "sha3-256";
-        case NID_sha3_384: return "sha3-384";
-        case NID_sha3_512: return "sha3-512";
-        default: return "unknown";
-    }
-}
-
 SignatureCheck verify_module_signature(std::span<const std::byte> file, const Keyring& keyring) {
     // mod_verify_sig() and mod_check_sig(), in their order.
     auto trailer = elf::parse_signature_trailer(file);
@@ -79,12 +61,12 @@ SignatureCheck verify_module_signature(std::span<const std::byte> file, const Ke
     if (t.module_size > INT_MAX || t.signature.size() > INT_MAX)
         return outcome(SignatureStatus::Malformed, EBADMSG, "module too large to verify (over 2 GiB)");
 
-    auto loaded = libcrypto();
+    auto loaded = support::libcrypto();
     if (!loaded) return outcome(SignatureStatus::Unavailable, ELIBACC, loaded.error().message());
-    const Libcrypto& c = **loaded;
+    const support::Libcrypto& c = **loaded;
     c.ERR_clear_error();
     const auto* p = reinterpret_cast<const unsigned char*>(t.signature.data());
-    CmsPtr cms(c.d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(t.signature.size())));
+    support::CmsPtr cms(c.d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(t.signature.size())));
     if (!cms || p != reinterpret_cast<const unsigned char*>(t.signature.data() + t.signature.size()))
         return outcome(SignatureStatus::Malformed, EBADMSG,
                        "module signature is not a PKCS#7 message: " + c.last_error("trailing bytes"));
@@ -105,7 +87,7 @@ SignatureCheck verify_module_signature(std::span<const std::byte> file, const Ke
     if (algorithm != nullptr) c.X509_ALGOR_get0(&algorithm_oid, nullptr, nullptr, algorithm);
     const int digest_nid = digest_oid ? c.OBJ_obj2nid(digest_oid) : NID_undef;
     SignatureCheck check;
-    check.hash = hash_algorithm_name(digest_nid);
+    check.hash = support::kernel_hash_name(digest_nid);
     check.module_size = t.module_size;
     auto with = [&](SignatureStatus status, int code, std::string reason) {
         check.status = status;

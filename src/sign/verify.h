@@ -42,7 +42,4 @@ struct SignatureCheck {
 // byte before it. Never fails in another way than the status it returns.
 SignatureCheck verify_module_signature(std::span<const std::byte> file, const Keyring& keyring);
 
-// The name of a hash NID as modinfo prints it ("sha256"), or "unknown".
-std::string hash_algorithm_name(int nid);
-
 }  // namespace umod::sign

@@ -5,13 +5,8 @@
 # usage: modinfo_pid_test.sh UMOD BUILD_DIR CXX_MODULE_DIR
 set -eu
 umod=$1 build=$2 cxx_modules=$3
-. "$(dirname "$0")/../tools/lib.sh"
 mods=$build/examples/modules
-tmp=$(mktemp -d)
-export UMOD_CONTROL_DIR="$tmp/sockets"
-host=
-trap '[ -n "$host" ] && kill "$host" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/host.out" ] && sed 's/^/  host: /' "$tmp/host.out"; exit 1; }
+. "$(dirname "$0")/../tools/live_host.sh"
 
 cat > "$tmp/host.umod" <<SCRIPT
 insmod $mods/params.so count=5 name="two words" verbose=1

@@ -6,13 +6,8 @@ set -eu
 umod=$1
 build=$2
 src=${3:-}
-. "$(dirname "$0")/lib.sh"
 mods=$build/examples/modules
-tmp=$(mktemp -d)
-export UMOD_CONTROL_DIR="$tmp/sockets"
-host=
-trap '[ -n "$host" ] && kill "$host" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/host.out" ] && sed 's/^/  host: /' "$tmp/host.out"; exit 1; }
+. "$(dirname "$0")/live_host.sh"
 
 cat > "$tmp/host.umod" <<SCRIPT
 insmod $mods/crc.so

@@ -85,19 +85,3 @@ make_ko() {
 	} > "$tmp/$name.c"
 	${KO_CC:-gcc} -c -fno-pic "$tmp/$name.c" -o "$out"
 }
-
-# Live hosts. start_host ARG...: runs `$umod run ARG...` in the background,
-# its output in $tmp/host.out and its pid in `host` (the caller's trap kills
-# it). paused N: waits until that host has printed its Nth "paused" line, or
-# calls the caller's `fail` naming the pause it did not reach.
-start_host() {
-	"$umod" run "$@" > "$tmp/host.out" 2>&1 &
-	host=$!
-}
-paused() {
-	i=0
-	# cat first: grep -c on a file not yet there prints nothing, which ends the loop.
-	while [ "$(cat "$tmp/host.out" 2>/dev/null | grep -c '^  paused: ' || true)" -lt "$1" ]; do
-		i=$((i + 1)); [ $i -lt 200 ] || fail "the host did not reach pause $1"; sleep 0.05
-	done
-}

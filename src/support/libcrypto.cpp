@@ -1,4 +1,4 @@
-#include "sign/libcrypto.h"
+#include "support/libcrypto.h"
 
 #include "support/private_library.h"
 
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-namespace umod::sign {
+namespace umod::support {
 
 std::string Libcrypto::last_error(const char* fallback) const {
     unsigned long code = ERR_get_error();
@@ -73,9 +73,34 @@ Expected<const Libcrypto*> libcrypto() {
         bind(c.ERR_error_string_n, "ERR_error_string_n");
         bind(c.ERR_clear_error, "ERR_clear_error");
         bind(c.CRYPTO_free, "CRYPTO_free");
+        bind(c.d2i_PKCS7, "d2i_PKCS7");
+        bind(c.PKCS7_free, "PKCS7_free");
+        bind(c.PKCS7_get_signer_info, "PKCS7_get_signer_info");
+        bind(c.ASN1_INTEGER_to_BN, "ASN1_INTEGER_to_BN");
+        bind(c.BN_free, "BN_free");
+        bind(c.BN_num_bits, "BN_num_bits");
+        bind(c.BN_bn2bin, "BN_bn2bin");
     });
     if (loaded.table == nullptr) return Error(ELIBACC, "cannot load " + soname + ": " + loaded.error);
     return loaded.table;
+}
+
+std::string_view kernel_hash_name(int nid, bool as_kmod30) {
+    switch (nid) {
+        case NID_md4: return "md4";
+        case NID_md5: return "md5";
+        case NID_sha1: return "sha1";
+        case NID_ripemd160: return "rmd160";
+        case NID_sha256: return "sha256";
+        case NID_sha384: return "sha384";
+        case NID_sha512: return "sha512";
+        case NID_sha224: return "sha224";
+        case NID_sm3: return "sm3";
+        case NID_sha3_256: return as_kmod30 ? "unknown" : "sha3-256";
+        case NID_sha3_384: return as_kmod30 ? "unknown" : "sha3-384";
+        case NID_sha3_512: return as_kmod30 ? "unknown" : "sha3-512";
+        default: return "unknown";
+    }
 }
 
 // The handles are only ever made from a loaded library.
@@ -84,4 +109,4 @@ void PkeyFree::operator()(EVP_PKEY* k) const { (*libcrypto())->EVP_PKEY_free(k);
 void BioFree::operator()(BIO* b) const { (*libcrypto())->BIO_free(b); }
 void CmsFree::operator()(CMS_ContentInfo* c) const { (*libcrypto())->CMS_ContentInfo_free(c); }
 
-}  // namespace umod::sign
+}  // namespace umod::support

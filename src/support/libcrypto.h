@@ -1,7 +1,9 @@
-// The part of libcrypto that signing, verification and keyrings use, loaded
-// on first use (support/private_library.h) rather than linked: a umod process
-// that never touches a signature never maps OpenSSL. Filled once and
-// read-only afterwards.
+// The part of libcrypto umod uses (modinfo's signature fields, signing,
+// verification, keyrings), loaded on first use (support/private_library.h)
+// rather than linked: linking it costs every umod process about half a
+// millisecond of dynamic linking, more than a whole `umod modprobe -D`, and a
+// process that never touches a signature never maps OpenSSL. Filled once and
+// read-only afterwards; the library is never unloaded.
 #pragma once
 
 #include <openssl/bio.h>
@@ -10,14 +12,16 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <umod/expected.h>
 
-namespace umod::sign {
+namespace umod::support {
 
 struct Libcrypto {
     decltype(&::BIO_new_mem_buf) BIO_new_mem_buf = nullptr;
@@ -73,6 +77,13 @@ struct Libcrypto {
     decltype(&::ERR_error_string_n) ERR_error_string_n = nullptr;
     decltype(&::ERR_clear_error) ERR_clear_error = nullptr;
     decltype(&::CRYPTO_free) CRYPTO_free = nullptr;
+    decltype(&::d2i_PKCS7) d2i_PKCS7 = nullptr;
+    decltype(&::PKCS7_free) PKCS7_free = nullptr;
+    decltype(&::PKCS7_get_signer_info) PKCS7_get_signer_info = nullptr;
+    decltype(&::ASN1_INTEGER_to_BN) ASN1_INTEGER_to_BN = nullptr;
+    decltype(&::BN_free) BN_free = nullptr;
+    decltype(&::BN_num_bits) BN_num_bits = nullptr;
+    decltype(&::BN_bn2bin) BN_bn2bin = nullptr;
 
     // The oldest queued error's text ("error:...:routines:reason"), the
     // queue cleared; `fallback` when there is none.
@@ -82,6 +93,12 @@ struct Libcrypto {
 // libcrypto's functions, or ELIBACC naming the library when it cannot be
 // loaded. Thread-safe.
 Expected<const Libcrypto*> libcrypto();
+
+// A hash algorithm's name as the kernel spells it (hash_algo_name[]:
+// "sha256", "rmd160", "sha3-256"), or "unknown" for any other NID. kmod 30
+// knows the names up to sm3 only and prints "unknown" for the sha3 family:
+// `as_kmod30` gives its answer.
+std::string_view kernel_hash_name(int nid, bool as_kmod30 = false);
 
 // Owning handles.
 struct X509Free { void operator()(X509* x) const; };
@@ -93,4 +110,4 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, CmsFree>;
 
-}  // namespace umod::sign
+}  // namespace umod::support

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "core/reload_plan.h"
+#include "support/debug_log.h"
 
 namespace umod {
 
@@ -68,10 +69,12 @@ private:
     bool unload_old() {
         for (ReloadMember& member : work_.members) {
             const std::string name = member.old->name();
+            log("unload " + name);
             auto plan = impl_.plan_unload(name, UnloadOptions{UnloadMode::Normal, options_.wait});
             if (!plan) return fail("unload " + name, plan.error());
             if (member.state) {
                 // Before its exit, while the module is Going: no new reference reaches it.
+                log("save state of " + name);
                 auto bytes = source_.save_state(*member.old);
                 if (!bytes) {
                     impl_.set_state(*member.old, ModuleState::Live);
@@ -93,6 +96,7 @@ private:
             ReloadMember& member = work_.members[i];
             const std::string name = member.old->name();
             std::string restore_failed;
+            log("load " + name + (i + 1 == work_.members.size() ? " (new file)" : " (from its kept bytes)"));
             auto loaded = impl_.load(std::move(member.next.image), restorer(name, restore_failed));
             if (!loaded) {
                 std::string step = !restore_failed.empty() ? restore_failed
@@ -110,6 +114,7 @@ private:
     std::vector<std::string> roll_back() {
         std::vector<std::string> problems;
         for (auto it = loaded_.rbegin(); it != loaded_.rend(); ++it) {
+            log("roll back: unload the new " + *it);
             // A reference taken on the new version meanwhile is waited for, as long as a load waits for a provider.
             auto gone = impl_.unload(*it, UnloadOptions{UnloadMode::Normal, impl_.options.provider_wait});
             if (!gone)
@@ -121,6 +126,7 @@ private:
             ReloadMember& member = work_.members[i];
             const std::string name = member.old->name();
             std::string restore_failed;
+            log("roll back: load " + name + " again from its kept bytes");
             auto again = impl_.load(std::move(member.again.image), restorer(name, restore_failed));
             if (!again)
                 problems.push_back(fmt::format("{} could not be loaded again{}: {}", name,
@@ -136,10 +142,16 @@ private:
         auto it = std::find_if(saved_.begin(), saved_.end(), [&](const SavedState& s) { return s.module == module; });
         if (it == saved_.end()) return {};
         return [this, state = &*it, &failed](Module& mod) -> Status {
+            log("restore state of " + mod.name());
             Status restored = source_.restore_state(mod, state->bytes, state->version);
             if (!restored) failed = "restore state of " + mod.name();
             return restored;
         };
+    }
+
+    // Each step as it starts, in the debug log ("prov: reload: unload ext4").
+    void log(const std::string& step) const {
+        if (support::debug_enabled()) support::debug(work_.plan.module + ": reload: " + step);
     }
 
     bool fail(std::string step, Error cause) {

@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/debug_log.h"
+
 namespace umod {
 namespace {
 
@@ -349,6 +351,29 @@ TEST_F(Reload, RequestTableDryRunReloadAndErrors) {
                          ", dependents rebound: reload_dep_a reload_dep_b\n"
                          "  state counter handed over, v1 -> v2\n");
     EXPECT_EQ(call(registry, "dep_a_call"), (2000 + 2) * 3);
+}
+
+// The steps in the order they run, as the debug log shows them (UMOD_DEBUG=1).
+TEST_F(Reload, StepsRunTopDownThenBottomUpAndRollBackInReverse) {
+    std::vector<std::string> lines;
+    support::set_debug_sink([&](std::string_view line) {
+        if (line.starts_with("prov: reload: ")) lines.emplace_back(line.substr(14));
+    });
+    ASSERT_TRUE(registry.reload("prov", module_file("reload_prov_v2")));
+    EXPECT_EQ(lines, (std::vector<std::string>{
+                         "unload reload_dep_b", "unload reload_dep_a", "unload prov", "save state of prov",
+                         "load prov (new file)", "restore state of prov", "load reload_dep_a (from its kept bytes)",
+                         "load reload_dep_b (from its kept bytes)"}));
+    lines.clear();
+    auto failed = registry.reload("prov", module_file("reload_prov_fail_init"));
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(lines, (std::vector<std::string>{
+                         "unload reload_dep_b", "unload reload_dep_a", "unload prov", "save state of prov",
+                         "load prov (new file)", "restore state of prov",
+                         "roll back: load prov again from its kept bytes", "restore state of prov",
+                         "roll back: load reload_dep_a again from its kept bytes",
+                         "roll back: load reload_dep_b again from its kept bytes"}));
+    support::set_debug_sink({});
 }
 
 }  // namespace

@@ -44,8 +44,9 @@ void restore_order(Registry::Impl& impl, const std::vector<std::string>& before)
 
 class ReloadTransaction {
 public:
-    ReloadTransaction(Registry::Impl& impl, ReloadSource& source, ReloadWork work, ReloadOptions options)
-        : impl_(impl), source_(source), work_(std::move(work)), options_(options) {
+    ReloadTransaction(Registry& registry, Registry::Impl& impl, ReloadSource& source, ReloadWork work,
+                      ReloadOptions options)
+        : registry_(registry), impl_(impl), source_(source), work_(std::move(work)), options_(options) {
         report_.plan = work_.plan;
     }
 
@@ -127,11 +128,17 @@ private:
             const std::string name = member.old->name();
             std::string restore_failed;
             log("roll back: load " + name + " again from its kept bytes");
-            auto again = impl_.load(std::move(member.again.image), restorer(name, restore_failed));
+            // Made now: the old version's copy, unmapped, is reused without a write.
+            auto image = source_.from_kept(registry_, *member.old, member.params);
+            if (!image) {
+                problems.push_back(name + " could not be loaded again: " + image.error().message());
+                continue;
+            }
+            auto again = impl_.load(std::move(image->image), restorer(name, restore_failed));
             if (!again)
                 problems.push_back(fmt::format("{} could not be loaded again{}: {}", name,
                                                restore_failed.empty() ? "" : " (" + restore_failed + ")",
-                                               member.again.explain(again.error()).message()));
+                                               image->explain(again.error()).message()));
         }
         restore_order(impl_, order_before_);
         return problems;
@@ -176,6 +183,7 @@ private:
         return text;
     }
 
+    Registry& registry_;
     Registry::Impl& impl_;
     ReloadSource& source_;
     ReloadWork work_;
@@ -191,8 +199,9 @@ private:
 
 }  // namespace
 
-Expected<ReloadReport> carry_out_reload(Registry::Impl& impl, ReloadWork work, ReloadOptions options) {
-    return ReloadTransaction(impl, *reload_source(), std::move(work), options).run();
+Expected<ReloadReport> carry_out_reload(Registry& registry, Registry::Impl& impl, ReloadWork work,
+                                        ReloadOptions options) {
+    return ReloadTransaction(registry, impl, *reload_source(), std::move(work), options).run();
 }
 
 }  // namespace core
@@ -208,7 +217,7 @@ Expected<ReloadReport> Registry::reload(std::string_view name, const std::string
                                         std::span<const std::string> params, ReloadOptions options) {
     auto work = core::plan_reload(*this, *impl_, name, new_file, params, options);
     if (!work) return work.error();
-    return core::carry_out_reload(*impl_, std::move(*work), options);
+    return core::carry_out_reload(*this, *impl_, std::move(*work), options);
 }
 
 }  // namespace umod

@@ -144,8 +144,8 @@ void check_images_and_states(ReloadWork& work, ReloadOptions options, std::vecto
         const std::string& name = member.old->name();
         if (member.old->init && !member.old->exit)
             blockers.push_back({EBUSY, name + " has an init function but no exit function"});
-        if (!member.again.stays_mapped.empty()) {
-            std::string why = joined(member.again.stays_mapped, ", ");
+        if (!member.stays_mapped.empty()) {
+            std::string why = joined(member.stays_mapped, ", ");
             if (work.members.size() > 1)
                 // The dynamic linker would go on binding the set's imports to
                 // the old image (and keep what it links to mapped with it).
@@ -222,12 +222,13 @@ Expected<ReloadWork> plan_reload(Registry& registry, Registry::Impl& impl, std::
         return Error(EINVAL, fmt::format("{} is module {}, not {}", file, fresh->image.name, name));
     for (std::size_t i = 0; i < now.members.size(); ++i) {
         const Module& old = *now.members[i];
-        auto again = source->from_kept(registry, old);
-        if (!again) return again.error();
+        auto values = source->current_parameters(old);
+        if (!values) return values.error();
         bool target = i + 1 == now.members.size();
-        Expected<ReloadImage> next = target ? std::move(*fresh) : source->from_kept(registry, old);
+        Expected<ReloadImage> next = target ? std::move(*fresh) : source->from_kept(registry, old, *values);
         if (!next) return next.error();
-        work.members.push_back({now.members[i], std::move(*next), std::move(*again), std::nullopt});
+        work.members.push_back({now.members[i], std::move(*next), std::move(*values), source->stays_mapped(old),
+                                std::nullopt});
         work.plan.unload_order.push_back(old.name());
     }
     work.plan.load_order.assign(work.plan.unload_order.rbegin(), work.plan.unload_order.rend());

@@ -18,7 +18,8 @@ namespace umod::core {
 struct ReloadMember {
     std::shared_ptr<Module> old;         // as loaded now
     ReloadImage next;                    // what is loaded in its place: the new file, or its kept bytes
-    ReloadImage again;                   // itself again from its kept bytes, for a rollback
+    std::vector<std::string> params;     // its parameters' values (a rollback loads it again with them)
+    std::vector<std::string> stays_mapped;  // why its old image cannot be unmapped
     std::optional<DeclaredState> state;  // the old version's MODULE_STATE
 };
 
@@ -39,6 +40,7 @@ Expected<ReloadWork> plan_reload(Registry& registry, Registry::Impl& impl, std::
 // its exit), the new set loaded bottom-up (each state restored before its
 // init); on a failure, everything new unloaded and the old set loaded again
 // from its kept bytes (ReloadFailed).
-Expected<ReloadReport> carry_out_reload(Registry::Impl& impl, ReloadWork work, ReloadOptions options);
+Expected<ReloadReport> carry_out_reload(Registry& registry, Registry::Impl& impl, ReloadWork work,
+                                        ReloadOptions options);
 
 }  // namespace umod::core

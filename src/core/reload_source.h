@@ -35,9 +35,16 @@ public:
     virtual Expected<ReloadImage> from_file(Registry& registry, const std::string& path,
                                             std::span<const std::string> params) = 0;
     // The loaded module `module` again, from the bytes it was loaded from
-    // (never the file, which may have changed) with its parameters' current
-    // values. ENOEXEC for a module that has no kept bytes (a link-only one).
-    virtual Expected<ReloadImage> from_kept(Registry& registry, const Module& module) = 0;
+    // (never the file, which may have changed), with `params` (its
+    // current_parameters). ENOEXEC for a module that has no kept bytes (a
+    // link-only one). Valid after `module` was unloaded (a rollback), as long
+    // as the Module lives: its backend keeps the bytes.
+    virtual Expected<ReloadImage> from_kept(Registry& registry, const Module& module,
+                                            std::span<const std::string> params) = 0;
+    // Its parameters' current values as name=value (read while it is mapped).
+    virtual Expected<std::vector<std::string>> current_parameters(const Module& module) = 0;
+    // Why `module`'s image cannot be unmapped (as ReloadImage::stays_mapped).
+    virtual std::vector<std::string> stays_mapped(const Module& module) = 0;
     // Runs `module`'s MODULE_STATE save (module code): its state's bytes.
     virtual Expected<std::vector<std::byte>> save_state(const Module& module) = 0;
     // Runs `module`'s MODULE_STATE restore with `bytes` saved by version

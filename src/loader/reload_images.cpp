@@ -23,7 +23,7 @@ namespace {
 
 // Why an image of these bytes stays mapped after dlclose, worded as the
 // backend's unmap report words it.
-std::vector<std::string> stays_mapped(const elf::UmodModuleInfo& info) {
+std::vector<std::string> hazards_of(const elf::UmodModuleInfo& info) {
     std::vector<std::string> reasons;
     for (const auto& u : info.unique_symbols) reasons.push_back("STB_GNU_UNIQUE symbol " + u);
     if (info.nodelete) reasons.push_back("DF_1_NODELETE");
@@ -34,7 +34,7 @@ std::vector<std::string> stays_mapped(const elf::UmodModuleInfo& info) {
 core::ReloadImage reload_image(PreparedModule prepared, const elf::UmodModuleInfo& info) {
     core::ReloadImage out;
     out.image = std::move(prepared.image);
-    out.stays_mapped = stays_mapped(info);
+    out.stays_mapped = hazards_of(info);
     out.explain = [thrown = std::move(prepared.thrown), name = std::move(prepared.name)](const Error& e) {
         return explain_load_error(e, name, *thrown);
     };
@@ -89,22 +89,39 @@ Expected<core::ReloadImage> ReloadImages::from_file(Registry& registry, const st
     return reload_image(std::move(*prepared), info);
 }
 
-Expected<core::ReloadImage> ReloadImages::from_kept(Registry& registry, const Module& module) {
+Expected<std::vector<std::string>> ReloadImages::current_parameters(const Module& module) {
     const SharedObjectBackend* backend = backend_of(module);
-    if (backend == nullptr)
-        return Error(ENOEXEC, module.name() + " has no kept bytes to load again (it was not loaded from a module file)");
-    const PrivateCopy& kept = backend->kept_copy();
+    if (backend == nullptr) return std::vector<std::string>{};
     auto values = backend->parameters().read();
     if (!values) return values.error();
     std::vector<std::string> assignments;
     for (const ParameterValue& value : *values)
         if (auto a = assignment(value)) assignments.push_back(std::move(*a));
+    return assignments;
+}
 
+std::vector<std::string> ReloadImages::stays_mapped(const Module& module) {
+    const SharedObjectBackend* backend = backend_of(module);
+    return backend != nullptr ? hazards_of(backend->kept_copy().checked().info) : std::vector<std::string>{};
+}
+
+Expected<core::ReloadImage> ReloadImages::from_kept(Registry& registry, const Module& module,
+                                                    std::span<const std::string> assignments) {
+    const SharedObjectBackend* backend = backend_of(module);
+    if (backend == nullptr)
+        return Error(ENOEXEC, module.name() + " has no kept bytes to load again (it was not loaded from a module file)");
+    const PrivateCopy& kept = backend->kept_copy();
     SourceFile source;
     source.path = kept.path();
     source.file_name = source.path.substr(source.path.rfind('/') + 1);
-    auto copy = PrivateCopy::make(source, kept.shared_bytes(), kept.shared_checked());
-    if (!copy) return copy.error();
+    // A kept copy of these bytes that is no longer mapped (an earlier
+    // version's, or this one's once unloaded) serves without a write.
+    std::optional<PrivateCopy> copy = PrivateCopy::reuse(source, kept.shared_bytes());
+    if (!copy) {
+        auto made = PrivateCopy::make(source, kept.shared_bytes(), kept.shared_checked());
+        if (!made) return made.error();
+        copy.emplace(std::move(*made));
+    }
     const elf::UmodModuleInfo& info = copy->checked().info;
     auto params = parse_params(module.name(), info, assignments);
     if (!params) return params.error();

@@ -185,8 +185,9 @@ ReloadSource* reload_source() { return installed_source; }
 
 Expected<std::optional<DeclaredState>> declared_state(std::string_view module, const ModInfo& modinfo) {
     std::optional<DeclaredState> found;
-    for (const auto& [key, value] : modinfo) {
-        if (key != "state") continue;
+    for (const auto& entry : modinfo) {
+        if (entry.first != "state") continue;
+        const std::string& value = entry.second;
         auto bad = [&](std::string_view why) {
             return Error(EINVAL, fmt::format("{}: state \"{}\": {}", module, value, why));
         };

@@ -8,6 +8,7 @@
 //   references.cpp    symbol_get/put, try_module_get/module_put, RAII handles' slow paths
 //   symbol_cache.cpp  the call-site caches of <umod/module.h>
 //   unload.cpp        unload: a plan (or a refusal), then exit, unlink, report, unmap
+//   reload*.cpp       reload: a plan from the files (reload_plan), then one transaction (reload)
 //   reports.cpp       holders and leaks: collected under the lock, symbolized after
 //   tracking.cpp      the tracking level and the stack ledgers
 //   snapshot.cpp      RegistrySnapshot (umod's procfs)
@@ -500,8 +501,11 @@ struct Registry::Impl {
 
     // ---- load/unload ----------------------------------------------------
 
-    // The load stages, in order (see load()).
-    Expected<ModuleHandle> load(ModuleImage image);
+    // The load stages, in order (see load()). `before_init`, when given,
+    // runs module code once the module is Coming, just before its init (a
+    // reload's state restore); its error fails the load as init's would.
+    using BeforeInit = std::function<Status(Module&)>;
+    Expected<ModuleHandle> load(ModuleImage image, const BeforeInit& before_init = {});
     Status reserve(const std::shared_ptr<Module>& module, LoadTransaction& transaction);
     Expected<std::vector<const ExportEntry*>> resolve_imports_locked(Module& mod,
                                                                      const std::vector<std::string>& imports,
@@ -510,7 +514,7 @@ struct Registry::Impl {
     void link_static_uses_locked(Module& mod, const std::vector<const ExportEntry*>& targets,
                                  std::vector<ResolvedImport>& resolved) UMOD_REQUIRES(mutex);
     Status map(Module& mod, const std::vector<ResolvedImport>& resolved, LoadTransaction& transaction);
-    Status init(Module& mod, LoadTransaction& transaction);
+    Status init(Module& mod, LoadTransaction& transaction, const BeforeInit& before_init);
     void set_state(Module& mod, ModuleState state);
     // Publishes `entries` under their names and aliases, or none of them:
     // ENOEXEC naming the first name taken (by `publisher` itself or another).

@@ -10,6 +10,7 @@
 #include <umod/umod.h>
 
 #include "elf/umod_module.h"
+#include "loader/checked_module.h"
 
 namespace umod::loader {
 
@@ -29,6 +30,6 @@ Error explain_load_error(const Error& error, const std::string& name, const std:
 
 // The ModuleImage (name, imports against `registry`'s exports, exports,
 // modinfo) of a checked module; no backend.
-ModuleImage image_of_module(const Registry& registry, std::string name, const elf::UmodModuleInfo& info);
+ModuleImage image_of_module(const Registry& registry, std::string name, const CheckedModule& checked);
 
 }  // namespace umod::loader

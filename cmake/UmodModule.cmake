@@ -22,8 +22,9 @@ set(UMOD_HOST_LINK_FLAGS -rdynamic)
 # <umod/module.h>, with the flags above. Sources may follow SOURCES or the
 # name directly; the other lists go to the PRIVATE side of the target, as
 # target_link_libraries() and friends would take them (a module is a normal
-# target afterwards too). The module does not link libumod: the host
-# provides it.
+# target afterwards too). C++ is compiled as C++17 at least (<umod/module.h>
+# needs it; clang 14 defaults to C++14). The module does not link libumod: the
+# host provides it.
 function(umod_add_module name)
   cmake_parse_arguments(M "" "" "SOURCES;LIBRARIES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS;COMPILE_OPTIONS" ${ARGN})
   add_library(${name} MODULE ${M_SOURCES} ${M_UNPARSED_ARGUMENTS})
@@ -35,6 +36,10 @@ function(umod_add_module name)
     "$<$<COMPILE_LANGUAGE:CXX>:${UMOD_MODULE_CXX_FLAGS}>"
     ${M_COMPILE_OPTIONS})
   target_link_options(${name} PRIVATE ${UMOD_MODULE_LINK_FLAGS})
+  get_property(languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+  if(CXX IN_LIST languages)
+    target_compile_features(${name} PRIVATE cxx_std_17)
+  endif()
   if(TARGET umod::headers)
     target_link_libraries(${name} PRIVATE umod::headers)
   else()

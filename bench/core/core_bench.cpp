@@ -1,6 +1,6 @@
 // Core goals, measured side by side in one process:
 //   core.get_put_vs_dlsym   attributed symbol_get+symbol_put by name on an
-//                           existing pair ÷ one dlsym(handle, name)      ≤ 0.75
+//                           existing pair ÷ one dlsym(handle, name)      ≤ 0.55
 //   core.seed_1user         ours ÷ the seed's algorithm, 1 user          ≤ 1.0
 //   core.seed_1000users     ours ÷ the seed's algorithm, 1,000 users     ≤ 0.05
 //   core.threads2           2 threads on distinct providers, throughput
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
         // With UseRealTime and 2 threads, the reported time is wall time per
         // iteration of both threads together: throughput ratio = t1 / t2.
         return std::vector<Goal>{
-            {"core.get_put_vs_dlsym", ours1 / dlsym, 0.75},
+            {"core.get_put_vs_dlsym", ours1 / dlsym, 0.55},  // issue 9 (0.75 until 2026-12-02)
             {"core.seed_1user", ours1 / seed1, 1.0},
             {"core.seed_1000users", ours1000 / seed1000, 0.05},
             {"core.threads2", t1 / t2, 1.7, Better::Higher},

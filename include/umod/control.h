@@ -33,6 +33,7 @@ inline constexpr std::size_t kMaxResponse = 64u << 20;
 
 enum class Verb : std::uint8_t {
     Lsmod, ProcModules, Holders, Graph, Modinfo, Monitor, Status, Insmod, Rmmod, Track,
+    Reload,
 };
 enum class Changes : std::uint8_t { No, Yes };  // needs ControlAccess::Manage
 enum class Format : std::uint8_t { Text, Json, Dot };
@@ -57,6 +58,9 @@ struct Request {
     UnloadOptions unload;              // rmmod -f, -w / --wait[=MS]
     std::optional<TrackLevel> track;   // track LEVEL; unset: print the level
     std::size_t count = 0;             // monitor -n N: stop after N events (0: never)
+    std::string file;                  // reload: the new file (params: its name=value...)
+    ReloadOptions reload;              // reload -f, -w / --wait[=MS]
+    bool dry_run = false;              // reload --dry-run: the plan, nothing done
 };
 // EINVAL naming the word at fault (an unknown verb or option, a missing or
 // extra argument, --wait=abc); never throws.

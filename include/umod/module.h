@@ -10,6 +10,7 @@
  *   .umod_init/.umod_exit  module_init / module_exit
  *   .umod_params        one struct umod_param per module_param
  *   .umod_this_module   the module's struct module (THIS_MODULE)
+ *   .umod_state         its struct umod_state (MODULE_STATE), if any
  * Static constructors run when the loader maps the module, after every import
  * was resolved and checked and before module_init; static destructors run
  * when it is unmapped, after module_exit.
@@ -18,6 +19,9 @@
 #define UMOD_MODULE_H
 
 #ifdef __cplusplus
+#if __cplusplus < 201703L
+#error "<umod/module.h> needs C++17 or later: compile with -std=c++17 (umod_add_module does)"
+#endif
 #if __cplusplus >= 202002L
 #include <umod/ref.h> /* umod::symbol_ref: C++20, like the host API */
 #endif
@@ -230,6 +234,39 @@ void *__umod_symbol_get_typed(const char *symbol, const char *type, struct modul
 #define try_module_get(...) __UMOD_KERNEL_MACRO(try_module_get, __VA_ARGS__)
 #define module_put(...) __UMOD_KERNEL_MACRO(module_put, __VA_ARGS__)
 #define symbol_put_user(x, user) __umod_symbol_put(#x, (user))
+
+/* ---- state handed over by a reload (docs/reloading.md) ------------------ */
+
+/* MODULE_STATE(id, version, save, restore): the module keeps a state that a
+ * reload (Registry::reload, `umod run`'s reload) hands from the old version
+ * to the new one, as the kernel's livepatch hands over a klp_state: the new
+ * version takes over a state of the same id saved at its own version or a
+ * lower one, never a higher one (a downgrade). `version` is a decimal literal; the pair is
+ * recorded in .modinfo ("state=id:version"), so a reload is refused before
+ * anything is unloaded when the new file declares no state of that id or a
+ * lower version. At most one MODULE_STATE per module.
+ *   save(buffer, size): runs before the old version's exit; writes the state
+ *     into `buffer` when `size` is enough, and returns the state's size
+ *     either way (it is called with size 0 first), or a negative errno.
+ *   restore(data, size, from_version): runs before the new version's init
+ *     with the bytes save wrote and the old version's `version`; returns 0
+ *     or a negative errno (the reload is then rolled back). NULL: the module
+ *     cannot take an old state (the reload is rolled back if one exists). */
+typedef long (*umod_state_save_t)(void *buffer, unsigned long size);
+typedef int (*umod_state_restore_t)(const void *data, unsigned long size, unsigned long from_version);
+struct umod_state {
+	const char *id;
+	unsigned long version;
+	umod_state_save_t save;
+	umod_state_restore_t restore;
+};
+#define MODULE_STATE(_id, _version, _save, _restore)                                \
+	static const struct umod_state __umod_state                                \
+		__attribute__((used, section(".umod_state"), aligned(8))) = {      \
+			#_id, _version, _save, _restore};                         \
+	__MODULE_INFO(state, #_id ":" __UMOD_STRING(_version))
+#define __UMOD_STRING2(x) #x
+#define __UMOD_STRING(x) __UMOD_STRING2(x)
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,7 @@ class ObserverHub;
 class Module;  // identity object: owned by the registry, never moves
 class Registry;
 class User;    // a module, a named holder, or (nullptr) anonymous
+struct ReloadPlan;
 
 enum class ModuleState : std::uint8_t {
     Unformed,  // name reserved, linking
@@ -168,6 +169,7 @@ UserKind user_kind(const User* user);
 // only to observers that ask for them (they are on the hot path).
 enum class EventKind : std::uint8_t {
     Loaded, Unloaded, Get, Put, Leak, UnmatchedPut, Warning,
+    ReloadStarted, ReloadCommitted, ReloadRolledBack,  // Registry::reload, with `plan`
 };
 std::string_view to_string(EventKind kind);
 
@@ -180,6 +182,7 @@ struct Event {
     const HolderCounts* leaked = nullptr;  // Leak: the references released
     const Error* error = nullptr;          // UnmatchedPut: the error returned
     std::string_view text;      // one-line report, ready to print
+    const ReloadPlan* plan = nullptr;     // ReloadStarted/Committed/RolledBack: the reload's plan
 };
 
 // Subscribed with Registry::subscribe. Destroying an observer ends its
@@ -346,6 +349,77 @@ struct SymbolCache {
     int busy;
 };
 
+// ---- reloading (docs/reloading.md) ----------------------------------------
+
+enum class ReloadMode : std::uint8_t {
+    Normal,  // an old image that cannot be unmapped (NODELETE, unique symbol, TLS) refuses the reload
+    Force,   // replaced anyway; the report says which image stayed mapped and why
+};
+struct ReloadOptions {
+    ReloadMode mode = ReloadMode::Normal;
+    // Zero: refuse at once while anything outside the reloaded set holds a
+    // reference on a module of it. Otherwise wait that long for them to drain.
+    std::chrono::milliseconds wait{0};
+};
+
+// A module's state handed from its old version to its new one
+// (MODULE_STATE in <umod/module.h>).
+struct ReloadStateHandOver {
+    std::string module;
+    std::string id;
+    std::uint64_t from_version = 0;
+    std::uint64_t to_version = 0;
+};
+
+// What a reload will do, decided from the files and the registry before any
+// new code runs (Registry::plan_reload).
+struct ReloadPlan {
+    std::string module;                    // the module replaced by `file`
+    std::string file;
+    std::vector<std::string> unload_order; // top-down: dependents first, `module` last
+    std::vector<std::string> load_order;   // bottom-up: `module` (the new file) first, dependents from their kept bytes
+    std::vector<ReloadStateHandOver> states;
+    std::vector<std::string> stays_mapped; // forced: "m: reason" for each old image that will stay mapped
+};
+// The plan as `umod run`'s `reload --dry-run` prints it, one line per step.
+std::string describe_reload_plan(const ReloadPlan& plan);
+
+struct ReloadReport {
+    ReloadPlan plan;
+    struct Replaced {
+        std::string module;
+        UnmapReport unmap;  // the old image's: proved unmapped, or why it stayed
+    };
+    std::vector<Replaced> replaced;  // in unload order
+    std::vector<Leak> leaks;         // references the old modules still held, released
+};
+
+// A reload refused at plan time, with nothing unloaded: every blocker, each
+// naming what it is about. The error's code is the first blocker's:
+// EWOULDBLOCK (references held from outside the set), ENOENT (an export a
+// dependent imports is gone), EPERM/EINVAL (licence, namespace), EBUSY (an old
+// image cannot be unmapped), EINVAL (a state the new file cannot take).
+struct ReloadBlocker {
+    int code = 0;
+    std::string text;
+};
+struct ReloadRefused {
+    std::string module;
+    std::vector<ReloadBlocker> blockers;
+};
+// A reload that failed once started, and was rolled back: `step` names what
+// failed ("load m (new file)", "restore state of m"...), `cause` why; the old
+// set was loaded again from its kept bytes. `rollback` lists what the
+// rollback itself could not restore (empty: everything is as before).
+struct ReloadFailed {
+    std::string module;
+    std::string step;
+    std::string cause;
+    std::vector<std::string> rollback;
+};
+void describe_error(const ReloadRefused& e, std::string& out);
+void describe_error(const ReloadFailed& e, std::string& out);
+
 class Registry {
 public:
     explicit Registry(RegistryOptions options = {});
@@ -487,6 +561,25 @@ public:
     // thread is delivering to it; an observer may unsubscribe from its callback.
     void subscribe(Observer& observer, ObserveGetPut get_put = ObserveGetPut::No);
     void unsubscribe(Observer& observer);
+
+    // Replaces module `name` by the module file `new_file` (with `params`),
+    // together with its static dependents, transitively: they are unloaded
+    // top-down, the new file loaded, and the dependents loaded again
+    // bottom-up from their kept bytes with their current parameters, so that
+    // they bind to the new version. States declared with MODULE_STATE are
+    // saved before each old exit and restored before each new init. Refused
+    // before anything is unloaded (ReloadRefused; ENOENT for an unknown
+    // module, EBUSY for one not live) when plan_reload finds a blocker. If a
+    // step fails once started, everything new is unloaded and the old set is
+    // loaded again from its kept bytes, states restored (ReloadFailed, with
+    // the failed step's code). Needs the module loader (libumod): ENOSYS
+    // without it. Runs module code, so no registry lock may be held.
+    Expected<ReloadReport> reload(std::string_view name, const std::string& new_file,
+                                  std::span<const std::string> params = {}, ReloadOptions options = {});
+    // What reload would do, or why it is refused; changes nothing, runs no
+    // module code (it reads the new file, and waits as options.wait says).
+    Expected<ReloadPlan> plan_reload(std::string_view name, const std::string& new_file,
+                                     std::span<const std::string> params = {}, ReloadOptions options = {});
 
     struct Impl;
 

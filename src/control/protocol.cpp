@@ -26,6 +26,8 @@ constexpr VerbInfo kVerbs[] = {
     {Verb::Insmod, "insmod", "insmod PATH [name=value...]", "load a module file", Changes::Yes},
     {Verb::Rmmod, "rmmod", "rmmod [-f|--force] [-w|--wait[=MS]] MODULE", "unload a module", Changes::Yes},
     {Verb::Track, "track", "track [off|counts|stacks]", "show or set the tracking level", Changes::Yes},
+    {Verb::Reload, "reload", "reload [-f] [-w|--wait[=MS]] [--dry-run] MODULE FILE [name=value...]",
+     "replace MODULE by FILE, its dependents reloaded, rolled back on failure (--dry-run: the plan)", Changes::Yes},
 };
 
 Error usage(const VerbInfo& verb, std::string what) {
@@ -65,7 +67,7 @@ Expected<Request> parse_request(std::span<const std::string> words) {
     bool json_ok = true;
     for (std::size_t i = 1; i < words.size(); ++i) {
         std::string_view w = words[i];
-        if (verb->verb == Verb::Insmod && !operands.empty()) {
+        if ((verb->verb == Verb::Insmod && !operands.empty()) || (verb->verb == Verb::Reload && operands.size() >= 2)) {
             // After the file: module parameters, name=value.
             if (w.find('=') == std::string_view::npos || w.front() == '=')
                 return usage(*verb, "'" + std::string(w) + "' is not a parameter (name=value)");
@@ -84,6 +86,16 @@ Expected<Request> parse_request(std::span<const std::string> words) {
             auto wait = parse_wait(*verb, w.substr(7));
             if (!wait) return wait.error();
             request.unload.wait = *wait;
+        } else if (verb->verb == Verb::Reload && (w == "-f" || w == "--force")) {
+            request.reload.mode = ReloadMode::Force;
+        } else if (verb->verb == Verb::Reload && (w == "-w" || w == "--wait")) {
+            request.reload.wait = kDefaultWait;
+        } else if (verb->verb == Verb::Reload && w.starts_with("--wait=")) {
+            auto wait = parse_wait(*verb, w.substr(7));
+            if (!wait) return wait.error();
+            request.reload.wait = *wait;
+        } else if (verb->verb == Verb::Reload && w == "--dry-run") {
+            request.dry_run = true;
         } else if (verb->verb == Verb::Monitor && (w == "-n" || w.starts_with("--count="))) {
             std::string_view text = w == "-n" ? (i + 1 < words.size() ? std::string_view(words[++i]) : "")
                                               : w.substr(8);
@@ -109,6 +121,12 @@ Expected<Request> parse_request(std::span<const std::string> words) {
             if (Status s = want(1); !s) return s.error();
             request.module = std::string(operands[0]);
             if (request.module.empty()) return usage(*verb, "an empty module name");
+            break;
+        case Verb::Reload:
+            if (Status s = want(2); !s) return s.error();
+            request.module = std::string(operands[0]);
+            request.file = std::string(operands[1]);
+            if (request.module.empty() || request.file.empty()) return usage(*verb, "an empty argument");
             break;
         case Verb::Track:
             if (operands.size() > 1) return usage(*verb, "unexpected argument '" + std::string(operands[1]) + "'");

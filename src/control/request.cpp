@@ -56,6 +56,34 @@ Expected<std::string> rmmod(Registry& registry, const Request& request, Reports 
     return out;
 }
 
+// The plan for --dry-run; else what was replaced, each old image proved
+// unmapped or why it stayed.
+Expected<std::string> reload(Registry& registry, const Request& request) {
+    if (request.dry_run) {
+        auto plan = registry.plan_reload(request.module, request.file, request.params, request.reload);
+        if (!plan) return plan.error();
+        return describe_reload_plan(*plan);
+    }
+    auto report = registry.reload(request.module, request.file, request.params, request.reload);
+    if (!report) return report.error();
+    std::string out = request.module + " reloaded from " + request.file;
+    if (report->plan.load_order.size() > 1) {
+        out += ", dependents rebound:";
+        for (std::size_t i = 1; i < report->plan.load_order.size(); ++i) out += " " + report->plan.load_order[i];
+    }
+    out += "\n";
+    for (const auto& s : report->plan.states)
+        out += "  state " + s.id + " handed over, v" + std::to_string(s.from_version) + " -> v" +
+               std::to_string(s.to_version) + "\n";
+    for (const auto& r : report->replaced) {
+        if (r.unmap.unmapped) continue;
+        out += "  old " + r.module + " still mapped:";
+        for (const auto& why : r.unmap.reasons) out += " " + why + ";";
+        out.back() = '\n';
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string_view to_string(ControlAccess access) { return access_name(access); }
@@ -105,6 +133,8 @@ Expected<std::string> execute(Registry& registry, const Request& request, Contro
         }
         case Verb::Rmmod:
             return rmmod(registry, request, reports);
+        case Verb::Reload:
+            return reload(registry, request);
         case Verb::Track:
             if (!request.track) return std::string(to_string(registry.tracking())) + "\n";
             registry.set_tracking(*request.track);

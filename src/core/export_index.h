@@ -27,7 +27,7 @@ public:
     ExportIndex& operator=(const ExportIndex&) = delete;
 
     // A fast hash for symbol names: 8 bytes at a time, multiply-xorshift mixed.
-    static std::uint64_t hash(std::string_view key) {
+    __attribute__((always_inline)) static std::uint64_t hash(std::string_view key) {
         constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
         std::uint64_t h = key.size() * kMul;
         const char* p = key.data();
@@ -52,7 +52,7 @@ public:
 
     // Equal keys, compared a word at a time inline (the hot path's probe
     // would otherwise call memcmp for every hit).
-    static bool same_key(std::string_view a, std::string_view b) {
+    __attribute__((always_inline)) static bool same_key(std::string_view a, std::string_view b) {
         std::size_t n = a.size();
         if (n != b.size()) return false;
         const char* p = a.data();
@@ -74,8 +74,10 @@ public:
 
     // Reader side: requires an RCU read section (or the writer's lock); the
     // result stays valid until the section ends.
-    ExportEntry* find(std::string_view key) const { return find(key, hash(key)); }
-    ExportEntry* find(std::string_view key, std::uint64_t h) const {
+    // Inlined: the hot paths' one probe (a call would also go through the PLT
+    // in libumod.so, where this inline function is interposable).
+    __attribute__((always_inline)) ExportEntry* find(std::string_view key) const { return find(key, hash(key)); }
+    __attribute__((always_inline)) ExportEntry* find(std::string_view key, std::uint64_t h) const {
         const Table* table = table_.load(std::memory_order_acquire);
         for (std::size_t i = h & table->mask;; i = (i + 1) & table->mask) {
             const Node* node = table->slots[i].load(std::memory_order_acquire);

@@ -153,7 +153,7 @@ Status Registry::Impl::map(Module& mod, const std::vector<ResolvedImport>& resol
 // Stage 5: exports visible (gets still refused), init runs unlocked. A
 // negative return fails the load; a positive one is a warning, as in the
 // kernel ("suspiciously returned").
-Status Registry::Impl::init(Module& mod, LoadTransaction& transaction) {
+Status Registry::Impl::init(Module& mod, LoadTransaction& transaction, const BeforeInit& before_init) {
     set_state(mod, ModuleState::Coming);
     // Whatever init takes and does not give back is reported as leaks,
     // while its code is still mapped (this undo runs before "unmap").
@@ -161,6 +161,8 @@ Status Registry::Impl::init(Module& mod, LoadTransaction& transaction) {
         set_state(mod, ModuleState::Going);
         release_user_uses(mod);
     });
+    if (before_init)
+        if (Status ready = before_init(mod); !ready) return ready;
     if (!mod.init) return {};
     int rc = mod.init();
     if (rc < 0) return Error::with<InitFailed>(-rc, InitFailed{mod.name(), -rc});
@@ -179,7 +181,7 @@ void Registry::Impl::set_state(Module& mod, ModuleState state) {
     state_changed.notify_all();
 }
 
-Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
+Expected<ModuleHandle> Registry::Impl::load(ModuleImage image, const BeforeInit& before_init) {
     std::shared_ptr<Module> module = form_module(image);
     Module& mod = *module;
     LoadTransaction transaction(mod.name());
@@ -199,7 +201,7 @@ Expected<ModuleHandle> Registry::Impl::load(ModuleImage image) {
 
     if (Status mapped = map(mod, resolved, transaction); !mapped) return mapped.error();
     taint_for_license(mod);
-    if (Status initialised = init(mod, transaction); !initialised) return initialised.error();
+    if (Status initialised = init(mod, transaction, before_init); !initialised) return initialised.error();
 
     // Stage 6: live.
     set_state(mod, ModuleState::Live);

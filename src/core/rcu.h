@@ -27,10 +27,12 @@ struct alignas(64) ReaderSlot {
 };
 
 ReaderSlot& register_this_thread();
-extern thread_local ReaderSlot* this_thread_slot_ptr;  // null until the thread first reads
+// Null until the thread first reads. Initial-exec: see "Thread-local state" in
+// docs/design.md.
+extern constinit thread_local ReaderSlot* this_thread_slot_ptr __attribute__((tls_model("initial-exec")));
 extern std::atomic<std::uint64_t> grace_period;
 
-inline ReaderSlot& this_thread_slot() {
+__attribute__((always_inline)) inline ReaderSlot& this_thread_slot() {
     ReaderSlot* slot = this_thread_slot_ptr;
     return slot ? *slot : register_this_thread();
 }
@@ -40,7 +42,7 @@ extern bool readers_need_fence;  // set once, by init()
 
 // Enters a read section (nestable). Pointers loaded inside stay valid until
 // the matching read_unlock().
-inline void read_lock() {
+__attribute__((always_inline)) inline void read_lock() {
     detail::ReaderSlot& slot = detail::this_thread_slot();
     if (slot.nesting++ != 0) return;
     std::uint64_t period = detail::grace_period.load(std::memory_order_relaxed);
@@ -52,7 +54,7 @@ inline void read_lock() {
     }
 }
 
-inline void read_unlock() {
+__attribute__((always_inline)) inline void read_unlock() {
     detail::ReaderSlot& slot = detail::this_thread_slot();
     if (--slot.nesting != 0) return;
     if (!detail::readers_need_fence) std::atomic_signal_fence(std::memory_order_seq_cst);

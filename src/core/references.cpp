@@ -5,29 +5,35 @@
 
 namespace umod {
 
-thread_local Registry::Impl::LastGet Registry::Impl::last_get;
+thread_local Registry::Impl::LastGet Registry::Impl::last_get __attribute__((tls_model("initial-exec")));
 
 // The hot path: an untyped get on an existing pair, nobody observing, no
-// stacks. Anything else, or any doubt, takes get_reported().
+// stacks (`recording` off). False when it raised nothing: the caller takes
+// get_reported(). Inlined into each entry point, whose frame is the caller's.
+inline __attribute__((always_inline)) bool Registry::Impl::get_hot(std::string_view name, User* who,
+                                                                   Acquired& got) {
+    if (recording.load(std::memory_order_relaxed)) return false;
+    TrackLevel track = level.load(std::memory_order_relaxed);
+    rcu::ReadGuard read;
+    unsigned long seen = generation.load(std::memory_order_seq_cst);  // before the lookup: see LastGet
+    User& user = resolve_user(who);
+    auto [entry, use] = lookup_pair(name, user);
+    if (entry != nullptr && entry->owner == nullptr) {  // the host's own exports are not counted
+        got = {const_cast<void*>(entry->address), nullptr, 0, 0};
+        return true;
+    }
+    if (use == nullptr) return false;
+    std::size_t slot = slot_for_get(*use, entry->ordinal, track);
+    if (!raise_counter(*use, slot)) return false;
+    got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
+    last_get = {id, seen, &user, entry->name.data(), entry->name.size(), use, entry->ordinal};
+    return true;
+}
+
 Expected<void*> Registry::Impl::get(std::string_view name, std::string_view type, bool typed, User* who,
                                     const void* frame, Acquired& got) {
-    TrackLevel track = level.load(std::memory_order_relaxed);
-    if (!typed && track != TrackLevel::Stacks && !get_put_observed()) {
-        rcu::ReadGuard read;
-        unsigned long seen = generation.load(std::memory_order_seq_cst);  // before the lookup: see LastGet
-        User& user = resolve_user(who);
-        auto [entry, use] = lookup_pair(name, user);
-        if (entry != nullptr && entry->owner == nullptr) return const_cast<void*>(entry->address);
-        if (use != nullptr) {
-            std::size_t slot = slot_for_get(*use, entry->ordinal, track);
-            if (raise_counter(*use, slot)) {
-                got = {const_cast<void*>(entry->address), use, slot, entry->ordinal};
-                last_get = {id, seen, &user, entry, use};
-                return got.address;
-            }
-        }
-    }
-    return get_reported(name, type, typed, who, track, frame, got);
+    if (!typed && get_hot(name, who, got)) return got.address;
+    return get_reported(name, type, typed, who, level.load(std::memory_order_relaxed), frame, got);
 }
 
 Expected<void*> Registry::Impl::get_reported(std::string_view name, std::string_view type, bool typed,
@@ -129,23 +135,34 @@ Status Registry::Impl::unmatched(User& user, std::string_view provider, std::str
     return error;
 }
 
-// The hot path: a matched put, nobody observing, no stacks. Anything else
-// takes release_reported().
-Status Registry::Impl::release(User& user, const ReleaseTarget& target, const void* frame) {
+// The hot path of a put by name: matched, nobody observing, no stacks. A put
+// of this thread's last get (same registry, user, name and generation) lowers
+// that pair without probing the index again. False when it lowered nothing:
+// the caller takes release().
+inline __attribute__((always_inline)) bool Registry::Impl::put_hot(User& user, std::string_view symbol) {
+    if (recording.load(std::memory_order_relaxed)) return false;
     TrackLevel track = level.load(std::memory_order_relaxed);
-    if (track != TrackLevel::Stacks && !get_put_observed()) {
+    rcu::ReadGuard read;
+    const LastGet& last = last_get;
+    if (last.registry == id && last.user == &user &&
+        last.generation == generation.load(std::memory_order_seq_cst) &&
+        core::ExportIndex::same_key(std::string_view(last.name, last.name_size), symbol))
+        return lower(*last.use, last.ordinal, track, nullptr);
+    const ExportEntry* entry = index.find(symbol);
+    if (entry == nullptr) return false;
+    if (entry->owner == nullptr) return true;  // the host's exports are not counted
+    Use* use = published_use(user, entry->owner);
+    return use != nullptr && lower(*use, entry->ordinal, track, nullptr);
+}
+
+// A matched put, nobody observing, no stacks, else release_reported().
+Status Registry::Impl::release(User& user, const ReleaseTarget& target, const void* frame) {
+    if (target.provider == nullptr && put_hot(user, target.symbol)) return {};
+    TrackLevel track = level.load(std::memory_order_relaxed);
+    if (target.provider != nullptr && !recording.load(std::memory_order_relaxed)) {
         rcu::ReadGuard read;
-        const LastGet& last = last_get;
-        if (target.provider == nullptr && last.registry == id && last.user == &user &&
-            last.generation == generation.load(std::memory_order_seq_cst) &&
-            core::ExportIndex::same_key(last.entry->name, target.symbol) &&
-            lower(*last.use, last.entry->ordinal, track, nullptr))
-            return {};
-        Module* provider = target.provider;
-        std::size_t slot = target.slot;
-        if (!resolve(target, provider, slot)) return {};  // the host's exports are not counted
-        Use* use = provider != nullptr ? published_use(user, provider) : nullptr;
-        if (use != nullptr && slot < use->slots && lower(*use, slot, track, nullptr)) return {};
+        Use* use = published_use(user, target.provider);
+        if (use != nullptr && target.slot < use->slots && lower(*use, target.slot, track, nullptr)) return {};
     }
     return release_reported(user, target, track, frame);
 }
@@ -190,7 +207,9 @@ Status Registry::Impl::release_reported(User& user, const ReleaseTarget& target,
 
 Expected<void*> Registry::symbol_get(std::string_view name, User* user, const void* caller_frame) {
     Impl::Acquired got;
-    return impl_->get(name, {}, false, user, UMOD_CALLER_FRAME(caller_frame), got);
+    if (impl_->get_hot(name, user, got)) return got.address;
+    return impl_->get_reported(name, {}, false, user, impl_->level.load(std::memory_order_relaxed),
+                               UMOD_CALLER_FRAME(caller_frame), got);
 }
 
 Expected<void*> Registry::symbol_request(std::string_view name, User* user, const void* caller_frame) {
@@ -238,7 +257,10 @@ Expected<void*> Registry::symbol_get_typed(std::string_view name, std::string_vi
 }
 
 Status Registry::symbol_put(std::string_view name, User* user, const void* caller_frame) {
-    return impl_->release(impl_->resolve_user(user), {.symbol = name}, UMOD_CALLER_FRAME(caller_frame));
+    User& who = impl_->resolve_user(user);
+    if (impl_->put_hot(who, name)) return {};
+    return impl_->release_reported(who, {.symbol = name}, impl_->level.load(std::memory_order_relaxed),
+                                   UMOD_CALLER_FRAME(caller_frame));
 }
 
 Status Registry::symbol_put_addr(const void* address, User* user, const void* caller_frame) {

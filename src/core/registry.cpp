@@ -42,6 +42,9 @@ std::string_view to_string(EventKind kind) {
         case EventKind::Leak: return "leak";
         case EventKind::UnmatchedPut: return "unmatched-put";
         case EventKind::Warning: return "warning";
+        case EventKind::ReloadStarted: return "reload-started";
+        case EventKind::ReloadCommitted: return "reload-committed";
+        case EventKind::ReloadRolledBack: return "reload-rolled-back";
     }
     return "?";
 }

@@ -8,6 +8,7 @@
 //   references.cpp    symbol_get/put, try_module_get/module_put, RAII handles' slow paths
 //   symbol_cache.cpp  the call-site caches of <umod/module.h>
 //   unload.cpp        unload: a plan (or a refusal), then exit, unlink, report, unmap
+//   reload*.cpp       reload: a plan from the files (reload_plan), then one transaction (reload)
 //   reports.cpp       holders and leaks: collected under the lock, symbolized after
 //   tracking.cpp      the tracking level and the stack ledgers
 //   snapshot.cpp      RegistrySnapshot (umod's procfs)
@@ -80,7 +81,7 @@ inline std::string_view slot_name(const Use& use, std::size_t slot) {
 }
 
 // The counter a get raises: the symbol's own, or at the off level the pair's.
-inline std::size_t slot_for_get(const Use& use, std::size_t ordinal, TrackLevel level) {
+__attribute__((always_inline)) inline std::size_t slot_for_get(const Use& use, std::size_t ordinal, TrackLevel level) {
     return level == TrackLevel::Off ? use.untracked_slot() : ordinal;
 }
 
@@ -89,7 +90,7 @@ inline std::size_t slot_for_get(const Use& use, std::size_t ordinal, TrackLevel 
 // counter a put at another level would have used instead — the pair's
 // untracked references for a symbol's own counter, the symbol's own for an
 // untracked one. Module references are never untracked.
-inline std::pair<std::size_t, std::size_t> put_order(const Use& use, std::size_t raised, std::size_t symbol_slot) {
+__attribute__((always_inline)) inline std::pair<std::size_t, std::size_t> put_order(const Use& use, std::size_t raised, std::size_t symbol_slot) {
     if (raised == use.module_slot()) return {raised, raised};
     if (raised == use.untracked_slot()) return {raised, symbol_slot};
     return {raised, use.untracked_slot()};
@@ -97,7 +98,7 @@ inline std::pair<std::size_t, std::size_t> put_order(const Use& use, std::size_t
 
 // The counters a put of `slot` at `level` tries, in order: where a get at
 // that level raises (slot_for_get), then the other.
-inline std::pair<std::size_t, std::size_t> slots_for_put(const Use& use, std::size_t slot, TrackLevel level) {
+__attribute__((always_inline)) inline std::pair<std::size_t, std::size_t> slots_for_put(const Use& use, std::size_t slot, TrackLevel level) {
     std::size_t raised = slot == use.module_slot() ? slot : slot_for_get(use, slot, level);
     return put_order(use, raised, slot);
 }
@@ -416,7 +417,7 @@ struct Registry::Impl {
         ExportEntry* entry = nullptr;
         Use* use = nullptr;
     };
-    PairLookup lookup_pair(std::string_view name, const User& user) const {
+    __attribute__((always_inline)) PairLookup lookup_pair(std::string_view name, const User& user) const {
         ExportEntry* entry = index.find(name);
         if (entry == nullptr || entry->owner == nullptr) return {entry, nullptr};
         return {entry, published_use(user, entry->owner)};
@@ -430,10 +431,13 @@ struct Registry::Impl {
         std::uint64_t registry = 0;  // Impl::id; 0: none
         unsigned long generation = 0;
         const User* user = nullptr;
-        const ExportEntry* entry = nullptr;
+        const char* name = nullptr;  // the export's name (alive as long as its entry)
+        std::size_t name_size = 0;
         Use* use = nullptr;
+        std::uint32_t ordinal = 0;  // the export's
     };
-    static thread_local LastGet last_get;
+    // Initial-exec: see "Thread-local state" in docs/design.md.
+    static thread_local LastGet last_get __attribute__((tls_model("initial-exec")));
 
     // A reference as taken: its address and the counter raised (none for
     // the host's own exports).
@@ -443,6 +447,10 @@ struct Registry::Impl {
         std::size_t slot = 0;         // the counter raised
         std::size_t symbol_slot = 0;  // the symbol's own (the off level raises the pair's)
     };
+    // The lock-free hot paths (references.cpp): true when done, false when
+    // the caller must take the reported path (nothing was changed).
+    bool get_hot(std::string_view name, User* who, Acquired& got);
+    bool put_hot(User& user, std::string_view symbol);
     // symbol_get; `got` tells what was raised.
     Expected<void*> get(std::string_view name, std::string_view type, bool typed, User* who, const void* frame,
                         Acquired& got);
@@ -493,8 +501,11 @@ struct Registry::Impl {
 
     // ---- load/unload ----------------------------------------------------
 
-    // The load stages, in order (see load()).
-    Expected<ModuleHandle> load(ModuleImage image);
+    // The load stages, in order (see load()). `before_init`, when given,
+    // runs module code once the module is Coming, just before its init (a
+    // reload's state restore); its error fails the load as init's would.
+    using BeforeInit = std::function<Status(Module&)>;
+    Expected<ModuleHandle> load(ModuleImage image, const BeforeInit& before_init = {});
     Status reserve(const std::shared_ptr<Module>& module, LoadTransaction& transaction);
     Expected<std::vector<const ExportEntry*>> resolve_imports_locked(Module& mod,
                                                                      const std::vector<std::string>& imports,
@@ -503,7 +514,7 @@ struct Registry::Impl {
     void link_static_uses_locked(Module& mod, const std::vector<const ExportEntry*>& targets,
                                  std::vector<ResolvedImport>& resolved) UMOD_REQUIRES(mutex);
     Status map(Module& mod, const std::vector<ResolvedImport>& resolved, LoadTransaction& transaction);
-    Status init(Module& mod, LoadTransaction& transaction);
+    Status init(Module& mod, LoadTransaction& transaction, const BeforeInit& before_init);
     void set_state(Module& mod, ModuleState state);
     // Publishes `entries` under their names and aliases, or none of them:
     // ENOEXEC naming the first name taken (by `publisher` itself or another).

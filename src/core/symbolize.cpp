@@ -86,6 +86,13 @@ struct LibDw {
     decltype(&dwfl_module_getsrc) module_getsrc = nullptr;
     decltype(&dwfl_lineinfo) lineinfo = nullptr;
     decltype(&dwfl_end) end = nullptr;
+    decltype(&dwfl_module_getdwarf) module_getdwarf = nullptr;
+    decltype(&dwarf_nextcu) nextcu = nullptr;
+    decltype(&dwarf_offdie) offdie = nullptr;
+    decltype(&dwarf_haspc) haspc = nullptr;
+    decltype(&dwarf_getsrc_die) getsrc_die = nullptr;
+    decltype(&dwarf_lineno) lineno = nullptr;
+    decltype(&dwarf_linesrc) linesrc = nullptr;
     Dwfl_Callbacks callbacks{};
     char* debuginfo_path = nullptr;
 
@@ -101,6 +108,13 @@ struct LibDw {
                 bind(dw.module_getsrc, "dwfl_module_getsrc");
                 bind(dw.lineinfo, "dwfl_lineinfo");
                 bind(dw.end, "dwfl_end");
+                bind(dw.module_getdwarf, "dwfl_module_getdwarf");
+                bind(dw.nextcu, "dwarf_nextcu");
+                bind(dw.offdie, "dwarf_offdie");
+                bind(dw.haspc, "dwarf_haspc");
+                bind(dw.getsrc_die, "dwarf_getsrc_die");
+                bind(dw.lineno, "dwarf_lineno");
+                bind(dw.linesrc, "dwarf_linesrc");
                 bind(dw.callbacks.find_elf, "dwfl_linux_proc_find_elf");
                 bind(dw.callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
                 dw.callbacks.debuginfo_path = &dw.debuginfo_path;
@@ -134,15 +148,39 @@ public:
     void fill(std::uintptr_t address, StackFrame& frame) {
         if (dwfl_ == nullptr) return;
         Dwfl_Module* module = dw_->addrmodule(dwfl_, address);
-        Dwfl_Line* line = module ? dw_->module_getsrc(module, address) : nullptr;
+        if (module == nullptr) return;
         int number = 0;
-        const char* file = line ? dw_->lineinfo(line, nullptr, &number, nullptr, nullptr, nullptr) : nullptr;
+        const char* file = nullptr;
+        if (Dwfl_Line* line = dw_->module_getsrc(module, address))
+            file = dw_->lineinfo(line, nullptr, &number, nullptr, nullptr, nullptr);
+        else
+            file = line_by_unit_ranges(module, address, number);
         if (file == nullptr || number <= 0) return;
         frame.file = file;
         frame.line = static_cast<unsigned>(number);
     }
 
 private:
+    // dwfl_module_getsrc finds an address's compilation unit through
+    // .debug_aranges, which Clang does not write (GCC does) and libdw 0.188
+    // does not make up: look through the units' own address ranges instead.
+    const char* line_by_unit_ranges(Dwfl_Module* module, std::uintptr_t address, int& number) const {
+        Dwarf_Addr bias = 0;
+        Dwarf* dwarf = dw_->module_getdwarf(module, &bias);
+        if (dwarf == nullptr) return nullptr;
+        const Dwarf_Addr pc = address - bias;
+        Dwarf_Off offset = 0, next = 0;
+        std::size_t header = 0;
+        for (; dw_->nextcu(dwarf, offset, &next, &header, nullptr, nullptr, nullptr) == 0; offset = next) {
+            Dwarf_Die unit;
+            if (dw_->offdie(dwarf, offset + header, &unit) == nullptr || dw_->haspc(&unit, pc) != 1) continue;
+            Dwarf_Line* line = dw_->getsrc_die(&unit, pc);
+            if (line == nullptr || dw_->lineno(line, &number) != 0) return nullptr;
+            return dw_->linesrc(line, nullptr, nullptr);
+        }
+        return nullptr;
+    }
+
     const LibDw* dw_;
     Dwfl* dwfl_ = nullptr;
 };

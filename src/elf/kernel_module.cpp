@@ -95,22 +95,28 @@ Expected<std::optional<ModuleSignature>> read_module_signature(std::span<const s
 namespace umod::elf {
 
 Expected<std::vector<SymbolVersion>> module_exports(const ElfFile& elf) {
-    std::vector<SymbolVersion> out;
+    std::vector<Symbol> symbols;
     if (const Section* symtab = elf.section(".symtab")) {
-        auto symbols = elf.symbols(*symtab);
-        if (!symbols) return symbols.error();
-        for (const Symbol& s : *symbols) {
-            if (!s.name.starts_with("__crc_")) continue;
-            std::uint64_t crc = s.value;
-            if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS) {
-                crc = ~std::uint64_t{0};
-                if (s.shndx < elf.sections().size()) {
-                    auto data = elf.contents(elf.sections()[s.shndx]);
-                    if (data && data->size() >= 4 && s.value <= data->size() - 4) crc = elf.read32(*data, s.value);
-                }
+        auto decoded = elf.symbols(*symtab);
+        if (!decoded) return decoded.error();
+        symbols = std::move(*decoded);
+    }
+    return module_exports(elf, symbols);
+}
+
+Expected<std::vector<SymbolVersion>> module_exports(const ElfFile& elf, std::span<const Symbol> symtab) {
+    std::vector<SymbolVersion> out;
+    for (const Symbol& s : symtab) {
+        if (!s.name.starts_with("__crc_")) continue;
+        std::uint64_t crc = s.value;
+        if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS) {
+            crc = ~std::uint64_t{0};
+            if (s.shndx < elf.sections().size()) {
+                auto data = elf.contents(elf.sections()[s.shndx]);
+                if (data && data->size() >= 4 && s.value <= data->size() - 4) crc = elf.read32(*data, s.value);
             }
-            out.push_back({s.name.substr(6), crc});
         }
+        out.push_back({s.name.substr(6), crc});
     }
     if (!out.empty()) return out;
     const Section* strings = elf.section("__ksymtab_strings");

@@ -37,6 +37,9 @@ struct SymbolVersion {
 // when the offset is outside the section); without any, every string of
 // __ksymtab_strings (namespaces too) with CRC 0. ENOENT when there is neither.
 Expected<std::vector<SymbolVersion>> module_exports(const ElfFile& elf);
+// The same from `symtab`, the image's .symtab already decoded (empty when it
+// has none), for readers that also need its other symbols.
+Expected<std::vector<SymbolVersion>> module_exports(const ElfFile& elf, std::span<const Symbol> symtab);
 // libkmod's kmod_elf_get_modversions(): the __versions entries (struct
 // modversion_info: a target long, then the name, 64 bytes each), in order.
 // ENOENT without the section.

@@ -67,11 +67,15 @@ public:
     // Every address the dynamic linker calls: DT_INIT, DT_FINI, the init and
     // fini arrays' entries as relocated, IRELATIVE and IFUNC resolvers.
     const std::vector<std::uint64_t>& calls() const { return calls_; }
+    // The file offsets of the dynamic symbols (Elf64_Sym entries of
+    // DT_SYMTAB) defined with binding STB_GNU_UNIQUE.
+    const std::vector<std::uint64_t>& unique_definitions() const { return unique_definitions_; }
 
 private:
     friend class LoadChecker;
     CallArray init_array_;
     std::vector<std::uint64_t> calls_;
+    std::vector<std::uint64_t> unique_definitions_;
     const Segment* segment_holding(std::uint64_t address, std::uint64_t size) const;
 
     std::vector<Segment> segments_;

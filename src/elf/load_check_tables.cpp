@@ -207,6 +207,7 @@ Status LoadChecker::check_symbols() {
         if ((type == STT_FUNC || type == STT_GNU_IFUNC) && !image_.executable(sym.st_value))
             return defect(fmt::format("function {:#x} is in no executable segment", sym.st_value));
         if (type == STT_GNU_IFUNC) image_.calls_.push_back(sym.st_value);
+        if (bind == STB_GNU_UNIQUE) image_.unique_definitions_.push_back(file_offset(symtab.value) + i * sizeof(Elf64_Sym));
     }
     return {};
 }

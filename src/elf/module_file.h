@@ -37,5 +37,10 @@ struct ModuleFileParts {
 // errors for a compressed one.
 Expected<std::span<const std::byte>> read_module_file(const std::string& path, const ModuleFileParts& parts,
                                                       ModuleFileBuffer& buffer);
+// The same for `name` opened relative to the directory open as `dirfd` (a
+// module directory opened once; an absolute `name` ignores it); `path` names
+// the file in messages and decides its compression.
+Expected<std::span<const std::byte>> read_module_file_at(int dirfd, const char* name, const std::string& path,
+                                                         const ModuleFileParts& parts, ModuleFileBuffer& buffer);
 
 }  // namespace umod::elf

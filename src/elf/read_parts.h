@@ -25,5 +25,12 @@ using support::ReadBuffer;
 Expected<std::span<const std::byte>> read_elf_parts(const std::string& path, ReadBuffer& buffer,
                                                     std::initializer_list<std::string_view> sections,
                                                     std::size_t tail);
+// The same for `file` opened relative to the directory open as `dirfd`
+// (AT_FDCWD: the current one; an absolute `file` ignores it); `path` names
+// it in messages.
+Expected<std::span<const std::byte>> read_elf_parts_at(int dirfd, const char* file, const std::string& path,
+                                                       ReadBuffer& buffer,
+                                                       std::initializer_list<std::string_view> sections,
+                                                       std::size_t tail);
 
 }  // namespace umod::elf

@@ -99,7 +99,6 @@ Expected<UmodModuleInfo> read_umod_module(const ElfFile& file) {
                 if (s.bind != STB_WEAK) info.undefined.emplace_back(s.name);
                 continue;
             }
-            if (s.bind == STB_GNU_UNIQUE) info.unique_symbols.emplace_back(s.name);
             // Protected: what EXPORT_SYMBOL marks when Clang ignored its
             // visibility attribute (<umod/module.h>); exported all the same.
             bool exported_visibility = s.visibility == STV_DEFAULT || s.visibility == STV_PROTECTED;

@@ -55,7 +55,6 @@ struct UmodModuleInfo {
     std::uint64_t image_size = 0;            // extent of the allocated sections
     bool symbolic = false;                   // DF_SYMBOLIC / DT_SYMBOLIC (-Bsymbolic)
     bool nodelete = false;                   // DF_1_NODELETE
-    std::vector<std::string> unique_symbols; // STB_GNU_UNIQUE definitions
     bool has_tls = false;                    // a TLS segment (pending TLS destructors pin it)
 };
 

@@ -1,6 +1,7 @@
 #include "index/config_files.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,11 +14,12 @@ namespace umod::index {
 namespace {
 
 // Adds a file in name order; a name already listed (from an earlier path) wins.
-void insert_sorted(std::vector<ConfigFile>& files, std::string name, std::string path) {
+void insert_sorted(std::vector<ConfigFile>& files, std::string name, std::string path,
+                   const std::shared_ptr<const ConfigDirectory>& dir) {
     auto at = std::lower_bound(files.begin(), files.end(), name,
                                [](const ConfigFile& f, const std::string& n) { return f.name < n; });
     if (at != files.end() && at->name == name) return;
-    files.insert(at, ConfigFile{std::move(name), std::move(path)});
+    files.insert(at, ConfigFile{std::move(name), std::move(path), dir});
 }
 
 bool has_suffix(std::string_view name, std::span<const std::string_view> suffixes) {
@@ -32,14 +34,22 @@ void list_path(std::vector<ConfigFile>& files, const std::string& path, std::spa
     if (stat(path.c_str(), &st) != 0) return;  // libkmod: a debug message only
     if (!S_ISDIR(st.st_mode)) {
         auto slash = path.rfind('/');
-        insert_sorted(files, slash == std::string::npos ? path : path.substr(slash + 1), path);
+        insert_sorted(files, slash == std::string::npos ? path : path.substr(slash + 1), path, nullptr);
         return;
     }
-    DIR* dir = opendir(path.c_str());
+    // The directory opened once: listed through a second descriptor of it
+    // (closedir closes that one), its files read relative to the first.
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int listing = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    DIR* dir = listing < 0 ? nullptr : fdopendir(listing);
     if (dir == nullptr) {
-        if (note) note({ConfigListingNote::Kind::Unreadable, path, errno});
+        int code = errno;
+        if (listing >= 0) ::close(listing);
+        if (fd >= 0) ::close(fd);
+        if (note) note({ConfigListingNote::Kind::Unreadable, path, code});
         return;
     }
+    auto opened = std::make_shared<const ConfigDirectory>(fd);
     while (dirent* entry = readdir(dir)) {
         std::string_view name = entry->d_name;
         if (name.empty() || name[0] == '.') continue;
@@ -52,7 +62,7 @@ void list_path(std::vector<ConfigFile>& files, const std::string& path, std::spa
             if (note) note({ConfigListingNote::Kind::NestedDirectory, path + "/" + std::string(name), 0});
             continue;
         }
-        insert_sorted(files, std::string(name), path + "/" + std::string(name));
+        insert_sorted(files, std::string(name), path + "/" + std::string(name), opened);
     }
     closedir(dir);
 }
@@ -63,6 +73,15 @@ void list_config_files(std::vector<ConfigFile>& files, std::span<const std::stri
                        std::span<const std::string_view> suffixes,
                        const std::function<void(const ConfigListingNote&)>& note) {
     for (const std::string& path : paths) list_path(files, path, suffixes, note);
+}
+
+ConfigDirectory::~ConfigDirectory() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool read_config_file(const ConfigFile& file, std::string& out, std::size_t max_size) {
+    if (file.dir != nullptr) return read_text_at(file.dir->fd(), file.name.c_str(), out, max_size);
+    return read_text_at(AT_FDCWD, file.path.c_str(), out, max_size);
 }
 
 bool read_text_at(int dirfd, const char* name, std::string& out, std::size_t max_size) {

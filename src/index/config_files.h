@@ -1,12 +1,14 @@
 // The file access src/index shares: the configuration directories' listing
-// (depmod.d, modprobe.d) and a file's text read relative to a directory
-// descriptor, as libkmod reads both.
+// (depmod.d, modprobe.d: each directory opened once, its entries found with
+// fdopendir/fstatat and read relative to its descriptor) and a file's text
+// read relative to a directory descriptor, as libkmod reads both.
 #pragma once
 
 #include <fcntl.h>
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,9 +16,25 @@
 
 namespace umod::index {
 
+// A configuration directory opened once: its files are read relative to it.
+class ConfigDirectory {
+public:
+    explicit ConfigDirectory(int fd) : fd_(fd) {}
+    ~ConfigDirectory();
+    ConfigDirectory(const ConfigDirectory&) = delete;
+    ConfigDirectory& operator=(const ConfigDirectory&) = delete;
+    int fd() const { return fd_; }
+
+private:
+    int fd_;
+};
+
 struct ConfigFile {
     std::string name;  // its base name: the sort key, one file per name
     std::string path;
+    // The directory it was listed from (read as `name` relative to it), or
+    // null: a path named as itself, read by `path`.
+    std::shared_ptr<const ConfigDirectory> dir = nullptr;
 };
 
 // Why an entry of a configuration directory was skipped (libkmod's
@@ -45,5 +63,8 @@ void list_config_files(std::vector<ConfigFile>& files, std::span<const std::stri
 // error (as stdio would give it: a directory reads as empty). False with errno
 // set when it cannot be opened.
 bool read_text_at(int dirfd, const char* name, std::string& out, std::size_t max_size = SIZE_MAX);
+// read_text_at() of a listed file: relative to its directory's descriptor
+// when it came from one.
+bool read_config_file(const ConfigFile& file, std::string& out, std::size_t max_size = SIZE_MAX);
 
 }  // namespace umod::index

@@ -33,26 +33,37 @@ constexpr int kLogErr = 3, kLogInfo = 6;
 // One logical line: a backslash joins the next physical line (both dropped)
 // or keeps the character after it. `line_number` ends on the line's last
 // physical line. nullopt at the end of the file.
-std::optional<std::string> read_wrapped_line(std::FILE* file, unsigned& line_number) {
-    std::string line;
-    unsigned lines = 0;
-    for (;;) {
-        int c = std::getc(file);
-        if (c == EOF && line.empty()) return std::nullopt;
-        if (c == EOF || c == '\n') {
-            line_number += lines + 1;
-            return line;
-        }
-        if (c == '\\') {
-            c = std::getc(file);
-            if (c == '\n') {
-                ++lines;
-                continue;
+class WrappedLines {
+public:
+    explicit WrappedLines(std::string_view text) : text_(text) {}
+
+    std::optional<std::string> next(unsigned& line_number) {
+        std::string line;
+        unsigned lines = 0;
+        for (;;) {
+            int c = get();
+            if (c == EOF && line.empty()) return std::nullopt;
+            if (c == EOF || c == '\n') {
+                line_number += lines + 1;
+                return line;
             }
+            if (c == '\\') {
+                c = get();
+                if (c == '\n') {
+                    ++lines;
+                    continue;
+                }
+            }
+            line.push_back(static_cast<char>(c));  // after a final backslash: EOF stored as a byte, as kmod does
         }
-        line.push_back(static_cast<char>(c));  // after a final backslash: EOF stored as a byte, as kmod does
     }
-}
+
+private:
+    int get() { return pos_ < text_.size() ? static_cast<unsigned char>(text_[pos_++]) : EOF; }
+
+    std::string_view text_;
+    std::size_t pos_ = 0;
+};
 
 // strtok_r(…, "\t ") over a line.
 class Tokens {
@@ -82,15 +93,17 @@ bool kernel_matches(std::string_view kernel_version, const std::string& pattern)
     return match;
 }
 
-void parse_file(DepmodConfig& config, const std::string& path, std::string_view kernel_version, int verbosity,
+void parse_file(DepmodConfig& config, const ConfigFile& file, std::string_view kernel_version, int verbosity,
                 std::FILE* log) {
-    std::FILE* file = std::fopen(path.c_str(), "r");
-    if (file == nullptr) {
+    const std::string& path = file.path;
+    std::string text;
+    if (!read_config_file(file, text)) {
         log_at(log, verbosity, kLogErr, "file parse %s: %s\n", path.c_str(), std::strerror(errno));
         return;
     }
+    WrappedLines lines(text);
     unsigned line_number = 0;
-    while (auto line = read_wrapped_line(file, line_number)) {
+    while (auto line = lines.next(line_number)) {
         if (line->empty() || (*line)[0] == '#') continue;
         Tokens tokens(*line);
         auto command = tokens.next();
@@ -137,7 +150,6 @@ void parse_file(DepmodConfig& config, const std::string& path, std::string_view 
             log_at(log, verbosity, kLogErr, "%s:%u: ignoring bad line starting with '%s'\n", path.c_str(),
                    line_number, command->c_str());
     }
-    std::fclose(file);
 }
 
 // True if `path` is `dir` followed by '/' and more.
@@ -165,7 +177,7 @@ DepmodConfig read_depmod_config(std::span<const std::string> paths, std::string_
                                          "Directories inside directories are not supported: %s\n", n.path.c_str());
                           });
     DepmodConfig config;
-    for (const ConfigFile& f : files) parse_file(config, f.path, kernel_version, verbosity, log);
+    for (const ConfigFile& f : files) parse_file(config, f, kernel_version, verbosity, log);
     if (config.searches.empty()) config.searches.push_back({DepmodConfig::SearchKind::Path, "updates"});
     return config;
 }

@@ -9,6 +9,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,7 +54,23 @@ struct Module {
     std::string relpath;  // relative to the module directory; empty outside it
     int sort_idx = 1;
     std::uint32_t idx = 0;
-    std::vector<std::pair<std::string, std::uint32_t>> exports;  // name, crc
+    // Exports, compact as the imports: the names end to end in
+    // `export_names`, which is not changed once the module is read (the
+    // symbol table's keys point into it).
+    struct Export {
+        std::uint32_t offset;
+        std::uint32_t size;
+        std::uint32_t crc;
+    };
+    std::vector<Export> exports;
+    std::string export_names;
+    void add_export(std::string_view symbol, std::uint32_t crc) {
+        exports.push_back({static_cast<std::uint32_t>(export_names.size()), static_cast<std::uint32_t>(symbol.size()), crc});
+        export_names += symbol;
+    }
+    std::string_view export_name(const Export& e) const {
+        return std::string_view(export_names).substr(e.offset, e.size);
+    }
     // Imports, compact (a tree has some 250,000): the names end to end in
     // `import_names`, each import its place there.
     struct Import {
@@ -132,7 +149,10 @@ struct Run {
     ModuleDir dir;
     std::vector<std::unique_ptr<Module>> found;           // every module kept, in walk order
     std::vector<Module*> modules;                         // the index's order (Module::idx)
-    std::unordered_map<std::string, SymbolOwner> symbols; // the kernel's, then every module export
+    // The kernel's exports, then every module's (later wins); the keys point
+    // into `kernel_names` and the modules' export_names.
+    std::unordered_map<std::string_view, SymbolOwner> symbols;
+    std::deque<std::string> kernel_names;  // -E's or -F's names
 };
 
 // depmod_walk.cpp

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -46,7 +48,11 @@ public:
 
     void add(std::string_view name, bool prefix_skipped, std::uint32_t crc) {
         if (!prefix_skipped && !name.empty() && name[0] == run_.options.symbol_prefix) name.remove_prefix(1);
-        run_.symbols[std::string(name)] = {nullptr, crc};
+        auto it = run_.symbols.find(name);
+        if (it == run_.symbols.end())
+            run_.symbols.emplace(run_.kernel_names.emplace_back(name), SymbolOwner{nullptr, crc});
+        else
+            it->second = {nullptr, crc};
     }
 
     void symvers_line(std::string_view line, unsigned line_number) {
@@ -178,17 +184,17 @@ void resolve_dependencies(Run& run) {
         return name;
     };
     for (Module* m : run.modules)
-        for (const auto& [name, crc] : m->exports) run.symbols[std::string(strip_prefix(name))] = {m, crc};
+        for (const Module::Export& e : m->exports) run.symbols[strip_prefix(m->export_name(e))] = {m, e.crc};
 
-    std::string lookup;
-    for (Module* m : run.modules) {
+    // Module m's dependencies in first-reference order (its users counted
+    // later), with kmod's warnings and -v's lines; run.symbols is only read.
+    auto resolve = [&](Module* m) {
         for (const Module::Import& imp : m->imports) {
             const std::string_view import = m->import_name(imp);
             const int size = static_cast<int>(import.size());
             std::string_view name = import;
             if (!name.empty() && name[0] == '.') name.remove_prefix(1);
-            lookup.assign(strip_prefix(name));
-            auto it = run.symbols.find(lookup);
+            auto it = run.symbols.find(strip_prefix(name));
             if (it == run.symbols.end()) {
                 if (print_unknown && !imp.weak)
                     run.log(kWarning, "%s needs unknown symbol %.*s\n", m->path.c_str(), size, import.data());
@@ -199,16 +205,29 @@ void resolve_dependencies(Run& run) {
             Module* owner = it->second.owner;
             if (owner == nullptr || std::find(m->deps.begin(), m->deps.end(), owner) != m->deps.end()) continue;
             m->deps.push_back(owner);
-            ++owner->users;
             if (options.verbose > 0) {
-                std::fprintf(run.out, "%s needs \"%s\": %s\n", m->path.c_str(), it->first.c_str(),
-                             owner->path.c_str());
+                std::fprintf(run.out, "%s needs \"%.*s\": %s\n", m->path.c_str(), static_cast<int>(it->first.size()),
+                             it->first.data(), owner->path.c_str());
                 std::fflush(run.out);
             }
         }
         m->imports = {};  // resolved: not needed again
         m->import_names = {};
+    };
+    // Nothing printed: a real tree's modules on two threads; else in order.
+    if (options.verbose == 0 && !print_unknown && run.modules.size() >= 64) {
+        std::atomic<std::size_t> next{0};
+        auto work = [&] {
+            for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < run.modules.size();)
+                resolve(run.modules[i]);
+        };
+        std::jthread helper(work);
+        work();
+    } else {
+        for (Module* m : run.modules) resolve(m);
     }
+    for (Module* m : run.modules)
+        for (Module* d : m->deps) ++d->users;
 }
 
 // Kahn's algorithm with a LIFO stack, as kmod's.

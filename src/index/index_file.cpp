@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 
 namespace umod::index {
@@ -36,178 +37,124 @@ void patch32(std::string& out, std::size_t at, std::uint32_t v) {
 
 }  // namespace
 
-struct IndexBuilder::Node {
-    std::string prefix;
-    std::vector<std::pair<std::uint32_t, std::string>> values;  // (priority, value), sorted
-    std::map<unsigned char, std::unique_ptr<Node>> children;
-
-    void add_value(std::string_view value, std::uint32_t priority) {
-        auto it = values.begin();
-        while (it != values.end() && it->first < priority) ++it;
-        values.insert(it, {priority, std::string(value)});
-    }
-
-    // Writes the children, then this node; returns this node's reference.
-    std::uint32_t write(std::string& out) const {
-        std::map<unsigned char, std::uint32_t> child_refs;
-        for (const auto& [c, child] : children) child_refs[c] = child->write(out);
-        std::uint32_t offset = static_cast<std::uint32_t>(out.size());
-        std::uint32_t flags = 0;
-        if (!prefix.empty()) {
-            flags |= kHasPrefix;
-            out += prefix;
-            out += '\0';
-        }
-        if (!children.empty()) {
-            flags |= kHasChildren;
-            unsigned char first = children.begin()->first, last = children.rbegin()->first;
-            out += static_cast<char>(first);
-            out += static_cast<char>(last);
-            for (unsigned c = first; c <= last; ++c) {
-                auto it = child_refs.find(static_cast<unsigned char>(c));
-                put32(out, it == child_refs.end() ? 0 : it->second);
-            }
-        }
-        if (!values.empty()) {
-            flags |= kHasValues;
-            put32(out, static_cast<std::uint32_t>(values.size()));
-            for (const auto& [priority, value] : values) {
-                put32(out, priority);
-                out += value;
-                out += '\0';
-            }
-        }
-        return offset | flags;
-    }
+// The entries are kept flat (keys and values end to end in one string) and
+// the trie is made only when the file is written: sorted by key, each run of
+// keys sharing a prefix is one node. This writes the trie kmod 30 builds by
+// inserting key after key (the root without a prefix, every other node's
+// prefix as long as its keys share it, children in byte order, each node's
+// values by priority and, for equal priorities, the value added last first),
+// without a node object per trie node.
+struct IndexBuilder::Entry {
+    std::uint32_t key_offset;
+    std::uint32_t key_size;
+    std::uint32_t value_offset;
+    std::uint32_t value_size;
+    std::uint32_t priority;
+    std::uint32_t sequence;  // insertion order
 };
 
-IndexBuilder::IndexBuilder() : root_(std::make_unique<Node>()) {}
+IndexBuilder::IndexBuilder() = default;
 IndexBuilder::~IndexBuilder() = default;
 IndexBuilder::IndexBuilder(IndexBuilder&&) noexcept = default;
 IndexBuilder& IndexBuilder::operator=(IndexBuilder&&) noexcept = default;
 
 void IndexBuilder::insert(std::string_view key, std::string_view value, std::uint32_t priority) {
-    Node* node = root_.get();
-    std::size_t i = 0;
-    for (;;) {
-        // Match the node's prefix; split it where the key diverges.
-        std::size_t j = 0;
-        while (j < node->prefix.size() && i + j < key.size() && node->prefix[j] == key[i + j]) ++j;
-        if (j < node->prefix.size()) {
-            auto tail = std::make_unique<Node>();
-            tail->prefix = node->prefix.substr(j + 1);
-            tail->values = std::move(node->values);
-            tail->children = std::move(node->children);
-            node->values.clear();
-            node->children.clear();
-            unsigned char c = static_cast<unsigned char>(node->prefix[j]);
-            node->prefix.resize(j);
-            node->children[c] = std::move(tail);
-        }
-        i += j;
-        if (i == key.size()) {
-            node->add_value(value, priority);
-            return;
-        }
-        unsigned char c = static_cast<unsigned char>(key[i]);
-        auto it = node->children.find(c);
-        if (it == node->children.end()) {
-            auto leaf = std::make_unique<Node>();
-            leaf->prefix = std::string(key.substr(i + 1));
-            leaf->add_value(value, priority);
-            node->children[c] = std::move(leaf);
-            return;
-        }
-        node = it->second.get();
-        ++i;
-    }
+    Entry e{static_cast<std::uint32_t>(strings_.size()), static_cast<std::uint32_t>(key.size()), 0,
+            static_cast<std::uint32_t>(value.size()), priority, static_cast<std::uint32_t>(entries_.size())};
+    strings_ += key;
+    e.value_offset = static_cast<std::uint32_t>(strings_.size());
+    strings_ += value;
+    entries_.push_back(e);
 }
-
-std::string IndexBuilder::serialize() const {
-    std::string out;
-    put32(out, kMagic);
-    put32(out, kVersion);
-    put32(out, 0);  // the root's reference, patched once it is written
-    patch32(out, 8, root_->write(out));
-    return out;
-}
-
-}  // namespace umod::index
-
-namespace umod::index {
 
 namespace {
 
-using Values = std::vector<std::pair<std::uint32_t, std::string>>;
+// Writes the trie of sorted entries, children before their parent.
+class TrieWriter {
+public:
+    using Entry = IndexBuilder::Entry;
+    TrieWriter(const std::string& strings, const std::vector<Entry>& entries, std::string& out)
+        : strings_(strings), entries_(entries), out_(out) {}
 
-void add_value(Values& out, std::uint32_t priority, const std::string& value) {
-    auto it = out.begin();
-    while (it != out.end() && it->first < priority) ++it;
-    out.insert(it, {priority, value});
-}
+    std::string_view key(std::size_t i) const {
+        return std::string_view(strings_).substr(entries_[i].key_offset, entries_[i].key_size);
+    }
+
+    // The node for entries [lo, hi), whose keys share their first `depth`
+    // bytes (and, below the root, the byte before); its reference.
+    std::uint32_t write(std::size_t lo, std::size_t hi, std::size_t depth, bool root) {
+        std::size_t end = depth;  // the node's prefix: [depth, end)
+        if (!root && lo < hi) {
+            std::string_view first = key(lo), last = key(hi - 1);
+            while (end < first.size() && end < last.size() && first[end] == last[end]) ++end;
+        }
+        std::size_t values_end = lo;
+        while (values_end < hi && key(values_end).size() == end) ++values_end;
+        // Children by their byte, in order; then this node.
+        std::vector<std::pair<unsigned char, std::uint32_t>> children;
+        for (std::size_t i = values_end; i < hi;) {
+            unsigned char c = static_cast<unsigned char>(key(i)[end]);
+            std::size_t j = i + 1;
+            while (j < hi && static_cast<unsigned char>(key(j)[end]) == c) ++j;
+            children.emplace_back(c, write(i, j, end + 1, false));
+            i = j;
+        }
+        std::uint32_t offset = static_cast<std::uint32_t>(out_.size());
+        std::uint32_t flags = 0;
+        if (end > depth) {
+            flags |= kHasPrefix;
+            out_ += key(lo).substr(depth, end - depth);
+            out_ += '\0';
+        }
+        if (!children.empty()) {
+            flags |= kHasChildren;
+            unsigned first = children.front().first, last = children.back().first;
+            out_ += static_cast<char>(first);
+            out_ += static_cast<char>(last);
+            auto child = children.begin();
+            for (unsigned c = first; c <= last; ++c) {
+                if (child->first == c)
+                    put32(out_, (child++)->second);
+                else
+                    put32(out_, 0);
+            }
+        }
+        if (values_end > lo) {
+            flags |= kHasValues;
+            put32(out_, static_cast<std::uint32_t>(values_end - lo));
+            for (std::size_t i = lo; i < values_end; ++i) {
+                put32(out_, entries_[i].priority);
+                out_.append(strings_, entries_[i].value_offset, entries_[i].value_size);
+                out_ += '\0';
+            }
+        }
+        return offset | flags;
+    }
+
+private:
+    const std::string& strings_;
+    const std::vector<Entry>& entries_;
+    std::string& out_;
+};
 
 }  // namespace
 
-struct WildSearch {
-    using Node = IndexBuilder::Node;
-    Values out;
-    std::string buf;  // the stored key from the first wildcard on
-
-    void add_all(const Node& n) {
-        for (const auto& [priority, value] : n.values) add_value(out, priority, value);
-    }
-
-    // Level 3: every key below, matched with fnmatch against the rest of the query.
-    void all(const Node& node, std::size_t j, const char* subkey) {
-        std::size_t pushed = node.prefix.size() - j;
-        buf.append(node.prefix, j, std::string::npos);
-        for (const auto& [c, child] : node.children) {
-            buf.push_back(static_cast<char>(c));
-            all(*child, 0, subkey);
-            buf.pop_back();
-        }
-        if (!node.values.empty() && fnmatch(buf.c_str(), subkey, 0) == 0) add_all(node);
-        buf.resize(buf.size() - pushed);
-    }
-
-    // Level 2: descend by the query's characters until a wildcard.
-    void descend(const Node* node, const char* key) {
-        while (node != nullptr) {
-            std::size_t j = 0;
-            for (; j < node->prefix.size(); ++j) {
-                char ch = node->prefix[j];
-                if (ch == '*' || ch == '?' || ch == '[') {
-                    all(*node, j, key + j);
-                    return;
-                }
-                if (ch != key[j]) return;
-            }
-            key += j;
-            for (unsigned char wild : {'*', '?', '['}) {
-                if (auto it = node->children.find(wild); it != node->children.end()) {
-                    buf.push_back(static_cast<char>(wild));
-                    all(*it->second, 0, key);
-                    buf.pop_back();
-                }
-            }
-            if (*key == '\0') {
-                add_all(*node);
-                return;
-            }
-            auto it = node->children.find(static_cast<unsigned char>(*key));
-            node = it == node->children.end() ? nullptr : it->second.get();
-            ++key;
-        }
-    }
-};
-
-std::vector<std::string> IndexBuilder::search_wild(std::string_view key) const {
-    WildSearch search;
-    std::string query(key);
-    search.descend(root_.get(), query.c_str());
-    std::vector<std::string> values;
-    for (auto& [priority, value] : search.out) values.push_back(std::move(value));
-    return values;
+std::string IndexBuilder::serialize() const {
+    std::vector<Entry> sorted = entries_;
+    std::string_view strings = strings_;
+    std::sort(sorted.begin(), sorted.end(), [strings](const Entry& a, const Entry& b) {
+        int order = strings.substr(a.key_offset, a.key_size).compare(strings.substr(b.key_offset, b.key_size));
+        if (order != 0) return order < 0;
+        if (a.priority != b.priority) return a.priority < b.priority;
+        return a.sequence > b.sequence;
+    });
+    std::string out;
+    out.reserve(12 + strings_.size() + 16 * entries_.size());
+    put32(out, kMagic);
+    put32(out, kVersion);
+    put32(out, 0);  // the root's reference, patched once it is written
+    patch32(out, 8, TrieWriter(strings_, sorted, out).write(0, sorted.size(), 0, true));
+    return out;
 }
 
 }  // namespace umod::index

@@ -29,16 +29,11 @@ public:
     // The file's bytes.
     std::string serialize() const;
 
-    // kmod's wildcard search: the values of every stored key that, read as an
-    // fnmatch(3) pattern, matches `key`, merged by priority (for equal
-    // priorities, the one found last comes first), as libkmod's
-    // index_searchwild finds them.
-    std::vector<std::string> search_wild(std::string_view key) const;
-
-    struct Node;
+    struct Entry;
 
 private:
-    std::unique_ptr<Node> root_;
+    std::string strings_;         // every key and value, end to end
+    std::vector<Entry> entries_;  // in insertion order
 };
 
 // EINVAL — an index file that is not a kmod index, or whose trie is broken.

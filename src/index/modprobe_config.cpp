@@ -303,7 +303,9 @@ void ModprobeConfig::parse_kernel_cmdline(std::string_view cmdline, std::vector<
 ModprobeConfig ModprobeConfig::load(const std::vector<std::string>& paths, const std::string& dirname,
                                     std::string_view kernel_cmdline, std::vector<ConfigDiagnostic>& diagnostics) {
     // The module directory's modules.softdep first, unchecked, as libkmod lists it.
-    std::vector<ConfigFile> files{{"modules.softdep", dirname + "/modules.softdep"}};
+    int module_dir = ::open(dirname.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    std::vector<ConfigFile> files{{"modules.softdep", dirname + "/modules.softdep",
+                                   module_dir < 0 ? nullptr : std::make_shared<const ConfigDirectory>(module_dir)}};
     static constexpr std::string_view kSuffixes[] = {".conf", ".alias"};
     list_config_files(files, paths, kSuffixes, [&](const ConfigListingNote& n) {
         if (n.kind == ConfigListingNote::Kind::NestedDirectory)
@@ -313,7 +315,7 @@ ModprobeConfig ModprobeConfig::load(const std::vector<std::string>& paths, const
     std::string text;
     constexpr std::size_t kMax = std::size_t{64} << 20;  // a device such as /dev/zero never ends
     for (const ConfigFile& f : files)
-        if (read_text_at(AT_FDCWD, f.path.c_str(), text, kMax)) config.parse(text, f.path, diagnostics);
+        if (read_config_file(f, text, kMax)) config.parse(text, f.path, diagnostics);
     config.parse_kernel_cmdline(kernel_cmdline, diagnostics);
     return config;
 }

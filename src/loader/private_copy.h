@@ -85,6 +85,7 @@ public:
     std::span<const std::byte> bytes() const { return bytes_->bytes(); }
     const CheckedModule& checked() const { return *checked_; }
     const Checked& shared_checked() const { return checked_; }
+    const Bytes& shared_bytes() const { return bytes_; }  // bytes(), shared (a reload's copy of them)
     // The dynamic linker no longer maps the copy: it may serve a later load.
     void mark_unmapped() { reusable_ = true; }
 

@@ -150,7 +150,6 @@ std::vector<std::string> SharedObjectBackend::pinned_because() const {
     std::vector<std::string> reasons;
     if (int pins = pins_->load(); pins > 0)
         reasons.push_back(fmt::format("{} object(s) made by its code still live (umod::module_shared)", pins));
-    for (const auto& u : info_.unique_symbols) reasons.push_back("STB_GNU_UNIQUE symbol " + u);
     if (info_.nodelete) reasons.push_back("DF_1_NODELETE");
     if (info_.has_tls) reasons.push_back("thread-local storage (pending TLS destructors)");
     if (reasons.empty()) reasons.push_back("another object still references it (a binding umod did not create)");
@@ -200,8 +199,6 @@ void SharedObjectBackend::close() {
 
 std::vector<std::string> SharedObjectBackend::hazards() const {
     std::vector<std::string> out;
-    for (const auto& u : info_.unique_symbols)
-        out.push_back(fmt::format("{}: STB_GNU_UNIQUE symbol {} may keep it mapped after unload", name_, u));
     if (info_.nodelete) out.push_back(name_ + ": DF_1_NODELETE may keep it mapped after unload");
     if (info_.has_tls) out.push_back(name_ + ": uses thread-local storage; pending TLS destructors can keep it mapped");
     return out;

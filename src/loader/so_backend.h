@@ -42,6 +42,8 @@ public:
 
     // The parameters as the host reads them (module_parameters).
     const MappedParameters& parameters() const override { return parameters_; }
+    // The checked bytes it maps, kept for a reload (loader/reload_images.cpp).
+    const PrivateCopy& kept_copy() const { return copy_; }
 
 private:
     MappedModule entry_points() const;

@@ -22,6 +22,7 @@
 #include "loader/checked_module.h"
 #include "loader/loaded_modules.h"
 #include "loader/parameters.h"
+#include "loader/prepared_module.h"
 #include "loader/private_copy.h"
 #include "loader/so_backend.h"
 #include "loader/system_symbols.h"
@@ -134,8 +135,19 @@ Error with_hints(const Error& error) {
 
 }  // namespace
 
-Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
-                                        std::span<const std::string> params) {
+namespace loader {
+
+ModuleImage image_of_module(const Registry& registry, std::string name, const elf::UmodModuleInfo& info) {
+    return module_image(registry, std::move(name), info);
+}
+
+Error explain_load_error(const Error& error, const std::string& name, const std::string& thrown) {
+    if (!thrown.empty()) return Error::with(error.code(), CodeThrew{name, thrown});
+    return with_hints(error);
+}
+
+Expected<PreparedModule> prepare_module_file(Registry& registry, const std::string& path,
+                                             std::span<const std::string> params) {
     auto verified = verified_copy(path, registry.options().signatures);
     if (!verified) return verified.error();
     const elf::UmodModuleInfo& info = verified->copy.checked().info;
@@ -149,9 +161,17 @@ Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& p
                                                                  std::move(*values));
     std::shared_ptr<std::string> thrown = backend->thrown();
     image.backend = std::move(backend);
-    auto loaded = registry.load(std::move(image));
-    if (!loaded && !thrown->empty()) return Error::with(loaded.error().code(), CodeThrew{name, *thrown});
-    if (!loaded) return with_hints(loaded.error());
+    return PreparedModule{std::move(image), std::move(thrown), std::move(name)};
+}
+
+}  // namespace loader
+
+Expected<ModuleHandle> load_module_file(Registry& registry, const std::string& path,
+                                        std::span<const std::string> params) {
+    auto prepared = loader::prepare_module_file(registry, path, params);
+    if (!prepared) return prepared.error();
+    auto loaded = registry.load(std::move(prepared->image));
+    if (!loaded) return loader::explain_load_error(loaded.error(), prepared->name, *prepared->thrown);
     return loaded;
 }
 

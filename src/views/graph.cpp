@@ -1,6 +1,9 @@
 // Holders text, JSON and DOT views of the use graph.
 #include <umod/views.h>
 
+#include <algorithm>
+#include <charconv>
+#include <concepts>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -102,27 +105,203 @@ std::string holders(const RegistrySnapshot& snapshot, std::string_view module) {
     return out;
 }
 
-std::string json(const RegistrySnapshot& snapshot) {
-    using nlohmann::json;
-    json modules = json::array();
-    for (const ModuleSnapshot& m : snapshot.modules) {
-        json exports = json::array();
-        for (const auto& e : m.exports)
-            exports.push_back({{"name", e.name}, {"license", license_name(e.license)}, {"namespace", e.ns}});
-        json holders = json::array();
-        for (const HolderCounts& h : m.holders) holders.push_back(holder_json(h));
-        modules.push_back({{"name", m.name},
-                           {"state", to_string(m.state)},
-                           {"size", m.size},
-                           {"refcount", m.refcount},
-                           {"license", m.license},
-                           {"permanent", m.permanent},
-                           {"depends", m.depends},
-                           {"exports", exports},
-                           {"holders", holders}});
+namespace {
+
+// The graph's JSON written straight into one string, byte for byte what
+// nlohmann's dump(2, ' ', false, replace) of the same document prints: keys in
+// std::map order (written here already sorted), two spaces per level, empty
+// arrays and objects as [] and {}. A control endpoint serves this view to
+// polling clients, and building the DOM cost 10x the writing (an allocation
+// per key and value); tests/views/graph_json_test.cpp compares the two.
+class GraphJsonWriter {
+public:
+    // Appends to `out`, which holds the text once finish() has run.
+    explicit GraphJsonWriter(std::string& out) : out_(out), used_(out.size()) {}
+    void finish() { out_.resize(used_); }
+
+    // A string as nlohmann writes it. Printable ASCII without '"' or '\\' is
+    // written as it is; anything else (escapes, UTF-8, invalid bytes replaced
+    // by U+FFFD) by nlohmann's own serializer, so the rules exist once.
+    void value(std::string_view s) {
+        bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u >= 0x20 && u < 0x7F && c != '"' && c != '\\';
+        });
+        if (!plain) {
+            put(nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            return;
+        }
+        put("\"");
+        put(s);
+        put("\"");
     }
-    json root = {{"modules", modules}, {"holders", snapshot.holders}, {"taints", snapshot.taints}};
-    return root.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    template <std::integral Int>
+    void value(Int n) {
+        if constexpr (std::is_same_v<Int, bool>) {
+            put(n ? std::string_view("true") : std::string_view("false"));
+        } else {
+            char digits[24];
+            char* end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+            put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+        }
+    }
+    template <class T>
+    void field(std::string_view name, const T& v) {
+        key(name);
+        value(v);
+    }
+
+    // A container: open, then item() (arrays) or key() (objects) per member, then close.
+    void open(std::string_view bracket) {
+        put(bracket);
+        ++depth_;
+        first_ = true;
+    }
+    void close(std::string_view bracket) {
+        --depth_;
+        if (!first_) {  // not empty
+            put("\n");
+            indent();
+        }
+        put(bracket);
+        first_ = false;
+    }
+    void item() {
+        put(first_ ? std::string_view("\n") : std::string_view(",\n"));
+        first_ = false;
+        indent();
+    }
+    void key(std::string_view name) {
+        item();
+        value(name);
+        put(": ");
+    }
+    template <class F>
+    void object(F members) {
+        open("{");
+        members();
+        close("}");
+    }
+    template <class Range, class F>
+    void array(const Range& range, F element) {
+        open("[");
+        for (const auto& e : range) {
+            item();
+            element(e);
+        }
+        close("]");
+    }
+    void strings(const std::vector<std::string>& list) {
+        array(list, [&](const std::string& s) { value(s); });
+    }
+
+private:
+    // Into the string's own bytes: std::string::append is a call (two in
+    // libumod.so: it goes through the PLT) for every piece.
+    __attribute__((always_inline)) void put(std::string_view text) {
+        if (text.empty()) return;  // (a default string_view's data is null: no memcpy from it)
+        if (out_.size() - used_ < text.size()) grow(text.size());
+        std::memcpy(out_.data() + used_, text.data(), text.size());
+        used_ += text.size();
+    }
+    __attribute__((noinline)) void grow(std::size_t more) {
+        out_.resize(std::max(2 * out_.size(), used_ + more + 4096));
+    }
+    void indent() {
+        static constexpr std::string_view kSpaces = "                                ";
+        for (std::size_t n = 2 * depth_; n != 0;) {
+            std::size_t part = std::min(n, kSpaces.size());
+            put(kSpaces.substr(0, part));
+            n -= part;
+        }
+    }
+
+    std::string& out_;
+    std::size_t used_;  // bytes of out_ written; the rest is room
+    std::size_t depth_ = 0;
+    bool first_ = true;
+};
+
+void write_frame(GraphJsonWriter& w, const StackFrame& f) {
+    w.object([&] {
+        w.field("address", f.address);
+        if (!f.file.empty()) w.field("file", f.file);
+        w.field("function", f.function);
+        if (!f.file.empty()) w.field("line", f.line);
+        w.field("object", f.object);
+        w.field("offset", f.offset);
+        w.field("text", describe_frame(f));
+    });
+}
+
+// holder_json's document.
+void write_holder(GraphJsonWriter& w, const HolderCounts& h) {
+    w.object([&] {
+        if (!h.acquired.empty()) {
+            w.key("acquired");
+            w.array(h.acquired, [&](const StackGroup& g) {
+                w.object([&] {
+                    w.field("count", g.count);
+                    w.key("stack");
+                    w.array(g.stack, [&](const StackFrame& f) { write_frame(w, f); });
+                    w.field("symbol", g.symbol);
+                });
+            });
+        }
+        w.field("dynamic", h.dynamic);
+        w.field("kind", h.kind);
+        w.field("static", h.static_uses);
+        // An object keyed by name: sorted, and the last count of a name repeated.
+        std::vector<const HolderCounts::Symbol*> symbols;
+        for (const auto& s : h.symbols) symbols.push_back(&s);
+        std::stable_sort(symbols.begin(), symbols.end(), [](auto* a, auto* b) { return a->name < b->name; });
+        w.key("symbols");
+        w.open("{");
+        for (std::size_t i = 0; i < symbols.size(); ++i) {
+            if (i + 1 < symbols.size() && symbols[i + 1]->name == symbols[i]->name) continue;
+            w.field(symbols[i]->name, symbols[i]->count);
+        }
+        w.close("}");
+        w.field("user", h.user);
+    });
+}
+
+}  // namespace
+
+std::string json(const RegistrySnapshot& snapshot) {
+    std::string out;
+    GraphJsonWriter w(out);
+    w.object([&] {
+        w.key("holders");
+        w.strings(snapshot.holders);
+        w.key("modules");
+        w.array(snapshot.modules, [&](const ModuleSnapshot& m) {
+            w.object([&] {
+                w.key("depends");
+                w.strings(m.depends);
+                w.key("exports");
+                w.array(m.exports, [&](const ExportSnapshot& e) {
+                    w.object([&] {
+                        w.field("license", license_name(e.license));
+                        w.field("name", e.name);
+                        w.field("namespace", e.ns);
+                    });
+                });
+                w.key("holders");
+                w.array(m.holders, [&](const HolderCounts& h) { write_holder(w, h); });
+                w.field("license", m.license);
+                w.field("name", m.name);
+                w.field("permanent", m.permanent);
+                w.field("refcount", m.refcount);
+                w.field("size", m.size);
+                w.field("state", to_string(m.state));
+            });
+        });
+        w.field("taints", snapshot.taints);
+    });
+    w.finish();
+    out += '\n';
+    return out;
 }
 
 std::string dot(const RegistrySnapshot& snapshot) {

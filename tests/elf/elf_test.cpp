@@ -9,6 +9,13 @@
 
 #include "elf/elf_file.h"
 #include "elf/kernel_module.h"
+#include "elf/module_file.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 namespace umod::elf {
 namespace {
@@ -255,6 +262,76 @@ TEST(ModuleSignature, UnparsablePkcs7KeepsTheIdAndAnUnknownHash) {
     EXPECT_EQ((*sig)->id_type, "PKCS#7");
     EXPECT_EQ((*sig)->hash_algorithm, "unknown");
     EXPECT_TRUE((*sig)->signer.empty());
+}
+
+
+// A file on disk for the part reader; removed with its directory.
+struct TempFile {
+    std::string dir, path;
+    explicit TempFile(const std::vector<std::byte>& bytes, const char* name = "m.ko") {
+        char templ[] = "/tmp/umod-elf-test-XXXXXX";
+        dir = mkdtemp(templ);
+        path = dir + "/" + name;
+        int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+        EXPECT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+        ::close(fd);
+    }
+    ~TempFile() {
+        ::unlink(path.c_str());
+        ::rmdir(dir.c_str());
+    }
+};
+
+// A section-name table whose offset plus size wraps around: the part reader
+// must not read names from it (it read far outside its buffer before), and
+// the parser then refuses the file.
+TEST(ModuleFile, HostileNameTableIsNotReadOutsideTheFile) {
+    std::vector<std::byte> image(64 + 3 * 64);
+    Elf64_Ehdr h{};
+    std::memcpy(h.e_ident, ELFMAG, SELFMAG);
+    h.e_ident[EI_CLASS] = ELFCLASS64;
+    h.e_ident[EI_DATA] = ELFDATA2LSB;
+    h.e_ident[EI_VERSION] = EV_CURRENT;
+    h.e_type = ET_REL;
+    h.e_machine = EM_X86_64;
+    h.e_version = EV_CURRENT;
+    h.e_ehsize = sizeof h;
+    h.e_shoff = 64;
+    h.e_shentsize = sizeof(Elf64_Shdr);
+    h.e_shnum = 3;
+    h.e_shstrndx = 1;
+    std::memcpy(image.data(), &h, sizeof h);
+    Elf64_Shdr names{};
+    names.sh_type = SHT_STRTAB;
+    names.sh_offset = std::uint64_t{0} - (std::uint64_t{1} << 40);  // + sh_size wraps to 16: a name
+    names.sh_size = (std::uint64_t{1} << 40) + 16;                  // 1 TiB before the buffer
+    Elf64_Shdr other{};
+    other.sh_name = 8;
+    other.sh_type = SHT_PROGBITS;
+    std::memcpy(image.data() + 64 + sizeof(Elf64_Shdr), &names, sizeof names);
+    std::memcpy(image.data() + 64 + 2 * sizeof(Elf64_Shdr), &other, sizeof other);
+    TempFile file(image);
+    ModuleFileBuffer buffer;
+    auto bytes = read_module_file(file.path, {{".modinfo", ".symtab"}, 0, false}, buffer);
+    ASSERT_TRUE(bytes) << bytes.error().message();
+    EXPECT_EQ(bytes->size(), image.size());
+    EXPECT_FALSE(ElfFile::parse(*bytes, Machines::Any));
+}
+
+// libkmod reads xz's 6-byte magic first: a shorter module file is EINVAL,
+// read by path or relative to its directory.
+TEST(ModuleFile, FileShorterThanAnyMagicIsInvalid) {
+    TempFile file(std::vector<std::byte>(5, std::byte{'a'}), "tiny.ko");
+    ModuleFileBuffer buffer;
+    auto by_path = read_module_file(file.path, {{".modinfo"}, 0, false}, buffer);
+    ASSERT_FALSE(by_path);
+    EXPECT_EQ(by_path.error().code(), EINVAL);
+    int dir = ::open(file.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(dir, 0);
+    auto at = read_module_file_at(dir, "tiny.ko", file.path, {{}, 0, true}, buffer);
+    ::close(dir);
+    ASSERT_FALSE(at);
+    EXPECT_EQ(at.error().code(), EINVAL);
 }
 
 }  // namespace

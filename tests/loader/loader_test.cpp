@@ -279,15 +279,30 @@ TEST_F(LoaderTest, HiddenCrossModuleBindingIsRefusedAndWarned) {
     EXPECT_EQ(call("catcher_vector"), 4);
 }
 
-TEST_F(LoaderTest, UnloadHazardsAreWarnedAtLoadAndReportedAtUnload) {
+TEST_F(LoaderTest, UniqueSymbolsDoNotKeepAModuleMapped) {
+    // Its own unique definitions: it would be their first supplier, and NODELETE.
     load(test_module("unique"));
-    EXPECT_TRUE(events.has("STB_GNU_UNIQUE symbol"));
-    EXPECT_EQ(call("unique_bump"), 1);
+    EXPECT_FALSE(events.has("STB_GNU_UNIQUE")) << "no hazard left to warn about";
+    EXPECT_EQ(call("unique_bump"), 101);
+    EXPECT_EQ(call("unique_bump"), 202);
     auto r = registry.unload("unique");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->unmap.unmapped) << (r->unmap.reasons.empty() ? "" : r->unmap.reasons[0]);
+    // Loaded again: fresh statics, so the old image really went.
+    load(test_module("unique"));
+    EXPECT_EQ(call("unique_bump"), 101);
+    EXPECT_TRUE(registry.unload("unique"));
+}
+
+TEST_F(LoaderTest, UnloadHazardsAreWarnedAtLoadAndReportedAtUnload) {
+    load(test_module("nodelete"));
+    EXPECT_TRUE(events.has("nodelete: DF_1_NODELETE may keep it mapped after unload"));
+    EXPECT_EQ(call("nodelete_answer"), 42);
+    auto r = registry.unload("nodelete");
     ASSERT_TRUE(r);
     EXPECT_FALSE(r->unmap.unmapped);
     ASSERT_FALSE(r->unmap.reasons.empty());
-    EXPECT_NE(r->unmap.reasons[0].find("STB_GNU_UNIQUE"), std::string::npos);
+    EXPECT_NE(r->unmap.reasons[0].find("DF_1_NODELETE"), std::string::npos) << r->unmap.reasons[0];
 }
 
 std::string fmt_entry(int index, std::uint64_t offset) {

@@ -59,6 +59,11 @@ run plain 1.0 -n
 run plain 1.0 -e -E "$tmp/symvers"
 cp -a "$tmp/plain" "$tmp/noorder"; rm "$tmp/noorder/lib/modules/1.0/modules.order" "$tmp/noorder/lib/modules/1.0/modules.builtin"*
 run noorder 1.0
+# Module files that cannot be read: shorter than xz's magic (libkmod's
+# EINVAL), and not ELF.
+cp -a "$tmp/plain" "$tmp/broken"; printf 'abcde' > "$tmp/broken/lib/modules/1.0/kernel/tiny.ko"
+printf 'not an ELF file\n' > "$tmp/broken/lib/modules/1.0/kernel/text.ko"
+run broken 1.0
 
 mk loops a "la" "lb"; mk loops b "lb" "lc"; mk loops c "lc" "la"; mk loops d "ld" "le"; mk loops e "le" "ld"
 mk loops f "lf" "la"; mk loops h "lh" "li"; mk loops i "li" "lj"; mk loops j "lj" "lk lh"; mk loops k "lk" "lh"

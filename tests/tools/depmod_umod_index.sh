@@ -22,8 +22,8 @@ trap 'rm -rf "$tmp"' EXIT
 # so TREE DIR FILE SOURCE: builds a umod module as umod_add_module() does.
 so() {
 	mkdir -p "$tmp/$1/lib/modules/1.0/$2"
-	case $4 in *.cpp) compiler=$cxx ;; *) compiler=$cc ;; esac
-	"$compiler" -shared -fPIC -fvisibility=hidden -Wl,-Bsymbolic -I"$src/include" "$fixtures/$4" \
+	case $4 in *.cpp) compiler="$cxx -std=c++17" ;; *) compiler=$cc ;; esac
+	$compiler -shared -fPIC -fvisibility=hidden -Wl,-Bsymbolic -I"$src/include" "$fixtures/$4" \
 		-o "$tmp/$1/lib/modules/1.0/$2/$3" || { echo "could not build $4"; exit 1; }
 }
 so tree lib base.so base.c

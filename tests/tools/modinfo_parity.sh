@@ -21,6 +21,8 @@ count=$(wc -l < "$tmp/list")
 [ "$count" -gt 1000 ] || { echo "only $count modules in $tree"; exit 1; }
 head -c 1000 "$(head -n 1 "$tmp/list")" > "$tmp/trunc.ko"
 echo "not an ELF file" > "$tmp/not-elf.ko"
+# Shorter than the longest compression magic (xz's 6 bytes): libkmod's EINVAL.
+printf 'abcde' > "$tmp/tiny.ko"; : > "$tmp/empty.ko"; printf 'abcdef' > "$tmp/six.ko"
 # Compressed copies of a few modules (kmod reads .ko.xz and .ko.zst).
 for ko in $(head -n 3 "$tmp/list"); do
 	name=$(basename "$ko")
@@ -49,6 +51,17 @@ for option in -p "-F alias" "-F parm" -0 -n "-F signature"; do
 	compare $option $(cat "$tmp/list")
 done
 compare "$tmp/trunc.ko" "$tmp/not-elf.ko" "$(head -n 1 "$tmp/list")"
+compare "$tmp/tiny.ko" "$tmp/empty.ko" "$tmp/six.ko"
+# Both streams into one file: kmod's stdout is buffered (4 KiB), its errors
+# are not, so they land where its buffer stood; umod's must land there too.
+# shellcheck disable=SC2046
+set -- $(head -n 60 "$tmp/list") "$tmp/not-elf.ko" no-such-module $(sed -n '61,120p' "$tmp/list")
+"$kmod_modinfo" "$@" > "$tmp/k.both" 2>&1; k=$?
+"$umod" modinfo "$@" > "$tmp/u.both" 2>&1; u=$?
+cases=$((cases + 1))
+if ! cmp -s "$tmp/k.both" "$tmp/u.both" || [ $k != $u ]; then
+	echo "DIFFERENT for modinfo with stdout and stderr in one file:"; diff "$tmp/k.both" "$tmp/u.both" | head -10; status=1
+fi
 compare "$tmp"/*.ko.xz "$tmp"/*.ko.zst
 
 # By name, alias and built-in name, through the tree's index (kmod's depmod).

@@ -133,10 +133,11 @@ int live_main(std::string_view verb, std::span<char* const> args, CommandMain ke
         return 1;
     }
     // A file to load is the client's: the host opens it by its absolute path.
-    if (request->verb == control::Verb::Insmod) {
+    if (request->verb == control::Verb::Insmod || request->verb == control::Verb::Reload) {
+        const std::string& file = request->verb == control::Verb::Reload ? request->file : request->module;
         std::error_code ec;
         for (auto& w : target->words)
-            if (w == request->module) {
+            if (w == file) {
                 w = std::filesystem::absolute(w, ec).string();
                 break;
             }

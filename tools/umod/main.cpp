@@ -25,6 +25,7 @@ int holders_main(std::string_view prog, std::span<char* const> args);
 int graph_main(std::string_view prog, std::span<char* const> args);
 int monitor_main(std::string_view prog, std::span<char* const> args);
 int track_main(std::string_view prog, std::span<char* const> args);
+int reload_main(std::string_view prog, std::span<char* const> args);
 int ps_main(std::string_view prog, std::span<char* const> args);
 // Module signatures (src/sign).
 int sign_main(std::string_view prog, std::span<char* const> args);
@@ -41,6 +42,7 @@ std::span<const Command> commands() {
         Command{"holders", holders_main, "who holds a module in a live host, with counts per symbol"},
         Command{"graph", graph_main, "a live host's module graph as DOT or JSON"},
         Command{"monitor", monitor_main, "a live host's events: load, unload, get, put, leak"},
+        Command{"reload", reload_main, "replace a module of a live host and its dependents by a new file (-p PID)"},
         Command{"track", track_main, "show or set a live host's tracking level (off, counts, stacks)"},
         Command{"ps", ps_main, "list the live hosts: pid, program, modules, access"},
         Command{"run", run_main, "run a host script: insmod, rmmod, lsmod, holders, call... (umod run --help)"},

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -50,14 +52,15 @@ bool has_module_extension(std::string_view path) {
 // "AB:CD:...", 20 bytes a line, continued with "\n\t\t" as kmod does.
 std::string hex(const std::vector<std::uint8_t>& bytes) {
     static constexpr char kDigits[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(bytes.size() * 3 + bytes.size() / 20 * 3);
+    if (bytes.empty()) return {};
+    std::string out(bytes.size() * 3 - 1 + (bytes.size() - 1) / 20 * 3, '\0');
+    char* p = out.data();
     for (std::size_t i = 0; i < bytes.size(); ++i) {
-        out += kDigits[bytes[i] >> 4];
-        out += kDigits[bytes[i] & 15];
+        *p++ = kDigits[bytes[i] >> 4];
+        *p++ = kDigits[bytes[i] & 15];
         if (i + 1 < bytes.size()) {
-            out += ':';
-            if ((i + 1) % 20 == 0) out += "\n\t\t";
+            *p++ = ':';
+            if ((i + 1) % 20 == 0) *p++ = '\n', *p++ = '\t', *p++ = '\t';
         }
     }
     return out;
@@ -71,17 +74,49 @@ struct Param {
     bool has_type = false;
 };
 
-void emit(const Options& o, const std::string& text) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::putchar(o.separator);
-}
+// What one argument prints, in order: what goes to stdout and what to
+// stderr, as consecutive runs. Made on any thread, printed through stdio on
+// the main one in the same order (so stdio's buffering treats both streams
+// as if they had been written directly).
+class Output {
+public:
+    explicit Output(const Options& o) : options_(&o) {}
+    const Options& options() const { return *options_; }
+
+    // One field line: the pieces, then the separator.
+    template <class... Pieces>
+    void line(const Pieces&... pieces) {
+        to(false);
+        (bytes_.append(pieces), ...);
+        bytes_ += options_->separator;
+    }
+    template <class... Args>
+    void error(fmt::format_string<Args...> format, Args&&... args) {
+        to(true);
+        fmt::format_to(std::back_inserter(bytes_), format, std::forward<Args>(args)...);
+    }
+    void print() const {
+        for (std::size_t i = 0; i < runs_.size(); ++i) {
+            std::size_t begin = runs_[i].second, end = i + 1 < runs_.size() ? runs_[i + 1].second : bytes_.size();
+            std::fwrite(bytes_.data() + begin, 1, end - begin, runs_[i].first ? stderr : stdout);
+        }
+    }
+
+private:
+    void to(bool is_error) {
+        if (runs_.empty() || runs_.back().first != is_error) runs_.emplace_back(is_error, bytes_.size());
+    }
+
+    const Options* options_;
+    std::string bytes_;
+    std::vector<std::pair<bool, std::size_t>> runs_;  // (to stderr, where the run starts in bytes_)
+};
 
 // Merges parm/parmtype per parameter; kmod lists them newest first.
-void add_param(std::vector<Param>& params, std::string_view key, std::string_view value) {
+void add_param(Output& out, std::vector<Param>& params, std::string_view key, std::string_view value) {
     auto colon = value.find(':');
     if (colon == std::string_view::npos) {
-        std::fprintf(stderr, "modinfo: ERROR: Found invalid \"%.*s=%.*s\": missing ':'\n", static_cast<int>(key.size()),
-                     key.data(), static_cast<int>(value.size()), value.data());
+        out.error("modinfo: ERROR: Found invalid \"{}={}\": missing ':'\n", key, value);
         return;
     }
     std::string name(value.substr(0, colon));
@@ -101,82 +136,99 @@ void add_param(std::vector<Param>& params, std::string_view key, std::string_vie
     }
 }
 
-void print_params(const Options& o, const std::vector<Param>& params, const char* prefix) {
+void print_params(Output& out, const std::vector<Param>& params, std::string_view prefix) {
     for (const Param& p : params) {
-        if (!p.has_description && *prefix)  // kmod words a type alone differently in the two listings
-            emit(o, fmt::format("{}{}:{}", prefix, p.name, p.type));
+        if (!p.has_description && !prefix.empty())  // kmod words a type alone differently in the two listings
+            out.line(prefix, p.name, ":", p.type);
         else if (!p.has_description)
-            emit(o, fmt::format("{}: ({})", p.name, p.type));
+            out.line(p.name, ": (", p.type, ")");
         else if (p.has_type)
-            emit(o, fmt::format("{}{}:{} ({})", prefix, p.name, p.description, p.type));
+            out.line(prefix, p.name, ":", p.description, " (", p.type, ")");
         else
-            emit(o, fmt::format("{}{}:{}", prefix, p.name, p.description));
+            out.line(prefix, p.name, ":", p.description);
     }
 }
 
+using ModinfoFields = std::vector<std::pair<std::string_view, std::string_view>>;
+
 // The .modinfo listing: every key (or only -F's), parameters merged at the end.
-int print_info(const Options& o, const std::vector<std::pair<std::string, std::string>>& info) {
+int print_info(Output& out, const ModinfoFields& info) {
+    const Options& o = out.options();
     std::vector<Param> params;
     bool only_parms = o.field != nullptr && std::strcmp(o.field, "parm") == 0;
+    static constexpr std::string_view kPad = "               ";  // 15 blanks
     for (const auto& [key, value] : info) {
         if (only_parms) {
-            if (key == "parm" || key == "parmtype") add_param(params, key, value);
+            if (key == "parm" || key == "parmtype") add_param(out, params, key, value);
             continue;
         }
         if (o.field != nullptr) {
-            if (key == o.field) emit(o, value);
+            if (key == o.field) out.line(value);
             continue;
         }
         if (key == "parm" || key == "parmtype") {
-            add_param(params, key, value);
+            add_param(out, params, key, value);
             continue;
         }
         if (o.separator == '\0')
-            emit(o, key + "=" + value);
+            out.line(key, "=", value);
         else  // the key and its colon padded to 16 columns (none past 15 characters)
-            emit(o, key + ":" + std::string(key.size() < 15 ? 15 - key.size() : 0, ' ') + value);
+            out.line(key, ":", kPad.substr(0, key.size() < 15 ? 15 - key.size() : 0), value);
     }
     if (only_parms)
-        print_params(o, params, "");
+        print_params(out, params, "");
     else if (o.field == nullptr)
-        print_params(o, params, "parm:           ");
+        print_params(out, params, "parm:           ");
     return 0;
 }
 
+// The signature fields kmod lists after .modinfo's; `owned` keeps their text.
+template <class Signature>  // elf::ModuleSignature or umod::SignatureInfo: the same fields
+void add_signature(ModinfoFields& info, std::vector<std::string>& owned, const Signature& sig) {
+    owned.reserve(owned.size() + 2);  // the views below must not move
+    info.emplace_back("sig_id", sig.id_type);
+    info.emplace_back("signer", sig.signer);
+    info.emplace_back("sig_key", owned.emplace_back(hex(sig.key_id)));
+    info.emplace_back("sig_hashalgo", sig.hash_algorithm);
+    info.emplace_back("signature", owned.emplace_back(hex(sig.signature)));
+}
+
 // A built-in module: its name, "(builtin)", and its modules.builtin.modinfo records.
-int modinfo_builtin(const Options& o, const std::string& name,
-                    const std::vector<std::pair<std::string, std::string>>& info) {
+int modinfo_builtin(Output& out, const std::string& name, const std::vector<std::pair<std::string, std::string>>& records) {
+    const Options& o = out.options();
     if (o.field == nullptr)
-        emit(o, fmt::format("{:<16}{}", "name:", name));
+        out.line(fmt::format("{:<16}{}", "name:", name));
     else if (std::strcmp(o.field, "name") == 0)
-        emit(o, name);
+        out.line(name);
     if (o.field == nullptr)
-        emit(o, fmt::format("{:<16}{}", "filename:", "(builtin)"));
+        out.line(fmt::format("{:<16}{}", "filename:", "(builtin)"));
     else if (std::strcmp(o.field, "filename") == 0) {
-        emit(o, "(builtin)");
+        out.line("(builtin)");
         return 0;
     }
-    return print_info(o, info);
+    ModinfoFields info(records.begin(), records.end());
+    return print_info(out, info);
 }
 
 // The first line, "filename:" and the absolute path, as kmod prints it; true
 // when -F filename asked for nothing else.
-bool emit_filename(const Options& o, const std::string& path) {
+bool emit_filename(Output& out, const std::string& path) {
+    const Options& o = out.options();
     std::string filename = path[0] == '/' ? path : std::filesystem::current_path().string() + "/" + path;
     if (o.field == nullptr) {
-        emit(o, fmt::format("{:<16}{}", "filename:", filename));
+        out.line(fmt::format("{:<16}", "filename:"), filename);
         return false;
     }
     if (std::strcmp(o.field, "filename") != 0) return false;
-    emit(o, filename);
+    out.line(filename);
     return true;
 }
 
-int modinfo_file(const Options& o, const std::string& path, elf::ModuleFileBuffer& file) {
-    if (emit_filename(o, path)) return 0;
+int modinfo_file(Output& out, const std::string& path, elf::ModuleFileBuffer& file) {
+    if (emit_filename(out, path)) return 0;
     auto fail = [&](int code) {
-        std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s\n", index::module_name_of_path(path).c_str(),
-                     std::strerror(code));
+        out.error("modinfo: ERROR: could not get modinfo from '{}': {}\n", index::module_name_of_path(path),
+                  std::strerror(code));
         return 1;
     };
     // Only the headers, .modinfo and the signature at the end of an
@@ -192,46 +244,110 @@ int modinfo_file(const Options& o, const std::string& path, elf::ModuleFileBuffe
         const auto* malformed = elf.error().detail<elf::MalformedElf>();
         return fail(malformed && malformed->foreign ? ENOEXEC : EINVAL);
     }
-    std::vector<std::pair<std::string, std::string>> info;
+    ModinfoFields info;  // views into the file's bytes and `owned`
+    std::vector<std::string> owned;
     if (const elf::Section* s = elf->section(".modinfo")) {
         auto data = elf->contents(*s);
         if (!data) return fail(EINVAL);
-        for (auto [key, value] : elf::parse_modinfo(*data)) info.emplace_back(key, value);
+        info = elf::parse_modinfo(*data);
     }
     auto signature = elf::read_module_signature(*bytes);
-    if (signature && *signature) {
-        const elf::ModuleSignature& sig = **signature;
-        info.emplace_back("sig_id", sig.id_type);
-        info.emplace_back("signer", sig.signer);
-        info.emplace_back("sig_key", hex(sig.key_id));
-        info.emplace_back("sig_hashalgo", sig.hash_algorithm);
-        info.emplace_back("signature", hex(sig.signature));
-    }
-
-    return print_info(o, info);
+    if (signature && *signature) add_signature(info, owned, **signature);
+    return print_info(out, info);
 }
 
 // A umod module (PATH.so): the same listing as for a .ko, from the public
 // metadata reader (<umod/metadata.h>); none of its code runs.
-int modinfo_umod(const Options& o, const std::string& path) {
-    if (emit_filename(o, path)) return 0;
+int modinfo_umod(Output& out, const std::string& path) {
+    if (emit_filename(out, path)) return 0;
     auto metadata = read_module_metadata(path);
     if (!metadata) {
-        std::fprintf(stderr, "modinfo: ERROR: could not get modinfo from '%s': %s (%s)\n",
-                     module_name_from_path(path).c_str(), std::strerror(metadata.error().code()),
-                     metadata.error().message().c_str());
+        out.error("modinfo: ERROR: could not get modinfo from '{}': {} ({})\n", module_name_from_path(path),
+                  std::strerror(metadata.error().code()), metadata.error().message());
         return 1;
     }
-    std::vector<std::pair<std::string, std::string>> info(metadata->modinfo.begin(), metadata->modinfo.end());
-    if (const auto& sig = metadata->signature) {
-        info.emplace_back("sig_id", sig->id_type);
-        info.emplace_back("signer", sig->signer);
-        info.emplace_back("sig_key", hex(sig->key_id));
-        info.emplace_back("sig_hashalgo", sig->hash_algorithm);
-        info.emplace_back("signature", hex(sig->signature));
-    }
-    return print_info(o, info);
+    ModinfoFields info(metadata->modinfo.begin(), metadata->modinfo.end());
+    std::vector<std::string> owned;
+    if (const auto& sig = metadata->signature) add_signature(info, owned, *sig);
+    return print_info(out, info);
 }
+
+// Module files named on the command line, read on two threads: each thread
+// takes the next file not yet taken; the main thread prints them in order,
+// and while the one it needs is still being read by the helper it reads the
+// next ones itself. No file is taken more than kAhead past the last printed.
+class FilesAhead {
+public:
+    static constexpr std::size_t kAhead = 64;
+
+    struct Slot {
+        std::atomic<bool> done{false};
+        std::optional<Output> out;
+        int status = 0;
+        bool not_a_file = false;  // not a regular file: the main thread looks it up by name
+    };
+
+    FilesAhead(const Options& o, std::vector<std::string> paths)
+        : options_(o), paths_(std::move(paths)), slots_(paths_.size()) {
+        if (paths_.size() >= 16) helper_ = std::jthread([this] { help(); });
+    }
+    ~FilesAhead() {
+        stop_.store(true);
+        printed_.fetch_add(kAhead * 4);
+        printed_.notify_all();
+    }
+
+    // File i, once read (by either thread).
+    Slot& get(std::size_t i) {
+        Slot& slot = slots_[i];
+        while (!slot.done.load(std::memory_order_acquire)) {
+            if (next_.load(std::memory_order_relaxed) < std::min(paths_.size(), i + kAhead)) {
+                if (std::size_t j = next_.fetch_add(1, std::memory_order_relaxed); j < paths_.size()) make(j, buffer_);
+                continue;
+            }
+            slot.done.wait(false, std::memory_order_acquire);
+        }
+        return slot;
+    }
+    // File i has been printed: the helper may take more.
+    void printed(std::size_t i) {
+        slots_[i].out.reset();
+        printed_.store(i + 1, std::memory_order_release);
+        printed_.notify_one();
+    }
+
+private:
+    void make(std::size_t i, elf::ModuleFileBuffer& buffer) {
+        Slot& slot = slots_[i];
+        std::error_code ec;
+        slot.out.emplace(options_);
+        if (!std::filesystem::is_regular_file(paths_[i], ec))
+            slot.not_a_file = true;
+        else
+            slot.status = modinfo_file(*slot.out, paths_[i], buffer);
+        slot.done.store(true, std::memory_order_release);
+        slot.done.notify_one();
+    }
+    void help() {
+        elf::ModuleFileBuffer buffer;
+        while (!stop_.load(std::memory_order_relaxed)) {
+            std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+            if (i >= paths_.size()) break;
+            for (std::size_t p; i >= (p = printed_.load(std::memory_order_acquire)) + kAhead;) printed_.wait(p);
+            if (stop_.load(std::memory_order_relaxed)) break;
+            make(i, buffer);
+        }
+    }
+
+    const Options& options_;
+    std::vector<std::string> paths_;
+    std::vector<Slot> slots_;
+    elf::ModuleFileBuffer buffer_;  // the main thread's
+    std::atomic<std::size_t> next_{0};     // the next file not taken
+    std::atomic<std::size_t> printed_{0};  // files printed
+    std::atomic<bool> stop_{false};
+    std::jthread helper_;  // last: joined before the rest goes
+};
 
 bool is_umod_module_path(std::string_view path) { return path.size() > 3 && path.ends_with(".so"); }
 
@@ -289,27 +405,47 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
     std::optional<index::ModprobeSession> session;
     std::optional<std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>> builtin_info;
     int status = 0;
-    elf::ModuleFileBuffer buffer;  // one for all files
+    elf::ModuleFileBuffer buffer;  // for the files modules are found in
+    // Arguments that name a Linux module file, read ahead.
+    std::vector<std::string> args_as_files;
+    std::vector<std::size_t> file_slot(argv.size(), SIZE_MAX);
+    for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
+        std::string_view arg = argv[static_cast<std::size_t>(i)];
+        if (by_name_only || is_umod_module_path(arg) || !has_module_extension(arg)) continue;
+        file_slot[static_cast<std::size_t>(i)] = args_as_files.size();
+        args_as_files.emplace_back(arg);
+    }
+    FilesAhead files(o, std::move(args_as_files));
+    // Printed through stdio as kmod prints (stdout buffered, stderr not):
+    // the two streams interleave as kmod's do when they share a file.
+    auto flush = [](const Output& out) { out.print(); };
     for (int i = optind; i < static_cast<int>(argv.size()) - 1; ++i) {
         std::string arg = argv[static_cast<std::size_t>(i)];
         std::error_code ec;
-        if (!by_name_only && is_umod_module_path(arg) && std::filesystem::is_regular_file(arg, ec)) {
-            status |= modinfo_umod(o, arg);
-            std::fflush(stdout);
-            continue;
-        }
-        if (!by_name_only && std::filesystem::is_regular_file(arg, ec) && has_module_extension(arg)) {
-            status |= modinfo_file(o, arg, buffer);
-            std::fflush(stdout);
+        if (std::size_t slot = file_slot[static_cast<std::size_t>(i)]; slot != SIZE_MAX) {
+            FilesAhead::Slot& file = files.get(slot);
+            bool looked_up = file.not_a_file;
+            if (!looked_up) {
+                flush(*file.out);
+                status |= file.status;
+            }
+            files.printed(slot);
+            if (!looked_up) continue;
+        } else if (!by_name_only && is_umod_module_path(arg) && std::filesystem::is_regular_file(arg, ec)) {
+            Output out(o);
+            status |= modinfo_umod(out, arg);
+            flush(out);
             continue;
         }
         if (!module_index) {
             module_index.emplace(index::ModuleIndex::open(dirname));
             session.emplace(*module_index, no_config);
         }
+        Output out(o);
         auto found = by_name_only ? session->lookup_name(arg) : session->lookup_indexes(arg);
         if (!found && found.error().detail<index::UnmatchedBracket>() == nullptr) {
-            std::fprintf(stderr, "modinfo: ERROR: %s\n", found.error().message().c_str());
+            out.error("modinfo: ERROR: {}\n", found.error().message());
+            out.print();
             status = 1;
             continue;
         }
@@ -319,21 +455,22 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
             auto builtin = session->is_builtin(*m);
             auto path = session->path(*m);
             if (!builtin || !path) {
-                std::fprintf(stderr, "modinfo: ERROR: %s\n", (!builtin ? builtin.error() : path.error()).message().c_str());
+                out.error("modinfo: ERROR: {}\n", (!builtin ? builtin.error() : path.error()).message());
                 status = 1;
                 continue;
             }
             if (*builtin || !path->empty()) listed.emplace_back(m, *builtin);
         }
         if (listed.empty()) {
-            std::fprintf(stderr, by_name_only ? "modinfo: ERROR: Module name %s not found.\n"
-                                              : "modinfo: ERROR: Module %s not found.\n",
-                         arg.c_str());
+            if (by_name_only)
+                out.error("modinfo: ERROR: Module name {} not found.\n", arg);
+            else
+                out.error("modinfo: ERROR: Module {} not found.\n", arg);
             status = 1;
         }
         for (auto [m, builtin] : listed) {
             if (!builtin) {
-                status |= modinfo_file(o, m->path, buffer);
+                status |= modinfo_file(out, m->path, buffer);
                 continue;
             }
             if (!builtin_info) {
@@ -346,9 +483,9 @@ int modinfo_main(std::string_view, std::span<char* const> args) {
             }
             static const std::vector<std::pair<std::string, std::string>> none;
             auto it = builtin_info->find(m->name);
-            status |= modinfo_builtin(o, m->name, it == builtin_info->end() ? none : it->second);
+            status |= modinfo_builtin(out, m->name, it == builtin_info->end() ? none : it->second);
         }
-        std::fflush(stdout);
+        flush(out);
     }
     return status;
 }

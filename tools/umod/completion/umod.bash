@@ -38,6 +38,7 @@ _umod() {
         sign) COMPREPLY=($(compgen -W "-d -p -k sha256 sha384 sha512 --help" -- "$cur") $(compgen -f -- "$cur")) ;;
         verify) COMPREPLY=($(compgen -W "-k --keyring -K --keyring-from-kernel -l --list-keys -x --extract-certs --help" -- "$cur") $(compgen -f -- "$cur")) ;;
         insmod) COMPREPLY=($(compgen -W "-p --pid --host --help" -- "$cur") $(compgen -f -- "$cur")) ;;
+        reload) COMPREPLY=($(compgen -W "-p --pid --host -f --force -w --wait --wait= --dry-run --help" -- "$cur") $(compgen -f -- "$cur")) ;;
         holders|rmmod|modinfo)
             local opts="-p --pid --host --json --help"
             [ "$cmd" = rmmod ] && opts="$opts -f --force -w --wait --wait="

@@ -25,7 +25,6 @@ namespace {
 // backend's unmap report words it.
 std::vector<std::string> hazards_of(const elf::UmodModuleInfo& info) {
     std::vector<std::string> reasons;
-    for (const auto& u : info.unique_symbols) reasons.push_back("STB_GNU_UNIQUE symbol " + u);
     if (info.nodelete) reasons.push_back("DF_1_NODELETE");
     if (info.has_tls) reasons.push_back("thread-local storage (pending TLS destructors)");
     return reasons;

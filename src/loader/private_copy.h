@@ -1,6 +1,7 @@
 // The checked bytes of a module file, as a file in a directory only this
-// process can write: the loader copies the user's file once (take), checks
-// the copy's bytes, and dlopens the copy, never the user's path again. Rebuilding, overwriting or deleting the file while the module is
+// process can write: the loader reads the user's file once, checks those
+// bytes in memory, and dlopens this copy of them, never the user's path
+// again. Rebuilding, overwriting or deleting the file while the module is
 // loaded changes nothing in the running module; the next load reads the new
 // bytes.
 //
@@ -14,7 +15,7 @@
 // Writing a file costs more than the dlopen of it (memory for the file's
 // pages, freed again at unlink): the copy of a module the dynamic linker did
 // unmap is kept (a few copies, until exit), and a later load of exactly the
-// same bytes maps it again (without checking them again). When the user's file
+// same bytes maps it again instead of writing a new one. When the user's file
 // has not changed since it was read (same file, size, mtime and ctime, and
 // its last change was over a second older than that read, so that a later
 // write shows in its ctime however coarse the clock), it is not read again.

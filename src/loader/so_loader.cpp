@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <set>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -103,8 +104,10 @@ std::vector<std::string> imports_of(const Registry& registry, const elf::UmodMod
     return {imports.begin(), imports.end()};
 }
 
-ModuleImage module_image(const Registry& registry, std::string name, const loader::CheckedModule& checked) {
-    const elf::UmodModuleInfo& info = checked.info;
+// `second_names`: elf::second_name of each export when the checks kept them
+// (CheckedModule::second_names), else empty and computed here.
+ModuleImage module_image(const Registry& registry, std::string name, const elf::UmodModuleInfo& info,
+                         std::span<const std::string> second_names = {}) {
     ModuleImage image;
     image.name = std::move(name);
     image.imports = imports_of(registry, info);
@@ -113,7 +116,7 @@ ModuleImage module_image(const Registry& registry, std::string name, const loade
         const elf::UmodExport& e = info.exports[i];
         ExportSpec spec;
         spec.name = e.link_name;
-        spec.alias = checked.second_names[i];
+        spec.alias = i < second_names.size() ? second_names[i] : elf::second_name(e);
         spec.license = e.gpl_only ? ExportLicense::GplOnly : ExportLicense::Any;
         spec.ns = e.ns;
         spec.type = e.type;
@@ -154,7 +157,7 @@ Expected<PreparedModule> prepare_module_file(Registry& registry, const std::stri
     std::string name = module_name(path, info);
     auto values = loader::parse_params(name, info, params);
     if (!values) return values.error();
-    ModuleImage image = module_image(registry, name, verified->copy.checked());
+    ModuleImage image = module_image(registry, name, info, verified->copy.checked().second_names);
     image.taints = verified->signature.taints;
     if (!verified->signature.warning.empty()) image.warnings.push_back(verified->signature.warning);
     auto backend = std::make_unique<loader::SharedObjectBackend>(registry, std::move(verified->copy), name,

@@ -22,10 +22,10 @@ namespace umod::loader {
 namespace {
 
 // Why an image of these bytes stays mapped after dlclose, worded as the
-// backend's unmap report words it.
+// backend's unmap report words it (STB_GNU_UNIQUE symbols are not a reason:
+// the mapped copy makes them global, see loader/checked_module.h).
 std::vector<std::string> hazards_of(const elf::UmodModuleInfo& info) {
     std::vector<std::string> reasons;
-    for (const auto& u : info.unique_symbols) reasons.push_back("STB_GNU_UNIQUE symbol " + u);
     if (info.nodelete) reasons.push_back("DF_1_NODELETE");
     if (info.has_tls) reasons.push_back("thread-local storage (pending TLS destructors)");
     return reasons;
@@ -125,7 +125,7 @@ Expected<core::ReloadImage> ReloadImages::from_kept(Registry& registry, const Mo
     const elf::UmodModuleInfo& info = copy->checked().info;
     auto params = parse_params(module.name(), info, assignments);
     if (!params) return params.error();
-    ModuleImage image = image_of_module(registry, module.name(), info);
+    ModuleImage image = image_of_module(registry, module.name(), copy->checked());
     image.taints = module.taints;
     auto fresh = std::make_unique<SharedObjectBackend>(registry, std::move(*copy), module.name(), std::move(*params));
     std::shared_ptr<std::string> thrown = fresh->thrown();

@@ -137,8 +137,8 @@ Error with_hints(const Error& error) {
 
 namespace loader {
 
-ModuleImage image_of_module(const Registry& registry, std::string name, const elf::UmodModuleInfo& info) {
-    return module_image(registry, std::move(name), info);
+ModuleImage image_of_module(const Registry& registry, std::string name, const CheckedModule& checked) {
+    return module_image(registry, std::move(name), checked);
 }
 
 Error explain_load_error(const Error& error, const std::string& name, const std::string& thrown) {

@@ -352,7 +352,7 @@ struct SymbolCache {
 // ---- reloading (docs/reloading.md) ----------------------------------------
 
 enum class ReloadMode : std::uint8_t {
-    Normal,  // an old image that cannot be unmapped (NODELETE, unique symbol, TLS) refuses the reload
+    Normal,  // an old image that cannot be unmapped (NODELETE, TLS) refuses the reload
     Force,   // replaced anyway; the report says which image stayed mapped and why
 };
 struct ReloadOptions {

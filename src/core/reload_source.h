@@ -21,7 +21,7 @@ namespace umod::core {
 struct ReloadImage {
     ModuleImage image;
     // Why an image of these bytes cannot be unmapped once loaded (DF_1_NODELETE,
-    // STB_GNU_UNIQUE symbols, thread-local storage); empty when it can.
+    // thread-local storage); empty when it can.
     std::vector<std::string> stays_mapped;
     // Turns the error of a failed load of `image` into the loader's own
     // (what module code threw, hints for unknown symbols). Never empty.

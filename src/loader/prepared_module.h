@@ -9,7 +9,6 @@
 
 #include <umod/umod.h>
 
-#include "elf/umod_module.h"
 #include "loader/checked_module.h"
 
 namespace umod::loader {
@@ -29,7 +28,7 @@ Expected<PreparedModule> prepare_module_file(Registry& registry, const std::stri
 Error explain_load_error(const Error& error, const std::string& name, const std::string& thrown);
 
 // The ModuleImage (name, imports against `registry`'s exports, exports,
-// modinfo) of a checked module; no backend.
+// modinfo) of checked bytes; no backend.
 ModuleImage image_of_module(const Registry& registry, std::string name, const CheckedModule& checked);
 
 }  // namespace umod::loader

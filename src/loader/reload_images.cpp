@@ -22,7 +22,8 @@ namespace umod::loader {
 namespace {
 
 // Why an image of these bytes stays mapped after dlclose, worded as the
-// backend's unmap report words it.
+// backend's unmap report words it (STB_GNU_UNIQUE symbols are not a reason:
+// the mapped copy makes them global, see loader/checked_module.h).
 std::vector<std::string> hazards_of(const elf::UmodModuleInfo& info) {
     std::vector<std::string> reasons;
     if (info.nodelete) reasons.push_back("DF_1_NODELETE");

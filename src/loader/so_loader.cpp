@@ -141,7 +141,7 @@ Error with_hints(const Error& error) {
 namespace loader {
 
 ModuleImage image_of_module(const Registry& registry, std::string name, const CheckedModule& checked) {
-    return module_image(registry, std::move(name), checked);
+    return module_image(registry, std::move(name), checked.info, checked.second_names);
 }
 
 Error explain_load_error(const Error& error, const std::string& name, const std::string& thrown) {

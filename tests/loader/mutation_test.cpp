@@ -155,7 +155,7 @@ Result load_in_child(const std::vector<std::string>& deps, const std::string& pa
     return {Outcome::Crashed, "exit " + std::to_string(code) + ": " + out};
 }
 
-// The campaign's mutant failinit-183 (seed 1): the one JUMP_SLOT relocation
+// The campaign's mutant failinit-183 (seed 1): the (first) JUMP_SLOT relocation
 // re-pointed from __umod_symbol_get_cached to the weak, undefined
 // __gmon_start__. Every structure stays valid; init's call through the PLT
 // slot jumped to address 0 and killed the host. Now refused at map time,
@@ -176,7 +176,7 @@ TEST(MutationCampaign, APltSlotRePointedAtAnUnresolvedWeakSymbolIsRefused) {
     ASSERT_NE(gmon, 0u) << "failinit.so has no __gmon_start__";
     auto rela = elf->relocations(*plt);
     ASSERT_TRUE(rela);
-    ASSERT_EQ(rela->size(), 1u);
+    ASSERT_GE(rela->size(), 1u);  // 1, and more under the sanitizers (their calls)
     ASSERT_EQ((*rela)[0].type, static_cast<std::uint32_t>(R_X86_64_JUMP_SLOT));
     ASSERT_NE((*rela)[0].symbol, gmon);
     std::string mutant = bytes;

@@ -125,9 +125,11 @@ TEST(ReloadStress, ThousandReloadsWithDependentsWhileTwoThreadsGetAndPut) {
     ASSERT_TRUE(registry.symbol_put("dep_a_call", me));
 
     // Each module's segments exactly as before; the rest of the map may
-    // split or merge a few anonymous regions (a leak would add thousands).
+    // split or merge some anonymous regions, more under ASan, whose
+    // allocator maps its regions as it grows (13 seen): a mapping leaked per
+    // reload would add a thousand.
     EXPECT_EQ(mappings("/reload_"), module_maps_before);
-    EXPECT_LE(mappings(), maps_before + 8);
+    EXPECT_LE(mappings(), maps_before + 64);
     EXPECT_EQ(open_fds(), fds_before);
     std::size_t heap_after = heap_in_use();
     std::printf("heap in use: %zu bytes before, %zu after %d reloads\n", heap_before, heap_after, cycles());

@@ -21,20 +21,10 @@ namespace umod::loader {
 
 namespace {
 
-// Why an image of these bytes stays mapped after dlclose, worded as the
-// backend's unmap report words it (STB_GNU_UNIQUE symbols are not a reason:
-// the mapped copy makes them global, see loader/checked_module.h).
-std::vector<std::string> hazards_of(const elf::UmodModuleInfo& info) {
-    std::vector<std::string> reasons;
-    if (info.nodelete) reasons.push_back("DF_1_NODELETE");
-    if (info.has_tls) reasons.push_back("thread-local storage (pending TLS destructors)");
-    return reasons;
-}
-
 core::ReloadImage reload_image(PreparedModule prepared, const elf::UmodModuleInfo& info) {
     core::ReloadImage out;
     out.image = std::move(prepared.image);
-    out.stays_mapped = hazards_of(info);
+    out.stays_mapped = SharedObjectBackend::file_pins(info);
     out.explain = [thrown = std::move(prepared.thrown), name = std::move(prepared.name)](const Error& e) {
         return explain_load_error(e, name, *thrown);
     };
@@ -102,7 +92,7 @@ Expected<std::vector<std::string>> ReloadImages::current_parameters(const Module
 
 std::vector<std::string> ReloadImages::stays_mapped(const Module& module) {
     const SharedObjectBackend* backend = backend_of(module);
-    return backend != nullptr ? hazards_of(backend->kept_copy().checked().info) : std::vector<std::string>{};
+    return backend != nullptr ? SharedObjectBackend::file_pins(backend->kept_copy().checked().info) : std::vector<std::string>{};
 }
 
 Expected<core::ReloadImage> ReloadImages::from_kept(Registry& registry, const Module& module,

@@ -146,12 +146,18 @@ std::shared_ptr<void> SharedObjectBackend::keep_mapped() {
     });
 }
 
+std::vector<std::string> SharedObjectBackend::file_pins(const elf::UmodModuleInfo& info) {
+    std::vector<std::string> reasons;
+    if (info.nodelete) reasons.push_back("DF_1_NODELETE");
+    if (info.has_tls) reasons.push_back("thread-local storage (pending TLS destructors)");
+    return reasons;
+}
+
 std::vector<std::string> SharedObjectBackend::pinned_because() const {
     std::vector<std::string> reasons;
     if (int pins = pins_->load(); pins > 0)
         reasons.push_back(fmt::format("{} object(s) made by its code still live (umod::module_shared)", pins));
-    if (info_.nodelete) reasons.push_back("DF_1_NODELETE");
-    if (info_.has_tls) reasons.push_back("thread-local storage (pending TLS destructors)");
+    for (std::string& reason : file_pins(info_)) reasons.push_back(std::move(reason));
     if (reasons.empty()) reasons.push_back("another object still references it (a binding umod did not create)");
     return reasons;
 }

@@ -45,6 +45,12 @@ public:
     // The checked bytes it maps, kept for a reload (loader/reload_images.cpp).
     const PrivateCopy& kept_copy() const { return copy_; }
 
+    // What in a module's file keeps its image mapped after dlclose, worded as
+    // an unmap report words it ("DF_1_NODELETE"); empty when nothing does.
+    // STB_GNU_UNIQUE symbols do not: the mapped copy makes them global
+    // (loader/checked_module.cpp).
+    static std::vector<std::string> file_pins(const elf::UmodModuleInfo& info);
+
 private:
     MappedModule entry_points() const;
     bool still_loaded() const;

@@ -15,7 +15,7 @@ case $group in
 elf)        fuzzers="elf_fuzz:elf:1:262144 depmod_config_fuzz:depmod_config:4:65536
              modprobe_config_fuzz:modprobe_config:4:65536" ;;  # ELF reader, depmod.d, modprobe.d + cmdline
 index)      fuzzers="index_fuzz:index:1:262144" ;;               # kmod's .bin indexes
-load_check) fuzzers="load_check_fuzz:elf:1:262144" ;;            # what the dynamic linker trusts
+load_check) fuzzers="load_check_fuzz:elf:1:262144 module_state_fuzz:module_state:4:4096" ;;  # what the dynamic linker trusts; MODULE_STATE
 control)    fuzzers="control_fuzz:control:1:65536 script_line_fuzz:script_line:1:4096" ;;  # protocol, umod run
 sign)       fuzzers="sign_fuzz:sign:1:262144" ;;                 # signature trailer, PKCS#7, kernel images
 *) echo "fuzz: unknown group '$group' (elf, index, load_check, control, sign)" >&2; exit 2 ;;

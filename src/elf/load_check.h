@@ -55,15 +55,19 @@ public:
     // once the dynamic linker is done.
     bool writable_after_load(std::uint64_t address, std::uint64_t size) const;
 
-    // DT_INIT_ARRAY: where the static constructors' pointers are (once
-    // relocated), how many, and the file offset of DT_INIT_ARRAYSZ's value
-    // (0 when there is none), for a loader that runs them itself.
+    // DT_INIT_ARRAY or DT_FINI_ARRAY: where the pointers are (once
+    // relocated), how many, and where the value of its size entry
+    // (DT_INIT_ARRAYSZ, DT_FINI_ARRAYSZ) is: its file offset and its address
+    // in the loaded image (both 0 when there is none), for a loader that runs
+    // the calls itself or takes them away from the dynamic linker.
     struct CallArray {
         std::uint64_t address = 0;
         std::uint64_t count = 0;
         std::uint64_t size_value_offset = 0;
+        std::uint64_t size_value_address = 0;
     };
     const CallArray& init_array() const { return init_array_; }
+    const CallArray& fini_array() const { return fini_array_; }
     // Every address the dynamic linker calls: DT_INIT, DT_FINI, the init and
     // fini arrays' entries as relocated, IRELATIVE and IFUNC resolvers.
     const std::vector<std::uint64_t>& calls() const { return calls_; }
@@ -74,6 +78,7 @@ public:
 private:
     friend class LoadChecker;
     CallArray init_array_;
+    CallArray fini_array_;
     std::vector<std::uint64_t> calls_;
     std::vector<std::uint64_t> unique_definitions_;
     const Segment* segment_holding(std::uint64_t address, std::uint64_t size) const;

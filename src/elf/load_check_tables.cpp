@@ -442,7 +442,8 @@ Status LoadChecker::check_call_array(std::int64_t tag, std::int64_t size_tag) {
     if (!image_.loaded(array->value, size->value))
         return defect(fmt::format("{} [{:#x}, +{:#x}) is in no segment", dynamic_tag_name(tag), array->value,
                                   size->value));
-    if (tag == DT_INIT_ARRAY) image_.init_array_ = {array->value, size->value / 8, size->offset + 8};
+    LoadImage::CallArray found{array->value, size->value / 8, size->offset + 8, dynamic_vaddr_ + size->index * 16ull + 8};
+    (tag == DT_INIT_ARRAY ? image_.init_array_ : image_.fini_array_) = found;
     for (std::uint64_t i = 0; i < size->value / 8; ++i) {
         std::uint64_t slot = array->value + i * 8;
         auto it = relocated_.find(slot);

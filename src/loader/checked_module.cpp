@@ -59,6 +59,9 @@ Expected<std::shared_ptr<const CheckedModule>> check_module(const std::string& p
     for (const elf::UmodExport& e : checked->info.exports) checked->second_names.push_back(elf::second_name(e));
     checked->constructors = image->init_array();
     if (checked->constructors.count != 0) checked->patches.push_back({checked->constructors.size_value_offset, 0});
+    checked->destructors = image->fini_array();
+    checked->destructors_size_read_only =
+        checked->destructors.count != 0 && !image->writable_after_load(checked->destructors.size_value_address, 8);
     for (std::uint64_t offset : image->unique_definitions()) checked->patches.push_back(own_copy(bytes, offset));
     return std::shared_ptr<const CheckedModule>(std::move(checked));
 }

@@ -30,6 +30,12 @@ struct CheckedModule {
     // (DT_INIT_ARRAYSZ 0 in the copy): the loader runs them, where what they
     // throw stops.
     elf::LoadImage::CallArray constructors;
+    // The static destructors, which the dynamic linker runs at the last
+    // dlclose; a module refused before its constructors ran has them taken
+    // away first (DT_FINI_ARRAYSZ set to 0 where it is loaded, which is
+    // read-only there when destructors_size_read_only).
+    elf::LoadImage::CallArray destructors;
+    bool destructors_size_read_only = false;
     std::vector<Patch> patches;  // where the mapped copy differs from the file
     // elf::second_name of each export, in info.exports' order (demangling
     // costs more than the rest of a reload of the same bytes).

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,6 +55,7 @@ Expected<MappedModule> SharedObjectBackend::map(std::span<const ResolvedImport> 
     }
     base_ = map->l_addr;
     if (Status bound = check_bindings(imports); !bound) {
+        forget_destructors();  // its constructors never ran
         close();
         return bound.error();
     }
@@ -195,6 +197,27 @@ Status SharedObjectBackend::run_constructors() {
         }
     }
     return {};
+}
+
+// Its DT_FINI_ARRAYSZ as the dynamic linker reads it at dlclose (the
+// loaded .dynamic), set to 0: for a module refused before its constructors
+// ran, whose destructors would destroy what was never constructed.
+void SharedObjectBackend::forget_destructors() {
+    const elf::LoadImage::CallArray& destructors = copy_.checked().destructors;
+    if (destructors.count == 0) return;
+    auto* size = reinterpret_cast<void*>(base_ + destructors.size_value_address);
+    if (!copy_.checked().destructors_size_read_only) {
+        std::memset(size, 0, 8);
+        return;
+    }
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto at = reinterpret_cast<std::uintptr_t>(size);
+    const std::uintptr_t start = at & ~(page - 1), end = (at + 7) & ~(page - 1);  // end: the last byte's page
+    void* first = reinterpret_cast<void*>(start);
+    const std::size_t length = end - start + page;
+    if (mprotect(first, length, PROT_READ | PROT_WRITE) != 0) return;  // then they run: as before
+    std::memset(size, 0, 8);
+    mprotect(first, length, PROT_READ);
 }
 
 void SharedObjectBackend::close() {

@@ -58,6 +58,7 @@ private:
     Status check_bindings(std::span<const ResolvedImport> imports) const;
     std::vector<std::string> hazards() const;
     std::vector<std::string> pinned_because() const;
+    void forget_destructors();
     void close();
 
     Registry& registry_;

@@ -273,6 +273,14 @@ TEST_F(LoaderTest, HiddenCrossModuleBindingIsRefusedAndWarned) {
     EXPECT_NE(b.error().message().find("was bound to module tmpl_a's copy"), std::string::npos)
         << b.error().message();
     EXPECT_FALSE(registry.find("tmpl_b"));
+    // Refused before its constructors ran: its destructors do not run either.
+    EXPECT_EQ(getenv("tmpl_b_constructed"), nullptr);
+    EXPECT_EQ(getenv("tmpl_b_destroyed"), nullptr);
+    // A module that was constructed is destroyed once, at its unload.
+    EXPECT_STREQ(getenv("tmpl_a_constructed"), "1");
+    EXPECT_EQ(getenv("tmpl_a_destroyed"), nullptr);
+    ASSERT_TRUE(registry.unload("tmpl_a"));
+    EXPECT_STREQ(getenv("tmpl_a_destroyed"), "1");
     // Modules built with umod's flags instantiate the same templates safely.
     load(example("thrower"));
     load(example("catcher"));

@@ -58,8 +58,6 @@ static const char* root(void) { return getenv("FAKE_KERNEL_ROOT"); }
         found_;                                                                      \
     })
 
-static int (*real_open(void))(const char*, int, ...) { return REAL(open); }
-
 /* The fake root's version of `path`, or `path` itself. */
 static const char* redirect(const char* path, char* buf, size_t size) {
     const char* r = root();
@@ -83,7 +81,7 @@ static const char* redirect(const char* path, char* buf, size_t size) {
     return buf;
 }
 
-static int open_real(const char* path, int flags, mode_t mode) { return real_open()(path, flags, mode); }
+static int open_real(const char* path, int flags, mode_t mode) { return REAL(open)(path, flags, mode); }
 
 EXPORT int open(const char* path, int flags, ...) {
     mode_t mode = 0;
@@ -492,6 +490,6 @@ EXPORT long syscall(long number, ...) {
         case SYS_delete_module: return fake_delete_module((const char*)a[0], (unsigned)a[1]);
         default: break;
     }
-    long (*real)(long, ...) = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+    long (*real)(long, ...) = REAL(syscall);
     return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

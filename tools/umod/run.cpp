@@ -425,3 +425,14 @@ int run_main(std::string_view prog, std::span<char* const> args) {
 }
 
 }  // namespace umod::tool
+
+// The module's one entry, opened by the umod binary (run_launcher.cpp): run
+// with C's types at the boundary, and nothing thrown crosses it.
+extern "C" __attribute__((visibility("default"))) int umod_run_main(const char* prog, int argc, char* const* argv) {
+    try {
+        return umod::tool::run_main(prog, std::span<char* const>(argv, static_cast<std::size_t>(argc)));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", prog, e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,60 @@
+// `umod run` hosts modules, and a C++ module needs the process's one shared
+// libstdc++ and unwinder — which the other commands, one process per call as
+// kmod's tools are, should not pay for at start-up. So the tool is linked
+// with its own C++ runtime (tools/umod/CMakeLists.txt), and the scripted host
+// is a module of its own, umod-run.so (run.cpp), linked to libumod.so and the
+// shared runtime like any other host: this command opens it and hands it the
+// arguments. No C++ object or exception crosses between the two: the one entry
+// takes and returns C types.
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace umod::tool {
+
+namespace {
+
+// The scripted host's entry, as run.cpp exports it.
+using RunEntry = int (*)(const char* prog, int argc, char* const* argv);
+
+// UMOD_RUN_MODULE is the module's path relative to the directory of the
+// umod binary: the build tree lays the two out as an installation does.
+std::string run_module_path() {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return UMOD_RUN_MODULE;
+    std::string path(self, static_cast<std::size_t>(n));
+    path.erase(path.rfind('/') + 1);
+    return path + UMOD_RUN_MODULE;
+}
+
+}  // namespace
+
+int run_main(std::string_view prog, std::span<char* const> args) {
+    std::string name(prog);
+    std::string path = run_module_path();
+    // RTLD_GLOBAL: the modules the host loads bind their runtime imports
+    // (__umod_symbol_get...) to libumod.so, found in the global scope.
+    void* host = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (host == nullptr) {
+        std::fprintf(stderr, "%s: cannot open the scripted host: %s\n", name.c_str(), dlerror());
+        return 1;
+    }
+    auto entry = reinterpret_cast<RunEntry>(dlsym(host, "umod_run_main"));
+    if (entry == nullptr) {
+        std::fprintf(stderr, "%s: %s has no umod_run_main: %s\n", name.c_str(), path.c_str(), dlerror());
+        return 1;
+    }
+    // The host stays open: its registry's teardown, the modules' destructors
+    // and libumod's run at exit, as they did when the host was this binary.
+    return entry(name.c_str(), static_cast<int>(args.size()), args.data());
+}
+
+}  // namespace umod::tool

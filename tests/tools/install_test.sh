@@ -5,7 +5,8 @@
 # pkg-config loads both the same way. Then, without LD_LIBRARY_PATH: the
 # installed umod runs every command from the prefix, and a C++17 CMake host
 # linking umod::umod gets C++20 and core exports without knowing about
-# -rdynamic, and finds the tool as umod::tool.
+# -rdynamic, and finds the tool as umod::tool. The tool needs libc alone;
+# without its scripted host (umod-run.so) umod run fails with a clear error.
 set -eu
 build=$1
 src=$2
@@ -76,6 +77,10 @@ unset LD_LIBRARY_PATH
 umod="$tmp/prefix/bin/umod"
 # The tool has libumod's layers linked in: no project library to find, no runpath.
 if readelf -d "$umod" | grep -Eq 'libumod|RUNPATH|RPATH'; then echo "installed umod needs libumod or a runpath:"; readelf -d "$umod" | grep -E 'NEEDED|PATH'; exit 1; fi
+# Its C++ runtime is its own (start-up is most of a kmod command): it needs
+# libc alone. The scripted host, umod run, is the module that needs libumod.
+needed=$(readelf -d "$umod" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -v '^ld-linux' | tr '\n' ' ')
+if [ "$needed" != "libc.so.6 " ]; then echo "installed umod needs more than libc: $needed"; exit 1; fi
 "$umod" version | grep -q "^umod "
 "$umod" modinfo -F license "$tmp/hand_c.so" | grep -qx GPL
 mkdir -p "$tmp/root/lib/modules/1.0"
@@ -84,6 +89,17 @@ cp "$tmp/hand_c.so" "$tmp/root/lib/modules/1.0/"
 "$umod" modprobe -n -v -d "$tmp/root" -S 1.0 hand_c > /dev/null
 printf 'insmod %s answer=5\nlsmod\nrmmod hand_c\n' "$tmp/hand_c.so" > "$tmp/s.umod"
 "$umod" run "$tmp/s.umod" | grep -q "^hand_c "
+# Without its scripted host, umod run says so and fails; the other commands run.
+host=$(find "$tmp/prefix" -name umod-run.so)
+[ -n "$host" ] || { echo "no umod-run.so installed"; exit 1; }
+mv "$host" "$host.away"
+status=0; err=$("$umod" run "$tmp/s.umod" 2>&1 > /dev/null) || status=$?
+case "$status:$err" in
+1:"run: cannot open the scripted host: $tmp/prefix/bin/../lib/umod/umod-run.so: cannot open shared object file"*) ;;
+*) echo "umod run without umod-run.so: exit $status: $err"; exit 1 ;;
+esac
+"$umod" version | grep -q "^umod "
+mv "$host.away" "$host"
 
 # A C++17 host through find_package(umod): umod::umod carries C++20 and
 # -rdynamic (the module links to the host's core export host_log).

@@ -9,10 +9,8 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <climits>
 #include <cstdio>
-#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>

@@ -434,5 +434,8 @@ extern "C" __attribute__((visibility("default"))) int umod_run_main(const char* 
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: %s\n", prog, e.what());
         return 1;
+    } catch (...) {
+        std::fprintf(stderr, "%s: an exception that is not a std::exception\n", prog);
+        return 1;
     }
 }

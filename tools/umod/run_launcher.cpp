@@ -9,8 +9,10 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,10 +26,12 @@ using RunEntry = int (*)(const char* prog, int argc, char* const* argv);
 
 // UMOD_RUN_MODULE is the module's path relative to the directory of the
 // umod binary: the build tree lays the two out as an installation does.
+// Empty, with errno set, when the binary cannot be found: no other place is
+// tried (a relative path would be the working directory's).
 std::string run_module_path() {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return UMOD_RUN_MODULE;
+    if (n <= 0) return {};
     std::string path(self, static_cast<std::size_t>(n));
     path.erase(path.rfind('/') + 1);
     return path + UMOD_RUN_MODULE;
@@ -38,6 +42,11 @@ std::string run_module_path() {
 int run_main(std::string_view prog, std::span<char* const> args) {
     std::string name(prog);
     std::string path = run_module_path();
+    if (path.empty()) {
+        std::fprintf(stderr, "%s: cannot find the scripted host: /proc/self/exe: %s\n", name.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
     // RTLD_GLOBAL: the modules the host loads bind their runtime imports
     // (__umod_symbol_get...) to libumod.so, found in the global scope.
     void* host = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
@@ -50,8 +59,9 @@ int run_main(std::string_view prog, std::span<char* const> args) {
         std::fprintf(stderr, "%s: %s has no umod_run_main: %s\n", name.c_str(), path.c_str(), dlerror());
         return 1;
     }
-    // The host stays open: its registry's teardown, the modules' destructors
-    // and libumod's run at exit, as they did when the host was this binary.
+    // Never closed: what the host leaves to exit (libumod's and the shared
+    // runtime's static destructors, modules kept mapped) runs at exit, as it
+    // did when the host was this binary.
     return entry(name.c_str(), static_cast<int>(args.size()), args.data());
 }
 

@@ -96,7 +96,7 @@ host=$(find "$tmp/prefix" -name umod-run.so)
 mv "$host" "$host.away"
 status=0; err=$("$umod" run "$tmp/s.umod" 2>&1 > /dev/null) || status=$?
 case "$status:$err" in
-1:"run: cannot open the scripted host: $tmp/prefix/bin/../lib/umod/umod-run.so: cannot open shared object file"*) ;;
+1:"run: cannot open the scripted host: $host: cannot open shared object file"*) ;;
 *) echo "umod run without umod-run.so: exit $status: $err"; exit 1 ;;
 esac
 "$umod" version | grep -q "^umod "

@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,13 +29,14 @@ using RunEntry = int (*)(const char* prog, int argc, char* const* argv);
 // umod binary: the build tree lays the two out as an installation does.
 // Empty, with errno set, when the binary cannot be found: no other place is
 // tried (a relative path would be the working directory's).
+// (/proc/self/exe has no symbolic links left in it, so BINDIR/.. is lexically
+// the directory above.)
 std::string run_module_path() {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return {};
-    std::string path(self, static_cast<std::size_t>(n));
-    path.erase(path.rfind('/') + 1);
-    return path + UMOD_RUN_MODULE;
+    std::filesystem::path binary(std::string(self, static_cast<std::size_t>(n)));
+    return (binary.parent_path() / UMOD_RUN_MODULE).lexically_normal().string();
 }
 
 }  // namespace

@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstdlib>
 
 #include "elf/elf_file.h"
+#include "support/executable_path.h"
 #include "support/mapped_file.h"
 #include "support/private_library.h"
 #include "elf/umod_module.h"
@@ -62,9 +62,7 @@ const MainProgram& main_program() {
                 return 1;  // the first object is the program
             },
             &p);
-        char buffer[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", buffer, sizeof buffer - 1);
-        if (n > 0) p.path.assign(buffer, static_cast<std::size_t>(n));
+        p.path = support::executable_path();
         return p;
     }();
     return program;

@@ -75,11 +75,11 @@ echo "by hand (gcc, g++) and with umod_add_module: same behaviour"
 
 unset LD_LIBRARY_PATH
 umod="$tmp/prefix/bin/umod"
-# The tool has libumod's layers linked in: no project library to find, no runpath.
-if readelf -d "$umod" | grep -Eq 'libumod|RUNPATH|RPATH'; then echo "installed umod needs libumod or a runpath:"; readelf -d "$umod" | grep -E 'NEEDED|PATH'; exit 1; fi
-# Its C++ runtime is its own (start-up is most of a kmod command): it needs
-# glibc alone (libc; libm too when Clang built it: its code calls ceil). The
-# scripted host, umod run, is the module that needs libumod and libstdc++.
+# The tool has the layers it uses linked in, and its C++ runtime (start-up is
+# most of a kmod command): no runpath, and glibc alone (libc; libm too when
+# Clang built it: its code calls ceil). The scripted host, umod run, is the
+# module that needs libumod and libstdc++.
+if readelf -d "$umod" | grep -Eq 'RUNPATH|RPATH'; then echo "installed umod needs a runpath:"; readelf -d "$umod" | grep -E 'NEEDED|PATH'; exit 1; fi
 needed=$(readelf -d "$umod" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -Ev '^(ld-linux-x86-64|libc|libm)\.so' | tr '\n' ' ')
 if [ -n "$needed" ]; then echo "installed umod needs more than glibc: $needed"; exit 1; fi
 "$umod" version | grep -q "^umod "

@@ -7,16 +7,16 @@
 // arguments. No C++ object or exception crosses between the two: the one entry
 // takes and returns C types.
 #include <dlfcn.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "support/executable_path.h"
 
 namespace umod::tool {
 
@@ -28,14 +28,12 @@ using RunEntry = int (*)(const char* prog, int argc, char* const* argv);
 // UMOD_RUN_MODULE is the module's path relative to the directory of the
 // umod binary: the build tree lays the two out as an installation does.
 // Empty, with errno set, when the binary cannot be found: no other place is
-// tried (a relative path would be the working directory's).
-// (/proc/self/exe has no symbolic links left in it, so BINDIR/.. is lexically
-// the directory above.)
+// tried (a relative path would be the working directory's). The binary's
+// path has no symbolic links left in it, so BINDIR/.. is lexically the
+// directory above.
 std::string run_module_path() {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return {};
-    std::filesystem::path binary(std::string(self, static_cast<std::size_t>(n)));
+    std::filesystem::path binary = support::executable_path();
+    if (binary.empty()) return {};
     return (binary.parent_path() / UMOD_RUN_MODULE).lexically_normal().string();
 }
 
